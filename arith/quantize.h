@@ -1,0 +1,42 @@
+// Buffer quantizers over float32 spans: the only quantization code in lpsim. The
+// golden models, the LibTorch executor and the SystemC model all call these.
+// out[i] = Q(in[i] / scale) · scale, Q rounding onto the grid of the format.
+// Stochastic rounding draws 32 bits for global element index (index_offset + i) from
+// RandomStream(seed, stream): results do not depend on threads or chunking.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include "arith/format.h"
+#include "arith/rounding.h"
+
+namespace lpsim::arith {
+
+struct QuantizeOptions {
+  RoundMode rounding = RoundMode::nearest_even;
+  Overflow overflow = Overflow::saturate;
+  float scale = 1.0f;         // real value of one unit of the format
+  uint64_t seed = 0;          // stochastic rounding only
+  uint32_t stream = 0;        // separates independent draws under one seed
+  uint64_t index_offset = 0;  // global index of element 0 of the span
+  int threads = 1;            // worker threads (results are identical for any count)
+  size_t chunk = size_t{1} << 16;  // elements per work item
+};
+
+// Fake quantization: the quantized value as float32 (exact: every value of a format
+// with <= 8 exponent bits that is a float32 is representable).
+void quantize(const NumberFormat& fmt, std::span<const float> in, std::span<float> out,
+              const QuantizeOptions& opt = {});
+
+// The same rounding, writing bit codes (two's complement for integers).
+void quantize_codes(const NumberFormat& fmt, std::span<const float> in, std::span<uint32_t> codes,
+                    const QuantizeOptions& opt = {});
+
+// Runs body(begin, end) over [0, n) in chunks on `threads` threads; chunk boundaries
+// depend only on n and chunk, never on the thread count.
+void parallel_chunks(size_t n, size_t chunk, int threads, const std::function<void(size_t, size_t)>& body);
+
+}  // namespace lpsim::arith

@@ -1,0 +1,168 @@
+// The float32 buffer quantizer against the reference conversion round_pack (encode on
+// the exact double value), and the determinism of stochastic rounding across threads
+// and chunkings (issue: "(seed, element index) fixes the random bits").
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstring>
+#include <cmath>
+#include <vector>
+
+#include "arith/format.h"
+#include "arith/philox.h"
+#include "arith/quantize.h"
+
+using namespace lpsim::arith;
+
+namespace {
+
+// Inputs that stress the kernel: every float16 value (all binades incl. subnormals, and
+// the grid midpoints of narrower formats), random float32 bit patterns, specials.
+std::vector<float> stress_inputs() {
+  std::vector<float> x;
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const FloatFormat f16 = fp16();
+    x.push_back(float(f16.decode(h)));
+  }
+  const RandomStream rng(3, 0);
+  for (uint64_t i = 0; i < 200000; ++i) x.push_back(std::bit_cast<float>(rng.bits(i)));
+  for (float v : {0.0f, -0.0f, 1e-45f, -1e-45f, 1e-38f, 3.4e38f, -3.4e38f, INFINITY, -INFINITY, NAN})
+    x.push_back(v);
+  return x;
+}
+
+std::vector<NumberFormat> kernel_formats() {
+  std::vector<NumberFormat> fs;
+  for (const auto& f : named_float_formats()) fs.push_back(f);
+  for (const char* n : {"e3m2", "e2m3", "e5m10", "e8m0", "e1m2", "e6m4"}) fs.push_back(parse_format(n));
+  FloatFormat nosub = fp8_e4m3();
+  nosub.name = "e4m3_nosub";
+  nosub.subnormals = false;
+  fs.push_back(nosub);
+  fs.push_back(IntFormat{8, true});
+  fs.push_back(IntFormat{4, false});
+  fs.push_back(IntFormat{32, true});
+  return fs;
+}
+
+uint32_t reference_code(const NumberFormat& fmt, float y, RoundMode mode, Overflow ov, uint32_t r) {
+  if (const auto* i = std::get_if<IntFormat>(&fmt)) return i->to_code(int_encode(*i, y, mode, ov, r).value);
+  return encode(std::get<FloatFormat>(fmt), y, mode, ov, r).code;
+}
+
+TEST(Quantize, KernelEqualsReferenceConversion) {
+  const std::vector<float> x = stress_inputs();
+  std::vector<float> out(x.size());
+  std::vector<uint32_t> codes(x.size());
+  for (const NumberFormat& fmt : kernel_formats()) {
+    for (RoundMode mode : {RoundMode::nearest_even, RoundMode::toward_zero, RoundMode::stochastic}) {
+      for (Overflow ov : {Overflow::saturate, Overflow::to_special}) {
+        for (float scale : {1.0f, 0.375f}) {
+          QuantizeOptions opt;
+          opt.rounding = mode;
+          opt.overflow = ov;
+          opt.seed = 5;
+          opt.scale = scale;
+          quantize(fmt, x, out, opt);
+          quantize_codes(fmt, x, codes, opt);
+          const RandomStream rng(5, 0);
+          for (size_t i = 0; i < x.size(); ++i) {
+            const float y = x[i] / scale;
+            const uint32_t r = mode == RoundMode::stochastic ? rng.bits(i) : 0u;
+            const uint32_t code = reference_code(fmt, y, mode, ov, r);
+            ASSERT_EQ(codes[i], code) << format_name(fmt) << " x=" << x[i] << " mode=" << to_string(mode);
+            const float expect = float(code_value(fmt, code)) * scale;
+            if (std::isnan(expect))
+              ASSERT_TRUE(std::isnan(out[i]));
+            else
+              ASSERT_EQ(std::bit_cast<uint32_t>(out[i]), std::bit_cast<uint32_t>(scale == 1.0f ? float(code_value(fmt, code)) : expect))
+                  << format_name(fmt) << " x=" << x[i] << " mode=" << to_string(mode);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Quantize, StochasticIsBitIdenticalAcrossThreadsAndChunkings) {
+  std::vector<float> x(300007);
+  const RandomStream rng(9, 0);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(rng.uniform(i) * 10 - 5);
+  QuantizeOptions opt;
+  opt.rounding = RoundMode::stochastic;
+  opt.seed = 1234;
+  std::vector<float> base(x.size()), other(x.size());
+  quantize(fp8_e4m3(), x, base, opt);
+  for (int threads : {1, 2, 3})
+    for (size_t chunk : {size_t{1} << 16, size_t{4093}, size_t{7}}) {
+      opt.threads = threads;
+      opt.chunk = chunk;
+      quantize(fp8_e4m3(), x, other, opt);
+      ASSERT_EQ(0, std::memcmp(base.data(), other.data(), x.size() * sizeof(float))) << threads << " " << chunk;
+    }
+  // A caller chunking by hand passes the global index of its first element.
+  opt.threads = 1;
+  for (size_t split : {size_t{1}, size_t{2}, size_t{150001}}) {
+    QuantizeOptions a = opt, b = opt;
+    b.index_offset = split;
+    quantize(fp8_e4m3(), std::span(x).first(split), std::span(other).first(split), a);
+    quantize(fp8_e4m3(), std::span(x).subspan(split), std::span(other).subspan(split), b);
+    ASSERT_EQ(0, std::memcmp(base.data(), other.data(), x.size() * sizeof(float))) << split;
+  }
+  // A different seed changes the draw.
+  opt.seed = 1235;
+  quantize(fp8_e4m3(), x, other, opt);
+  EXPECT_NE(0, std::memcmp(base.data(), other.data(), x.size() * sizeof(float)));
+}
+
+TEST(Quantize, StochasticRoundingIsUnbiased) {
+  // x = 1 + 0.3·2^-3 lies 30 % of the way from 1 to 1.125 in E4M3: E[Q] = x.
+  const float x0 = 1.0f + 0.3f * 0.125f;
+  const size_t n = 200000;
+  std::vector<float> x(n, x0), q(n);
+  QuantizeOptions opt;
+  opt.rounding = RoundMode::stochastic;
+  opt.seed = 77;
+  quantize(fp8_e4m3(), x, q, opt);
+  double mean = 0;
+  for (float v : q) mean += v;
+  mean /= n;
+  const double p = 0.3, sd = 0.125 * std::sqrt(p * (1 - p) / n);
+  EXPECT_NEAR(mean, x0, 4 * sd);
+}
+
+TEST(IntFormat, ExhaustiveRoundTripMidpointsAndOverflow) {
+  for (int bits = 1; bits <= 16; ++bits) {
+    for (bool is_signed : {true, false}) {
+      const IntFormat f{bits, is_signed};
+      for (int64_t v = f.min_value(); v <= f.max_value(); ++v) {
+        ASSERT_EQ(int_encode(f, double(v), RoundMode::nearest_even, Overflow::saturate).value, v);
+        ASSERT_EQ(f.from_code(f.to_code(v)), v);
+        if (v < f.max_value()) {  // midpoint v + 1/2 goes to the even neighbour
+          const int64_t even = (v % 2 == 0) ? v : v + 1;
+          ASSERT_EQ(int_encode(f, v + 0.5, RoundMode::nearest_even, Overflow::saturate).value, even) << bits;
+          ASSERT_EQ(int_encode(f, v + 0.5, RoundMode::toward_zero, Overflow::saturate).value, v >= 0 ? v : v + 1);
+        }
+      }
+      ASSERT_EQ(int_encode(f, double(f.max_value()) + 1, RoundMode::nearest_even, Overflow::saturate).value, f.max_value());
+      ASSERT_EQ(int_encode(f, double(f.min_value()) - 1, RoundMode::nearest_even, Overflow::saturate).value, f.min_value());
+      // Wrap: max + 1 → min, min - 1 → max (two's complement modulo 2^bits).
+      ASSERT_EQ(int_encode(f, double(f.max_value()) + 1, RoundMode::nearest_even, Overflow::wrap).value, f.min_value());
+      ASSERT_EQ(int_encode(f, double(f.min_value()) - 1, RoundMode::nearest_even, Overflow::wrap).value, f.max_value());
+    }
+  }
+  const IntFormat i32{32, true};
+  EXPECT_EQ(int_encode(i32, 4294967296.0 + 5, RoundMode::nearest_even, Overflow::wrap).value, 5);
+  EXPECT_EQ(int_encode(i32, 1e30, RoundMode::nearest_even, Overflow::wrap).value, i32.max_value());
+  EXPECT_TRUE(int_encode(i32, NAN, RoundMode::nearest_even, Overflow::saturate).flags & kInvalid);
+}
+
+TEST(Philox, KnownAnswerFromRandom123) {
+  // Random123 kat_vectors: philox4x32-10, counter = key = 0 and counter = key = all ones.
+  auto z = Philox4x32::block({0, 0, 0, 0}, 0, 0);
+  EXPECT_EQ(z, (std::array<uint32_t, 4>{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}));
+  auto f = Philox4x32::block({~0u, ~0u, ~0u, ~0u}, ~0u, ~0u);
+  EXPECT_EQ(f, (std::array<uint32_t, 4>{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}));
+}
+
+}  // namespace
