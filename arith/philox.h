@@ -33,10 +33,13 @@ class RandomStream {
   RandomStream(uint64_t seed, uint32_t stream = 0) : m_k0(uint32_t(seed)), m_k1(uint32_t(seed >> 32)), m_stream(stream) {}
 
   // Four consecutive 32-bit words for elements 4*block_index .. 4*block_index+3.
-  std::array<uint32_t, 4> block(uint64_t block_index) const {
-    return Philox4x32::block({uint32_t(block_index), uint32_t(block_index >> 32), m_stream, 0x6C707369u /* "lpsi" */},
-                             m_k0, m_k1);
+  std::array<uint32_t, 4> block(uint64_t block_index) const { return Philox4x32::block(counter(block_index), m_k0, m_k1); }
+  // The Philox counter and key behind block(); exposed for vectorised evaluation.
+  std::array<uint32_t, 4> counter(uint64_t block_index) const {
+    return {uint32_t(block_index), uint32_t(block_index >> 32), m_stream, 0x6C707369u /* "lpsi" */};
   }
+  uint32_t key0() const { return m_k0; }
+  uint32_t key1() const { return m_k1; }
   uint32_t bits(uint64_t index) const { return block(index >> 2)[index & 3]; }
   // Uniform in [0, 1) with 32-bit resolution.
   double uniform(uint64_t index) const { return bits(index) * 0x1p-32; }

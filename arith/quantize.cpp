@@ -1,6 +1,8 @@
 #include "arith/quantize.h"
 
+#include <algorithm>
 #include <atomic>
+#include <optional>
 #include <bit>
 #include <cmath>
 #include <thread>
@@ -16,9 +18,9 @@ namespace {
 inline uint32_t bits_of(float f) { return std::bit_cast<uint32_t>(f); }
 inline float float_of(uint32_t u) { return std::bit_cast<float>(u); }
 
-// float32 → ExMy on raw float bits. It computes exactly what round_pack computes for a
-// float input (tests compare the two), without leaving integer registers, so a buffer
-// streams at memory speed. Usable when the format's whole grid is float32-representable.
+// Parameters of the float32 → ExMy kernel (float_block below). It computes exactly what
+// round_pack computes for a float input (tests compare the two) on raw float bits, so a
+// buffer streams at memory speed. Usable when the whole grid is float32-representable.
 struct FloatKernel {
   FloatFormat fmt;
   int M = 0;
@@ -29,6 +31,9 @@ struct FloatKernel {
   uint32_t max_code = 0;       // its code
   uint32_t overflow_bits = 0;  // magnitude written on overflow for RNE/stochastic
   uint32_t overflow_code = 0;
+  uint32_t nan_bits = 0;      // result of a NaN input: NaN, or +0 where the format has none
+  uint32_t nan_sign = 0;      // NaN keeps its sign; the +0 of a NaN-less format does not
+  uint32_t inf_rtz_bits = 0;  // magnitude for an infinite input under toward-zero rounding
   RoundMode mode = RoundMode::nearest_even;
 
   static bool usable(const FloatFormat& f) {
@@ -52,46 +57,15 @@ struct FloatKernel {
       overflow_bits = 0x7FC00000u;
       overflow_code = f.nan_magnitude();
     }
-  }
-
-  // Returns the rounded magnitude as float bits (kCodes = false) or as a code (true).
-  template <bool kCodes>
-  inline uint32_t magnitude(uint32_t a, uint32_t random_bits) const {
-    const int ex = int(a >> 23);
-    const int exn = ex ? ex : 1;  // float subnormals share the scale of exponent 1
-    const uint32_t sig = (a & 0x7FFFFFu) | (ex ? 0x800000u : 0u);
-    const bool below = exn < emin_f;
-    // Low bits of the 24-bit significand that lie below the format's quantum.
-    const int shift = (below ? emin_f - exn : 0) + 23 - ((below && !subnormals) ? 0 : M);
-    const int sh = shift > 63 ? 63 : shift;
-    const uint64_t wide = (uint64_t{sig} << 32) >> sh;
-    const uint32_t kept = uint32_t(wide >> 32);
-    const uint32_t frac = uint32_t(wide);  // dropped part, 0.32 fixed point; a tie is
-                                           // exact here since shift > 32 gives frac < 2^24
-    const uint32_t code_down = below ? (subnormals ? kept : 0u) : (uint32_t(exn - 127 + bias - 1) << M) + kept;
-    bool up;
-    if (mode == RoundMode::nearest_even)
-      up = frac > 0x80000000u || (frac == 0x80000000u && (code_down & 1u));
-    else if (mode == RoundMode::stochastic)
-      up = random_bits < frac;
-    else
-      up = false;
-    const uint32_t kn = kept + (up ? 1u : 0u);
-    if constexpr (kCodes) {
-      const uint32_t code = (below && !subnormals) ? (kn << M) : code_down + (up ? 1u : 0u);
-      if (code > max_code) return mode == RoundMode::toward_zero ? max_code : overflow_code;
-      return code;
-    } else {
-      const int qe = exn - 150 + shift;  // exponent of the quantum
-      const uint32_t pow2 = qe >= -126 ? uint32_t(qe + 127) << 23 : 1u << (qe + 149);
-      const uint32_t vb = bits_of(float(kn) * float_of(pow2));  // exact (2^128 → inf)
-      if (vb > max_bits) return mode == RoundMode::toward_zero ? max_bits : overflow_bits;
-      return vb;
-    }
+    // An infinite input is exact, not a rounding overflow (encode()): under toward-zero
+    // it still becomes inf/NaN when the policy asks for specials.
+    inf_rtz_bits = o == Overflow::to_special ? overflow_bits : max_bits;
+    nan_bits = f.has_nan() ? 0x7FC00000u : 0u;
+    nan_sign = f.has_nan() ? 0x80000000u : 0u;
   }
 };
 
-template <bool kCodes, typename Out, typename Element>
+template <typename Element>
 void run_chunks(size_t n, const QuantizeOptions& opt, const Element& element) {
   const RandomStream rng(opt.seed, opt.stream);
   const bool stochastic = opt.rounding == RoundMode::stochastic;
@@ -110,6 +84,166 @@ void run_chunks(size_t n, const QuantizeOptions& opt, const Element& element) {
   });
 }
 
+// ---- Vectorised float32 → float32 path -------------------------------------------------
+// The hot loops below are written branch-free over fixed-size blocks so that GCC can
+// vectorise them; target_clones builds an AVX2 version (variable per-lane shifts) next to
+// the baseline one and picks at load time. Both are bit-identical: integer operations
+// and IEEE float multiply/divide only (no contraction: -std=c++20 implies
+// -ffp-contract=off).
+constexpr size_t kBlock = 1024;
+#define LPSIM_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+
+// Random words for global indices [first, first + n), n <= kBlock, written to `out`
+// (room for kBlock + 8 words); returns the word of index `first`. Philox is evaluated
+// for all blocks at once in structure-of-arrays form so each round vectorises (the
+// 32x32→64 products map to vpmuludq); the words are those of RandomStream::block.
+LPSIM_CLONES uint32_t* fill_random(const RandomStream& rng, uint64_t first, size_t n, uint32_t* out) {
+  constexpr size_t kMaxBlocks = kBlock / 4 + 2;
+  const uint64_t b0 = first >> 2;
+  const size_t nb = size_t(((first + n + 3) >> 2) - b0);
+  alignas(64) uint32_t c0[kMaxBlocks], c1[kMaxBlocks], c2[kMaxBlocks], c3[kMaxBlocks];
+  const auto init = rng.counter(b0);
+  for (size_t j = 0; j < nb; ++j) {
+    const uint64_t bi = b0 + j;
+    c0[j] = uint32_t(bi);
+    c1[j] = uint32_t(bi >> 32);
+    c2[j] = init[2];
+    c3[j] = init[3];
+  }
+  uint32_t k0 = rng.key0(), k1 = rng.key1();
+  for (int round = 0; round < 10; ++round) {
+    for (size_t j = 0; j < nb; ++j) {
+      const uint64_t p0 = uint64_t{Philox4x32::kMul0} * c0[j];
+      const uint64_t p1 = uint64_t{Philox4x32::kMul1} * c2[j];
+      const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[j] ^ k0, n2 = uint32_t(p0 >> 32) ^ c3[j] ^ k1;
+      c1[j] = uint32_t(p1);
+      c3[j] = uint32_t(p0);
+      c0[j] = n0;
+      c2[j] = n2;
+    }
+    k0 += Philox4x32::kWeyl0;
+    k1 += Philox4x32::kWeyl1;
+  }
+  for (size_t j = 0; j < nb; ++j) {
+    out[4 * j] = c0[j];
+    out[4 * j + 1] = c1[j];
+    out[4 * j + 2] = c2[j];
+    out[4 * j + 3] = c3[j];
+  }
+  return out + (first & 3);
+}
+
+template <RoundMode kMode, bool kScaled>
+LPSIM_CLONES void float_block(const FloatKernel& k, const float* in, float* out, const uint32_t* rnd, size_t n,
+                              float scale) {
+  const int32_t M = k.M, emin_f = k.emin_f, bias = k.bias;
+  // Below the smallest normal the quantum is 2^(emin-M) with subnormals, 2^emin without.
+  const int32_t m_below = k.subnormals ? M : 0;
+  const uint32_t max_bits = k.max_bits, overflow_bits = k.overflow_bits;
+  const uint32_t nan_bits = k.nan_bits, nan_sign = k.nan_sign, inf_ov = kMode == RoundMode::toward_zero ? k.inf_rtz_bits : overflow_bits;
+  // Same computation as round_pack on the float's (sig, exponent), written with masks
+  // instead of branches so the loop vectorises (x ? a : b on plain values only).
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t b = bits_of(in[i]);  // already divided by the scale
+    const uint32_t a = b & 0x7FFFFFFFu;
+    const int32_t ex = int32_t(a >> 23);
+    const int32_t exn = ex | int32_t(ex == 0);  // float subnormals share exponent 1's scale
+    const uint32_t sig = (a & 0x7FFFFFu) | (uint32_t(ex != 0) << 23);
+    const bool below = exn < emin_f;
+    const uint32_t below_mask = 0u - uint32_t(below);
+    // s = number of significand bits below the format's quantum (>= 0).
+    const int32_t s = (below ? emin_f - exn : 0) + 23 - (below ? m_below : M);
+    const uint32_t kept = (sig >> (s & 31)) & (0u - uint32_t(s < 32));
+    // Dropped bits as a 0.32 fraction: exact for s <= 32; for s > 32 the value is below
+    // 2^-8 of a quantum and only its top 32 bits are kept (sub-2^-32 stochastic bias).
+    const uint32_t frac = ((sig << ((32 - s) & 31)) & (0u - (uint32_t(s >= 1) & uint32_t(s <= 32)))) |
+                          ((sig >> ((s - 32) & 31)) & (0u - (uint32_t(s > 32) & uint32_t(s < 64))));
+    const uint32_t code_down = ((uint32_t(exn - 128 + bias) << M) & ~below_mask) + kept;
+    uint32_t up;
+    if constexpr (kMode == RoundMode::nearest_even)
+      up = uint32_t(frac > 0x80000000u) | (uint32_t(frac == 0x80000000u) & code_down);
+    else if constexpr (kMode == RoundMode::stochastic)
+      up = uint32_t(rnd[i] < frac);
+    else
+      up = 0;
+    const uint32_t kn = kept + (up & 1u);
+    const int32_t qe = exn - 150 + s;  // exponent of the quantum
+    const bool normal_q = qe >= -126;
+    const uint32_t pow2 = normal_q ? uint32_t(qe + 127) << 23 : 1u << ((qe + 149) & 31);
+    const uint32_t vb = bits_of(float(int32_t(kn)) * float_of(pow2));  // exact; 2^128 → inf
+    const uint32_t ov = kMode == RoundMode::toward_zero ? max_bits : overflow_bits;
+    uint32_t r = (b & 0x80000000u) | (vb > max_bits ? ov : vb);
+    r = a == 0x7F800000u ? (b & 0x80000000u) | inf_ov : r;  // ±inf input
+    r = a > 0x7F800000u ? (b & nan_sign) | nan_bits : r;    // NaN input
+    out[i] = kScaled ? float_of(r) * scale : float_of(r);
+  }
+}
+
+// RNE and RTZ for formats with subnormals and M >= 1, in a handful of operations.
+// Normal range: the quantum sits at a fixed bit of the float, so rounding is one add and
+// a mask on the raw bits (the carry walks into the exponent); RNE adds half-ulp-minus-one
+// plus the kept LSB. Below the smallest normal the quantum q = 2^(emin-M) is fixed:
+// RNE is the FPU's own (|x| + q·2^23) - q·2^23, RTZ truncates |x|/q (exact scaling).
+template <RoundMode kMode, bool kScaled>
+LPSIM_CLONES void float_block_fast(const FloatKernel& k, const float* in,
+                                                                                float* out, size_t n, float scale) {
+  static_assert(kMode != RoundMode::stochastic);
+  const uint32_t s = uint32_t(23 - k.M);
+  const uint32_t mask = (1u << s) - 1u;
+  const uint32_t min_normal_bits = uint32_t(k.emin_f) << 23;
+  const int qe = k.emin_f - 127 - k.M;  // >= -149
+  const float q = std::ldexp(1.0f, qe), magic = std::ldexp(1.0f, qe + 23);
+  // 1/q can exceed float's range (bf16: 2^133): scale by two exact halves instead.
+  const float inv_q1 = std::ldexp(1.0f, -qe / 2), inv_q2 = std::ldexp(1.0f, -qe - (-qe / 2));
+  const uint32_t max_bits = k.max_bits, overflow_bits = k.overflow_bits;
+  const uint32_t nan_bits = k.nan_bits, nan_sign = k.nan_sign;
+  const uint32_t inf_ov = kMode == RoundMode::toward_zero ? k.inf_rtz_bits : overflow_bits;
+  const uint32_t ov = kMode == RoundMode::toward_zero ? max_bits : overflow_bits;
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t b = bits_of(in[i]);
+    const uint32_t a = b & 0x7FFFFFFFu;
+    const float m = float_of(a);
+    uint32_t v_normal, v_below;
+    if constexpr (kMode == RoundMode::nearest_even) {
+      v_normal = (a + (mask >> 1) + ((a >> s) & 1u)) & ~mask;
+      v_below = bits_of((m + magic) - magic);
+    } else {
+      v_normal = a & ~mask;
+      v_below = bits_of(float(int32_t(m * inv_q1 * inv_q2)) * q);
+    }
+    const uint32_t v = a < min_normal_bits ? v_below : v_normal;
+    uint32_t r = (b & 0x80000000u) | (v > max_bits ? ov : v);
+    r = a == 0x7F800000u ? (b & 0x80000000u) | inf_ov : r;
+    r = a > 0x7F800000u ? (b & nan_sign) | nan_bits : r;
+    out[i] = kScaled ? float_of(r) * scale : float_of(r);
+  }
+}
+
+template <RoundMode kMode, bool kScaled>
+LPSIM_CLONES void int_block(double lo, double hi, const float* in, float* out, const uint32_t* rnd, size_t n,
+                            float scale) {
+  for (size_t i = 0; i < n; ++i) {
+    const double y = kScaled ? in[i] / scale : in[i];  // float division, then exact widening
+    double r;
+    if constexpr (kMode == RoundMode::nearest_even) {
+      r = std::nearbyint(y);
+    } else if constexpr (kMode == RoundMode::toward_zero) {
+      r = std::trunc(y);
+    } else {
+      const double fl = std::floor(y);
+      r = fl + (double(rnd[i]) < (y - fl) * 0x1p32 ? 1.0 : 0.0);
+    }
+    r = r < lo ? lo : r;
+    r = r > hi ? hi : r;
+    r = y == y ? r + 0.0 : 0.0;  // NaN → 0 (int_encode flags it invalid); + 0.0: no -0
+    out[i] = kScaled ? float(r) * scale : float(r);
+  }
+}
+
+}  // namespace
+
+namespace {
+
 void check_sizes(size_t in, size_t out, const QuantizeOptions& opt) {
   LPSIM_CHECK(in == out);
   if (!(opt.scale > 0.0f) || !std::isfinite(opt.scale))
@@ -117,6 +251,65 @@ void check_sizes(size_t in, size_t out, const QuantizeOptions& opt) {
   if (opt.threads < 1) throw InputError("threads must be >= 1", {}, "threads");
 }
 
+
+// Calls f.template operator()<mode, scaled>() with both as compile-time constants.
+template <typename F>
+void dispatch(RoundMode mode, bool scaled, F&& f) {
+  auto with_mode = [&]<bool kScaled>() {
+    switch (mode) {
+      case RoundMode::nearest_even: f.template operator()<RoundMode::nearest_even, kScaled>(); break;
+      case RoundMode::toward_zero: f.template operator()<RoundMode::toward_zero, kScaled>(); break;
+      case RoundMode::stochastic: f.template operator()<RoundMode::stochastic, kScaled>(); break;
+    }
+  };
+  scaled ? with_mode.template operator()<true>() : with_mode.template operator()<false>();
+}
+
+// Fast path for IntFormat (<= 24 bits, saturating) and float-representable ExMy formats:
+// per block, random words first, then the branch-free kernel (which also maps NaN/inf
+// inputs exactly as encode() does).
+void blocked_quantize(const NumberFormat& fmt, std::span<const float> in, std::span<float> out,
+                      const QuantizeOptions& opt) {
+  const RandomStream rng(opt.seed, opt.stream);
+  const auto* ifmt = std::get_if<IntFormat>(&fmt);
+  const FloatFormat* ffmt = std::get_if<FloatFormat>(&fmt);
+  std::optional<FloatKernel> k;
+  if (ffmt) k.emplace(*ffmt, opt.rounding, opt.overflow);
+  const double lo = ifmt ? double(ifmt->min_value()) : 0, hi = ifmt ? double(ifmt->max_value()) : 0;
+  parallel_chunks(in.size(), opt.chunk, opt.threads, [&](size_t begin, size_t end) {
+    alignas(64) uint32_t words[kBlock + 8];
+    const uint32_t* rnd = words;
+    for (size_t b = begin; b < end; b += kBlock) {
+      const size_t n = std::min(kBlock, end - b);
+      const float* x = in.data() + b;
+      float* y = out.data() + b;
+      if (opt.rounding == RoundMode::stochastic) rnd = fill_random(rng, opt.index_offset + b, n, words);
+      const bool scaled = opt.scale != 1.0f;
+      if (ifmt) {
+        dispatch(opt.rounding, scaled, [&]<RoundMode kMode, bool kScaled>() {
+          int_block<kMode, kScaled>(lo, hi, x, y, rnd, n, opt.scale);
+        });
+        continue;
+      }
+      const float* src = x;
+      if (scaled) {  // divide once into the output block, then round it in place
+        for (size_t i = 0; i < n; ++i) y[i] = x[i] / opt.scale;
+        src = y;
+      }
+      if (k->M == 0) {  // M = 0: ties go by exponent parity, which only float_block handles
+        dispatch(opt.rounding, scaled, [&]<RoundMode kMode, bool kScaled>() {
+          float_block<kMode, kScaled>(*k, src, y, rnd, n, opt.scale);
+        });
+        continue;
+      }
+      dispatch(opt.rounding, scaled, [&]<RoundMode kMode, bool kScaled>() {
+        if constexpr (kMode != RoundMode::stochastic)
+          if (k->subnormals) return float_block_fast<kMode, kScaled>(*k, src, y, n, opt.scale);
+          float_block<kMode, kScaled>(*k, src, y, rnd, n, opt.scale);
+      });
+    }
+  });
+}
 }  // namespace
 
 void parallel_chunks(size_t n, size_t chunk, int threads, const std::function<void(size_t, size_t)>& body) {
@@ -139,61 +332,51 @@ void quantize(const NumberFormat& fmt, std::span<const float> in, std::span<floa
   check_sizes(in.size(), out.size(), opt);
   const float scale = opt.scale;
   const bool scaled = scale != 1.0f;
-  if (const auto* ifmt = std::get_if<IntFormat>(&fmt)) {
-    run_chunks<false, float>(in.size(), opt, [&](size_t i, uint32_t r) {
+  const auto* ifmt = std::get_if<IntFormat>(&fmt);
+  if (ifmt && (opt.overflow == Overflow::wrap || ifmt->bits > 24)) {
+    // Wrap-around and > 24-bit integers take the reference conversion element by element.
+    run_chunks(in.size(), opt, [&](size_t i, uint32_t r) {
       const float y = scaled ? in[i] / scale : in[i];
       const float q = float(int_encode(*ifmt, y, opt.rounding, opt.overflow, r).value);
       out[i] = scaled ? q * scale : q;
     });
     return;
   }
+  if (ifmt) {
+    blocked_quantize(fmt, in, out, opt);
+    return;
+  }
   const FloatFormat& ffmt = std::get<FloatFormat>(fmt);
   if (opt.overflow == Overflow::wrap) throw InputError("wrap overflow applies to integer formats only", {}, ffmt.name);
   if (!FloatKernel::usable(ffmt)) {
-    run_chunks<false, float>(in.size(), opt, [&](size_t i, uint32_t r) {
+    run_chunks(in.size(), opt, [&](size_t i, uint32_t r) {
       const float y = scaled ? in[i] / scale : in[i];
       const float q = float(ffmt.decode(encode(ffmt, y, opt.rounding, opt.overflow, r).code));
       out[i] = scaled ? q * scale : q;
     });
     return;
   }
-  const FloatKernel k(ffmt, opt.rounding, opt.overflow);
-  run_chunks<false, float>(in.size(), opt, [&](size_t i, uint32_t r) {
-    const float y = scaled ? in[i] / scale : in[i];
-    const uint32_t b = bits_of(y);
-    const uint32_t a = b & 0x7FFFFFFFu;
-    float q;
-    if (a >= 0x7F800000u) [[unlikely]]
-      q = float(ffmt.decode(encode(ffmt, y, opt.rounding, opt.overflow, r).code));
-    else
-      q = float_of((b & 0x80000000u) | k.magnitude<false>(a, r));
-    out[i] = scaled ? q * scale : q;
-  });
+  blocked_quantize(fmt, in, out, opt);
 }
 
 void quantize_codes(const NumberFormat& fmt, std::span<const float> in, std::span<uint32_t> codes,
                     const QuantizeOptions& opt) {
   check_sizes(in.size(), codes.size(), opt);
-  const float scale = opt.scale;
-  if (const auto* ifmt = std::get_if<IntFormat>(&fmt)) {
-    run_chunks<true, uint32_t>(in.size(), opt, [&](size_t i, uint32_t r) {
-      codes[i] = ifmt->to_code(int_encode(*ifmt, in[i] / scale, opt.rounding, opt.overflow, r).value);
+  if (const auto* ifmt = std::get_if<IntFormat>(&fmt)) {  // integers wider than float's 24 bits
+    run_chunks(in.size(), opt, [&](size_t i, uint32_t r) {
+      codes[i] = ifmt->to_code(int_encode(*ifmt, in[i] / opt.scale, opt.rounding, opt.overflow, r).value);
     });
     return;
   }
+  // Round once on the unscaled grid, then read the code off the exact grid value.
+  std::vector<float> y(in.size());
+  for (size_t i = 0; i < in.size(); ++i) y[i] = in[i] / opt.scale;
+  QuantizeOptions unit = opt;
+  unit.scale = 1.0f;
+  quantize(fmt, y, y, unit);
   const FloatFormat& ffmt = std::get<FloatFormat>(fmt);
-  if (opt.overflow == Overflow::wrap) throw InputError("wrap overflow applies to integer formats only", {}, ffmt.name);
-  const bool fast = FloatKernel::usable(ffmt);
-  const FloatKernel k(ffmt, opt.rounding, opt.overflow);
-  run_chunks<true, uint32_t>(in.size(), opt, [&](size_t i, uint32_t r) {
-    const float y = in[i] / scale;
-    const uint32_t b = bits_of(y);
-    const uint32_t a = b & 0x7FFFFFFFu;
-    if (!fast || a >= 0x7F800000u)
-      codes[i] = encode(ffmt, y, opt.rounding, opt.overflow, r).code;
-    else
-      codes[i] = ((b >> 31) ? ffmt.sign_bit() : 0u) | k.magnitude<true>(a, r);
-  });
+  for (size_t i = 0; i < in.size(); ++i)
+    codes[i] = encode(ffmt, y[i], RoundMode::nearest_even, Overflow::to_special).code;
 }
 
 }  // namespace lpsim::arith

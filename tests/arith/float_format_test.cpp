@@ -66,7 +66,9 @@ TEST_P(EveryFormat, DecodeEncodeIsIdentityOnCanonicalCodes) {
     for (RoundMode mode : {RoundMode::nearest_even, RoundMode::toward_zero, RoundMode::stochastic}) {
       const Encoded e = encode(f, v, mode, Overflow::to_special, 0xFFFFFFFFu);
       ASSERT_EQ(e.code, c) << f.name << " value " << v << " mode " << to_string(mode);
-      if (!std::isnan(v)) ASSERT_EQ(e.flags & kInexact, 0);
+      if (!std::isnan(v)) {
+        ASSERT_EQ(e.flags & kInexact, 0);
+      }
     }
   }
 }
@@ -115,8 +117,9 @@ TEST_P(EveryFormat, SaturationAndSpecialsAboveMax) {
   for (double x : {beyond, 2 * max, 1e300, std::numeric_limits<double>::infinity()}) {
     ASSERT_EQ(encode(f, x, RoundMode::nearest_even, Overflow::saturate).code, max_code) << f.name << " " << x;
     ASSERT_EQ(encode(f, -x, RoundMode::nearest_even, Overflow::saturate).code, f.sign_bit() | max_code);
-    if (!std::isinf(x))  // an infinite input is exact, not an overflow
+    if (!std::isinf(x)) {  // an infinite input is exact, not an overflow
       ASSERT_EQ(encode(f, x, RoundMode::toward_zero, Overflow::to_special).code, max_code) << "IEEE 7.4: rtz never overflows";
+    }
     const uint32_t special = encode(f, x, RoundMode::nearest_even, Overflow::to_special).code;
     if (f.specials == Specials::ieee) {
       ASSERT_TRUE(f.is_inf(special)) << f.name;
