@@ -1,0 +1,170 @@
+// LUQ (papers.md §2) and the uniform clipping quantizer (papers.md §4, integer grid),
+// checked against their closed forms: unbiasedness, the variance formula, the support.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+#include <vector>
+
+#include "arith/error.h"
+#include "arith/luq.h"
+#include "arith/philox.h"
+#include "arith/uniform_quantizer.h"
+
+using namespace lpsim::arith;
+
+namespace {
+
+// A gradient tensor whose max|g| pins α = 1: [anchor, r, r, ..., r] with anchor = 2^(levels-1).
+struct LuqDraw {
+  double mean = 0, var = 0;
+  std::set<float> support;
+};
+
+LuqDraw luq_draws(double r, int levels, size_t n, uint64_t seed) {
+  std::vector<float> g(n + 1, float(r)), q(n + 1);
+  g[0] = -std::ldexp(1.0f, levels - 1);  // negative max: α must use max|g|
+  const LuqResult res = luq_quantize(g, q, {levels, seed, 0, 0, 1});
+  EXPECT_EQ(res.alpha, 1.0f);
+  LuqDraw d;
+  for (size_t i = 1; i <= n; ++i) {
+    d.mean += q[i];
+    d.support.insert(q[i]);
+  }
+  d.mean /= double(n);
+  for (size_t i = 1; i <= n; ++i) d.var += (q[i] - d.mean) * (q[i] - d.mean);
+  d.var /= double(n - 1);
+  return d;
+}
+
+// papers.md §2 closed form: for r in [2^n, 2^(n+1)), Var = (r - 2^n)(2^(n+1) - r) α²;
+// below α (stochastic underflow) Var = r(α - r).
+double luq_variance(double r) {
+  if (r < 1) return r * (1 - r);
+  const double lo = std::exp2(std::floor(std::log2(r)));
+  return (r - lo) * (2 * lo - r);
+}
+
+TEST(Luq, UnbiasedWithTheClosedFormVariance) {
+  constexpr size_t kDraws = 200000;  // papers.md §2 verification: 2·10^5 draws per point
+  for (double r : {0.3, 1.7, 2.5, 5.9, 100.0}) {
+    const int levels = r > 64 ? 8 : 7;
+    const LuqDraw d = luq_draws(r, levels, kDraws, 17);
+    const double var = luq_variance(r);
+    EXPECT_NEAR(d.mean, r, 4 * std::sqrt(var / kDraws)) << "r=" << r;
+    EXPECT_NEAR(d.var, var, 0.02 * var) << "r=" << r;
+    const double lo = r < 1 ? 0.0 : std::exp2(std::floor(std::log2(r)));
+    EXPECT_EQ(d.support, (std::set<float>{float(lo), float(r < 1 ? 1.0 : 2 * lo)})) << "r=" << r;
+  }
+}
+
+TEST(Luq, PowersOfTwoAreExactAndEveryOutputIsOnTheGrid) {
+  for (int k = 0; k <= 6; ++k) {
+    const LuqDraw d = luq_draws(std::ldexp(1.0, k), 7, 1000, 3);
+    EXPECT_EQ(d.support, std::set<float>{std::ldexp(1.0f, k)});
+  }
+  // Random gradients: outputs are 0 or ±α·2^k, k in [0, 6], and E[Q(g)] = g per element.
+  std::vector<float> g(50000), q(g.size());
+  const RandomStream rng(5, 0);
+  for (size_t i = 0; i < g.size(); ++i) g[i] = float(std::exp(8 * rng.uniform(i) - 6) * (i % 2 ? 1 : -1));
+  const LuqResult res = luq_quantize(g, q, {7, 9, 0, 0, 1});
+  for (float v : q) {
+    if (v == 0) continue;
+    const float m = std::fabs(v) / res.alpha;
+    const int k = std::ilogb(m);
+    ASSERT_EQ(m, std::ldexp(1.0f, k));
+    ASSERT_GE(k, 0);
+    ASSERT_LE(k, 6);
+  }
+}
+
+TEST(Luq, EightLevelOptionUsesMaxOver128) {
+  std::vector<float> g = {0.5f, -3.0f, 1.0f}, q(3);
+  EXPECT_EQ(luq_quantize(g, q, {8, 1, 0, 0, 1}).alpha, 3.0f / 128);
+  EXPECT_EQ(luq_quantize(g, q, {7, 1, 0, 0, 1}).alpha, 3.0f / 64);
+  EXPECT_THROW(luq_quantize(g, q, {6, 1, 0, 0, 1}), lpsim::InputError);
+  std::vector<float> zeros(4, 0.0f), out(4, 1.0f);
+  luq_quantize(zeros, out, {});
+  EXPECT_EQ(out, zeros);
+}
+
+TEST(Luq, DeterministicForASeed) {
+  std::vector<float> g(10007), a(g.size()), b(g.size());
+  const RandomStream rng(6, 0);
+  for (size_t i = 0; i < g.size(); ++i) g[i] = float(rng.uniform(i) - 0.5);
+  luq_quantize(g, a, {7, 42, 0, 0, 1});
+  luq_quantize(g, b, {7, 42, 0, 0, 2});
+  EXPECT_EQ(a, b);
+  luq_quantize(g, b, {7, 43, 0, 0, 1});
+  EXPECT_NE(a, b);
+}
+
+TEST(Uniform, SymmetricGridClipsAtAlpha) {
+  const UniformSpec spec{4, true};  // levels -7..7, scale = α/7
+  std::vector<float> x = {-10.f, -1.0f, -0.1f, 0.0f, 0.2f, 0.3f, 0.99f, 5.0f}, q(x.size());
+  uniform_quantize(spec, 0, 1.0f, x, q);
+  const float s = 1.0f / 7;
+  const std::vector<float> expect = {-7 * s, -7 * s, -1 * s, 0.0f, 1 * s, 2 * s, 7 * s, 7 * s};
+  EXPECT_EQ(q[0], expect[0]);
+  EXPECT_EQ(q[1], expect[1]);
+  EXPECT_EQ(q[2], expect[2]);
+  EXPECT_EQ(q[3], 0.0f);
+  EXPECT_EQ(q[4], expect[4]);
+  EXPECT_EQ(q[5], expect[5]);
+  EXPECT_EQ(q[6], expect[6]);
+  EXPECT_EQ(q[7], expect[7]);
+  for (float v : q) {
+    const float k = v / s;
+    EXPECT_NEAR(k, std::nearbyint(k), 1e-5f);
+    EXPECT_LE(std::fabs(k), 7.0f);
+  }
+}
+
+TEST(Uniform, AsymmetricRepresentsZeroExactly) {
+  const UniformSpec spec{8, false};
+  const UniformGrid g = uniform_grid(spec, -0.37f, 2.9f);
+  EXPECT_EQ(g.q_max, 255);
+  std::vector<float> x = {0.0f, -0.37f, 2.9f, 100.0f, -100.0f}, q(x.size());
+  uniform_quantize(spec, -0.37f, 2.9f, x, q);
+  EXPECT_EQ(q[0], 0.0f);
+  EXPECT_NEAR(q[1], -0.37f, g.scale);
+  EXPECT_NEAR(q[2], 2.9f, g.scale);
+  EXPECT_EQ(q[3], q[2]);
+  EXPECT_EQ(q[4], q[1]);
+}
+
+TEST(Uniform, PerChannelEqualsPerTensorOnEachChannel) {
+  const size_t channels = 3, inner = 100;
+  std::vector<float> x(channels * inner), q(x.size()), ref(inner);
+  const RandomStream rng(8, 0);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(4 * rng.uniform(i) - 2);
+  const std::vector<float> alpha = {0.5f, 1.0f, 2.0f};
+  const UniformSpec spec{3, true};
+  uniform_quantize_per_channel(spec, {}, alpha, x, q);
+  for (size_t c = 0; c < channels; ++c) {
+    uniform_quantize(spec, 0, alpha[c], std::span(x).subspan(c * inner, inner), ref);
+    for (size_t i = 0; i < inner; ++i) ASSERT_EQ(q[c * inner + i], ref[i]);
+  }
+  EXPECT_THROW(uniform_quantize_per_channel(spec, {}, std::vector<float>(7, 1.0f), x, q), lpsim::InputError);
+}
+
+TEST(Uniform, StochasticIsUnbiased) {
+  const UniformSpec spec{4, true, RoundMode::stochastic, 11, 0};
+  const size_t n = 200000;
+  std::vector<float> x(n, 0.3f), q(n);
+  uniform_quantize(spec, 0, 7.0f, x, q);  // scale 1: 0.3 between 0 and 1
+  double mean = 0;
+  for (float v : q) mean += v;
+  mean /= n;
+  EXPECT_NEAR(mean, 0.3, 4 * std::sqrt(0.21 / n));
+}
+
+TEST(Uniform, BadParametersAreInputErrors) {
+  std::vector<float> x(4), q(4);
+  EXPECT_THROW(uniform_quantize({1, true}, 0, 1.0f, x, q), lpsim::InputError);
+  EXPECT_THROW(uniform_quantize({8, true}, 0, -1.0f, x, q), lpsim::InputError);
+  EXPECT_THROW(uniform_quantize({8, false}, 1.0f, 1.0f, x, q), lpsim::InputError);
+  EXPECT_THROW(uniform_quantize({33, true}, 0, 1.0f, x, q), lpsim::InputError);
+}
+
+}  // namespace
