@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <immintrin.h>
 #include <optional>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -91,26 +93,92 @@ void run_chunks(size_t n, const QuantizeOptions& opt, const Element& element) {
 // and IEEE float multiply/divide only (no contraction: -std=c++20 implies
 // -ffp-contract=off).
 constexpr size_t kBlock = 1024;
+constexpr size_t kRandomWords = kBlock + 128;  // whole AVX-512 vectors of blocks, plus alignment
 #define LPSIM_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 
-// Random words for global indices [first, first + n), n <= kBlock, written to `out`
-// (room for kBlock + 8 words); returns the word of index `first`. Philox is evaluated
-// for all blocks at once in structure-of-arrays form so each round vectorises (the
-// 32x32→64 products map to vpmuludq); the words are those of RandomStream::block.
-LPSIM_CLONES uint32_t* fill_random(const RandomStream& rng, uint64_t first, size_t n, uint32_t* out) {
-  constexpr size_t kMaxBlocks = kBlock / 4 + 2;
-  const uint64_t b0 = first >> 2;
-  const size_t nb = size_t(((first + n + 3) >> 2) - b0);
-  alignas(64) uint32_t c0[kMaxBlocks], c1[kMaxBlocks], c2[kMaxBlocks], c3[kMaxBlocks];
-  const auto init = rng.counter(b0);
-  for (size_t j = 0; j < nb; ++j) {
-    const uint64_t bi = b0 + j;
-    c0[j] = uint32_t(bi);
-    c1[j] = uint32_t(bi >> 32);
-    c2[j] = init[2];
-    c3[j] = init[3];
+// Philox rounds on 8 counters at once with AVX2: the 32x32→64 products come from
+// _mm256_mul_epu32 on even and odd lanes (GCC's auto-vectoriser picks the slow 64-bit
+// vpmullq here). Same words as Philox4x32::block, checked by the quantizer tests.
+// Writes words x0[k], x1[k], x2[k], x3[k] for k = 0..7 consecutively (a 4x8 transpose):
+// element 4j+lane takes word `lane` of block j.
+__attribute__((target("avx2"))) inline void store_interleaved(uint32_t* out, __m256i x0, __m256i x1, __m256i x2,
+                                                              __m256i x3) {
+  const __m256i t0 = _mm256_unpacklo_epi32(x0, x1), t1 = _mm256_unpackhi_epi32(x0, x1);
+  const __m256i t2 = _mm256_unpacklo_epi32(x2, x3), t3 = _mm256_unpackhi_epi32(x2, x3);
+  const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+  const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_permute2x128_si256(u0, u1, 0x20));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8), _mm256_permute2x128_si256(u2, u3, 0x20));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16), _mm256_permute2x128_si256(u0, u1, 0x31));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 24), _mm256_permute2x128_si256(u2, u3, 0x31));
+}
+
+__attribute__((target("avx2"))) void philox_rounds_avx2(uint32_t* c0, uint32_t* c1, uint32_t* c2, uint32_t* c3,
+                                                        size_t nb, uint32_t key0, uint32_t key1, uint32_t* out) {
+  const __m256i m0 = _mm256_set1_epi32(int(Philox4x32::kMul0)), m1 = _mm256_set1_epi32(int(Philox4x32::kMul1));
+  for (size_t j = 0; j < nb; j += 8) {
+    __m256i x0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(c0 + j));
+    __m256i x1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(c1 + j));
+    __m256i x2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(c2 + j));
+    __m256i x3 = _mm256_load_si256(reinterpret_cast<const __m256i*>(c3 + j));
+    uint32_t k0 = key0, k1 = key1;
+    for (int round = 0; round < 10; ++round) {
+      // 64-bit products of lanes 0,2,4,6 and of lanes 1,3,5,7, recombined into hi/lo words.
+      const __m256i e0 = _mm256_mul_epu32(x0, m0), o0 = _mm256_mul_epu32(_mm256_srli_epi64(x0, 32), m0);
+      const __m256i e1 = _mm256_mul_epu32(x2, m1), o1 = _mm256_mul_epu32(_mm256_srli_epi64(x2, 32), m1);
+      const __m256i hi0 = _mm256_blend_epi32(_mm256_srli_epi64(e0, 32), o0, 0xAA);
+      const __m256i lo0 = _mm256_blend_epi32(e0, _mm256_slli_epi64(o0, 32), 0xAA);
+      const __m256i hi1 = _mm256_blend_epi32(_mm256_srli_epi64(e1, 32), o1, 0xAA);
+      const __m256i lo1 = _mm256_blend_epi32(e1, _mm256_slli_epi64(o1, 32), 0xAA);
+      const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, x1), _mm256_set1_epi32(int(k0)));
+      const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, x3), _mm256_set1_epi32(int(k1)));
+      x0 = n0;
+      x1 = lo1;
+      x2 = n2;
+      x3 = lo0;
+      k0 += Philox4x32::kWeyl0;
+      k1 += Philox4x32::kWeyl1;
+    }
+    store_interleaved(out + 4 * j, x0, x1, x2, x3);
   }
-  uint32_t k0 = rng.key0(), k1 = rng.key1();
+}
+
+// The same with AVX-512: 16 counters per vector. (GCC 12's avx512fintrin.h trips
+// -Wmaybe-uninitialized on its own undefined-vector idiom.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f,avx2"))) void philox_rounds_avx512(uint32_t* c0, uint32_t* c1, uint32_t* c2,
+                                                                  uint32_t* c3, size_t nb, uint32_t key0, uint32_t key1,
+                                                                  uint32_t* out) {
+  const __m512i m0 = _mm512_set1_epi32(int(Philox4x32::kMul0)), m1 = _mm512_set1_epi32(int(Philox4x32::kMul1));
+  for (size_t j = 0; j < nb; j += 16) {
+    __m512i x0 = _mm512_load_si512(c0 + j), x1 = _mm512_load_si512(c1 + j);
+    __m512i x2 = _mm512_load_si512(c2 + j), x3 = _mm512_load_si512(c3 + j);
+    uint32_t k0 = key0, k1 = key1;
+    for (int round = 0; round < 10; ++round) {
+      const __m512i e0 = _mm512_mul_epu32(x0, m0), o0 = _mm512_mul_epu32(_mm512_srli_epi64(x0, 32), m0);
+      const __m512i e1 = _mm512_mul_epu32(x2, m1), o1 = _mm512_mul_epu32(_mm512_srli_epi64(x2, 32), m1);
+      const __m512i hi0 = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(e0, 32), o0);
+      const __m512i lo0 = _mm512_mask_blend_epi32(0xAAAA, e0, _mm512_slli_epi64(o0, 32));
+      const __m512i hi1 = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(e1, 32), o1);
+      const __m512i lo1 = _mm512_mask_blend_epi32(0xAAAA, e1, _mm512_slli_epi64(o1, 32));
+      x0 = _mm512_ternarylogic_epi32(hi1, x1, _mm512_set1_epi32(int(k0)), 0x96);  // three-way xor
+      x2 = _mm512_ternarylogic_epi32(hi0, x3, _mm512_set1_epi32(int(k1)), 0x96);
+      x1 = lo1;
+      x3 = lo0;
+      k0 += Philox4x32::kWeyl0;
+      k1 += Philox4x32::kWeyl1;
+    }
+    store_interleaved(out + 4 * j, _mm512_castsi512_si256(x0), _mm512_castsi512_si256(x1),
+                      _mm512_castsi512_si256(x2), _mm512_castsi512_si256(x3));
+    store_interleaved(out + 4 * j + 32, _mm512_extracti64x4_epi64(x0, 1), _mm512_extracti64x4_epi64(x1, 1),
+                      _mm512_extracti64x4_epi64(x2, 1), _mm512_extracti64x4_epi64(x3, 1));
+  }
+}
+#pragma GCC diagnostic pop
+
+LPSIM_CLONES void philox_rounds_portable(uint32_t* c0, uint32_t* c1, uint32_t* c2, uint32_t* c3, size_t nb,
+                                         uint32_t k0, uint32_t k1) {
   for (int round = 0; round < 10; ++round) {
     for (size_t j = 0; j < nb; ++j) {
       const uint64_t p0 = uint64_t{Philox4x32::kMul0} * c0[j];
@@ -124,11 +192,42 @@ LPSIM_CLONES uint32_t* fill_random(const RandomStream& rng, uint64_t first, size
     k0 += Philox4x32::kWeyl0;
     k1 += Philox4x32::kWeyl1;
   }
-  for (size_t j = 0; j < nb; ++j) {
-    out[4 * j] = c0[j];
-    out[4 * j + 1] = c1[j];
-    out[4 * j + 2] = c2[j];
-    out[4 * j + 3] = c3[j];
+}
+
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+const bool kHaveAvx512 = __builtin_cpu_supports("avx512f");
+
+// Random words for global indices [first, first + n), n <= kBlock, written to `out`
+// (room for kRandomWords words); returns the word of index `first`. Philox is evaluated
+// for all blocks at once in structure-of-arrays form so each round vectorises (the
+// 32x32→64 products map to vpmuludq); the words are those of RandomStream::block.
+uint32_t* fill_random(const RandomStream& rng, uint64_t first, size_t n, uint32_t* out) {
+  constexpr size_t kMaxBlocks = kBlock / 4 + 16;  // rounded up to whole AVX-512 vectors
+  const uint64_t b0 = first >> 2;
+  const size_t nb = size_t(((first + n + 3) >> 2) - b0);
+  alignas(64) uint32_t c0[kMaxBlocks], c1[kMaxBlocks], c2[kMaxBlocks], c3[kMaxBlocks];
+  const auto init = rng.counter(b0);
+  for (size_t j = 0; j < (nb + 15) / 16 * 16; ++j) {  // whole vectors: no uninitialised lanes
+    const uint64_t bi = b0 + j;
+    c0[j] = uint32_t(bi);
+    c1[j] = uint32_t(bi >> 32);
+    c2[j] = init[2];
+    c3[j] = init[3];
+  }
+  uint32_t k0 = rng.key0(), k1 = rng.key1();
+  // The vector versions also run the (unused) counters up to the next whole vector.
+  if (kHaveAvx512) {
+    philox_rounds_avx512(c0, c1, c2, c3, nb, k0, k1, out);
+  } else if (kHaveAvx2) {
+    philox_rounds_avx2(c0, c1, c2, c3, nb, k0, k1, out);
+  } else {
+    philox_rounds_portable(c0, c1, c2, c3, nb, k0, k1);
+    for (size_t j = 0; j < nb; ++j) {
+      out[4 * j] = c0[j];
+      out[4 * j + 1] = c1[j];
+      out[4 * j + 2] = c2[j];
+      out[4 * j + 3] = c3[j];
+    }
   }
   return out + (first & 3);
 }
@@ -219,6 +318,42 @@ LPSIM_CLONES void float_block_fast(const FloatKernel& k, const float* in,
   }
 }
 
+// Stochastic rounding in few operations. Normal range: adding ~r >> (32 - s) to the s
+// dropped bits D carries iff (r >> (32 - s)) < D, i.e. iff r < D·2^(32-s) = frac·2^32:
+// the rule of round_pack, as one add and a mask on the raw bits. Below the smallest
+// normal the quantum q is fixed, so kept·q plus the same comparison on the variable
+// number of dropped bits; a select picks the range.
+template <bool kScaled, bool kBelow>
+LPSIM_CLONES void float_block_stochastic(const FloatKernel& k, const float* in, float* out, const uint32_t* rnd,
+                                         size_t n, float scale) {
+  const uint32_t s = uint32_t(23 - k.M);
+  const uint32_t mask = (1u << s) - 1u;
+  const int32_t emin_f = k.emin_f;
+  const uint32_t min_normal_bits = uint32_t(emin_f) << 23;
+  const int32_t s_base = 23 - (k.subnormals ? k.M : 0);  // dropped bits at exponent emin_f
+  const float q = std::ldexp(1.0f, emin_f - 150 + s_base);
+  const uint32_t max_bits = k.max_bits, overflow_bits = k.overflow_bits;
+  const uint32_t nan_bits = k.nan_bits, nan_sign = k.nan_sign;
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t b = bits_of(in[i]);
+    const uint32_t a = b & 0x7FFFFFFFu;
+    const uint32_t v_normal = (a + (~rnd[i] >> (32 - s))) & ~mask;
+    const int32_t ex = int32_t(a >> 23);
+    const int32_t exn = ex | int32_t(ex == 0);
+    const uint32_t sig = (a & 0x7FFFFFu) | (uint32_t(ex != 0) << 23);
+    const int32_t sb = s_base + emin_f - exn;  // > 23 - M when below
+    const uint32_t kept = (sig >> (sb & 31)) & (0u - uint32_t(sb < 32));
+    const uint32_t frac = ((sig << ((32 - sb) & 31)) & (0u - (uint32_t(sb >= 1) & uint32_t(sb <= 32)))) |
+                          ((sig >> ((sb - 32) & 31)) & (0u - (uint32_t(sb > 32) & uint32_t(sb < 64))));
+    const uint32_t v_below = bits_of(float(int32_t(kept + uint32_t(rnd[i] < frac))) * q);
+    const uint32_t v = kBelow && a < min_normal_bits ? v_below : v_normal;
+    uint32_t r = (b & 0x80000000u) | (v > max_bits ? overflow_bits : v);
+    r = a == 0x7F800000u ? (b & 0x80000000u) | overflow_bits : r;
+    r = a > 0x7F800000u ? (b & nan_sign) | nan_bits : r;
+    out[i] = kScaled ? float_of(r) * scale : float_of(r);
+  }
+}
+
 template <RoundMode kMode, bool kScaled>
 LPSIM_CLONES void int_block(double lo, double hi, const float* in, float* out, const uint32_t* rnd, size_t n,
                             float scale) {
@@ -277,7 +412,7 @@ void blocked_quantize(const NumberFormat& fmt, std::span<const float> in, std::s
   if (ffmt) k.emplace(*ffmt, opt.rounding, opt.overflow);
   const double lo = ifmt ? double(ifmt->min_value()) : 0, hi = ifmt ? double(ifmt->max_value()) : 0;
   parallel_chunks(in.size(), opt.chunk, opt.threads, [&](size_t begin, size_t end) {
-    alignas(64) uint32_t words[kBlock + 8];
+    alignas(64) uint32_t words[kRandomWords];
     const uint32_t* rnd = words;
     for (size_t b = begin; b < end; b += kBlock) {
       const size_t n = std::min(kBlock, end - b);
@@ -303,8 +438,22 @@ void blocked_quantize(const NumberFormat& fmt, std::span<const float> in, std::s
         continue;
       }
       dispatch(opt.rounding, scaled, [&]<RoundMode kMode, bool kScaled>() {
-        if constexpr (kMode != RoundMode::stochastic)
+        if constexpr (kMode != RoundMode::stochastic) {
           if (k->subnormals) return float_block_fast<kMode, kScaled>(*k, src, y, n, opt.scale);
+        } else {
+          // Most 64-element groups have nothing below the smallest normal: skip that path.
+          const uint32_t min_normal_bits = uint32_t(k->emin_f) << 23;
+          for (size_t o = 0; o < n; o += 64) {
+            const size_t m = std::min<size_t>(64, n - o);
+            uint32_t below = 0;
+            for (size_t i = o; i < o + m; ++i) below |= uint32_t((bits_of(src[i]) & 0x7FFFFFFFu) < min_normal_bits);
+            if (below)
+              float_block_stochastic<kScaled, true>(*k, src + o, y + o, rnd + o, m, opt.scale);
+            else
+              float_block_stochastic<kScaled, false>(*k, src + o, y + o, rnd + o, m, opt.scale);
+          }
+          return;
+        }
           float_block<kMode, kScaled>(*k, src, y, rnd, n, opt.scale);
       });
     }
