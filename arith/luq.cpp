@@ -1,5 +1,6 @@
 #include "arith/luq.h"
 
+#include <bit>
 #include <cmath>
 
 #include "arith/error.h"
@@ -14,8 +15,14 @@ float luq_alpha(float max_abs, int levels) {
 
 LuqResult luq_quantize(std::span<const float> g, std::span<float> out, const LuqOptions& opt) {
   LPSIM_CHECK(g.size() == out.size());
-  float max_abs = 0;
-  for (float v : g) max_abs = std::fmax(max_abs, std::fabs(v));  // fmax ignores NaN
+  // max|g| on the raw bits: for non-negative floats the integer order is the value
+  // order, and an integer max reduction vectorises. NaN (bits above inf) is skipped.
+  uint32_t max_bits = 0;
+  for (float v : g) {
+    const uint32_t a = std::bit_cast<uint32_t>(v) & 0x7FFFFFFFu;
+    max_bits = (a > max_bits && a <= 0x7F800000u) ? a : max_bits;
+  }
+  const float max_abs = std::bit_cast<float>(max_bits);
   const float alpha = luq_alpha(max_abs, opt.levels);
   if (!(alpha > 0) || !std::isfinite(alpha)) {
     for (size_t i = 0; i < g.size(); ++i) out[i] = 0.0f;

@@ -431,7 +431,8 @@ void blocked_quantize(const NumberFormat& fmt, std::span<const float> in, std::s
         for (size_t i = 0; i < n; ++i) y[i] = x[i] / opt.scale;
         src = y;
       }
-      if (k->M == 0) {  // M = 0: ties go by exponent parity, which only float_block handles
+      if (k->M == 0 && opt.rounding != RoundMode::stochastic) {
+        // M = 0: ties go by exponent parity, which only float_block handles.
         dispatch(opt.rounding, scaled, [&]<RoundMode kMode, bool kScaled>() {
           float_block<kMode, kScaled>(*k, src, y, rnd, n, opt.scale);
         });
