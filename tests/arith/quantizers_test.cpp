@@ -168,3 +168,41 @@ TEST(Uniform, BadParametersAreInputErrors) {
 }
 
 }  // namespace
+
+#include "arith/float_format.h"
+#include "arith/int_units.h"
+
+namespace {
+
+// papers.md §2 "Multiplier-free PE": for all 16×16 (int4, fp4) pairs the shift-based
+// product equals the exact product of the decoded values.
+TEST(IntUnits, LuqShiftProductIsExactForAllPairs) {
+  const FloatFormat fp4 = luq_fp4();
+  for (uint32_t a = 0; a < 16; ++a)
+    for (uint32_t w = 0; w < 16; ++w)
+      ASSERT_EQ(double(luq_mul_golden(a, w)), double(operand_value(a, 4, true)) * fp4.decode(w)) << a << " " << w;
+}
+
+TEST(IntUnits, AccumulatorWrapsAndSaturates) {
+  AccumulatorModel wrap{8, true, false};
+  AccumulatorModel sat{8, true, true};
+  for (int i = 0; i < 3; ++i) {
+    wrap.clock(false, true, 50);
+    sat.clock(false, true, 50);
+  }
+  EXPECT_EQ(wrap.value, 150 - 256);
+  EXPECT_TRUE(wrap.overflow);
+  EXPECT_EQ(sat.value, 127);
+  sat.clock(false, false, 5);
+  EXPECT_EQ(sat.value, 127);
+  sat.clock(true, true, 5);
+  EXPECT_EQ(sat.value, 0);
+  EXPECT_EQ(mul_golden(0xFF, 0xFF, 8, 8, true), 1u);        // (-1)·(-1)
+  EXPECT_EQ(mul_golden(0x80, 0x7F, 8, 8, true), 0xC080u);   // -128·127 = -16256
+  EXPECT_EQ(mul_golden(0xFF, 0xFF, 8, 8, false), 0xFE01u);  // 255·255
+  const AddResult r = add_golden(~uint64_t{0}, 1, false, 64);
+  EXPECT_EQ(r.sum, 0u);
+  EXPECT_TRUE(r.carry);
+}
+
+}  // namespace

@@ -1,0 +1,74 @@
+// Golden models of the integer arithmetic units in rtl/: multiplier, adder, accumulator,
+// MAC, the PANN repeated-addition unit (papers.md §1) and the LUQ multiplier-free
+// INT4 × radix-2 FP4 unit (papers.md §2). The RTL is checked bit-for-bit against these.
+#pragma once
+
+#include <cstdint>
+
+#include "arith/int_format.h"
+
+namespace lpsim::arith {
+
+// Two's complement / unsigned value of the low `width` bits of `bits`.
+inline int64_t operand_value(uint64_t bits, int width, bool is_signed) {
+  const uint64_t mask = width >= 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
+  const uint64_t v = bits & mask;
+  if (is_signed && width < 64 && (v >> (width - 1)) != 0) return int64_t(v) - (int64_t{1} << width);
+  return int64_t(v);
+}
+
+// Exact product of a WidthA-bit and a WidthB-bit operand, as the low WidthA+WidthB bits.
+inline uint64_t mul_golden(uint64_t a, uint64_t b, int width_a, int width_b, bool is_signed) {
+  const int64_t p = operand_value(a, width_a, is_signed) * operand_value(b, width_b, is_signed);
+  const int w = width_a + width_b;
+  return uint64_t(p) & (w >= 64 ? ~uint64_t{0} : (uint64_t{1} << w) - 1);
+}
+
+struct AddResult {
+  uint64_t sum;  // low `width` bits
+  bool carry;
+};
+
+inline AddResult add_golden(uint64_t a, uint64_t b, bool cin, int width) {
+  const uint64_t mask = width >= 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
+  const unsigned __int128 s = (unsigned __int128)(a & mask) + (b & mask) + (cin ? 1 : 0);
+  return {uint64_t(s) & mask, ((s >> width) & 1) != 0};
+}
+
+// The accumulator register: each enabled cycle adds a (sign-extended) input; clear wins
+// over enable. Wrap keeps the low `width` bits, saturate clamps to the width's range.
+struct AccumulatorModel {
+  int width = 32;
+  bool is_signed = true;
+  bool saturate = false;
+  int64_t value = 0;
+  bool overflow = false;  // this cycle's addition left the range (before wrap/clamp)
+
+  void clock(bool clear, bool enable, int64_t in) {
+    overflow = false;
+    if (clear) {
+      value = 0;
+      return;
+    }
+    if (!enable) return;
+    const IntFormat f{width, is_signed};
+    uint8_t flags = 0;
+    value = int_fit(f, value + in, saturate ? Overflow::saturate : Overflow::wrap, &flags);
+    overflow = (flags & kOverflow) != 0;
+  }
+};
+
+// PANN: x·R computed as R additions of an unsigned activation x (no multiplier).
+inline uint64_t pann_golden(uint64_t x, uint64_t r) { return x * r; }
+
+// LUQ multiplier-free product: signed INT4 a times radix-2 FP4 code w (bit 3 = sign,
+// bits 2..0 = e; e = 0 is zero, otherwise magnitude 2^(e-1)): a shifted left by e-1.
+inline int64_t luq_mul_golden(uint32_t a_code, uint32_t w_code) {
+  const int64_t a = operand_value(a_code, 4, true);
+  const uint32_t e = w_code & 7u;
+  if (e == 0) return 0;
+  const int64_t mag = a * (int64_t{1} << (e - 1));
+  return (w_code & 8u) ? -mag : mag;
+}
+
+}  // namespace lpsim::arith
