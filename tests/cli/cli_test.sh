@@ -66,7 +66,7 @@ check bad-subcommand-rc 2 "$RC"
 
 # ACIQ (papers.md §4): α* = 5.02864 b at 4 bits; MSE there 0.0460215.
 run "" clip --prior laplace --bits 4 --json
-check clip-alpha 5.0286 "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(f"{json.load(sys.stdin)[\"alpha\"]:.4f}")')"
+check clip-alpha 5.0286 "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["alpha"])')"
 run "" clip --prior gauss --bits 3 --one-sided
 [[ "$OUT" == *2.559* ]] && check clip-one-sided ok ok || check clip-one-sided "alpha*=2.559" "$OUT"
 

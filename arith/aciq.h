@@ -1,0 +1,40 @@
+// ACIQ analytical clipping (papers.md §4, Banner et al., NeurIPS 2019) and SAWB clipping
+// (papers.md §2, LUQ forward quantizer). The optimal clip α* is the root of dMSE/dα = 0
+// for a Laplace(b) or Gaussian(σ) prior with 2^M uniform bins, solved numerically.
+#pragma once
+
+#include <span>
+
+namespace lpsim::arith {
+
+enum class ClipPrior { laplace, gauss };
+
+// MSE of clipping at α (in units of b or σ = 1) plus the uniform-noise term.
+// Two-sided, 2^M bins over [-α, α]:
+//   Laplace  2e^{-α} + α²/(3·4^M)
+//   Gauss    (α²+1)(1 - erf(α/√2)) - √(2/π)·α·e^{-α²/2} + α²/(3·4^M)
+// One-sided (post-ReLU), 2^M bins over [0, α]: exponential prior 2e^{-α} + α²/(12·4^M),
+// half-normal with the same clip term as the two-sided Gaussian and noise α²/(12·4^M).
+// So one-sided at M equals two-sided at M+1 (papers.md §4 notes).
+double aciq_mse(ClipPrior prior, int bits, double alpha, bool one_sided);
+
+// α* in units of b (Laplace) or σ (Gauss); bits M in 1..8 (Laplace two-sided also 0).
+double aciq_optimal_alpha(ClipPrior prior, int bits, bool one_sided);
+
+struct DistributionFit {
+  double mean = 0;
+  double b = 0;      // Laplace scale: mean |x - mean| (its MLE about the mean)
+  double sigma = 0;  // unbiased standard deviation
+};
+DistributionFit fit_distribution(std::span<const float> x);
+
+// α for a tensor: α*·b or α*·σ. For one_sided tensors (post-ReLU, x >= 0) the scale is
+// that of the one-sided prior: b = mean(x) (exponential MLE), σ = sqrt(mean(x²))
+// (half-normal MLE).
+double aciq_clip(std::span<const float> x, ClipPrior prior, int bits, bool one_sided);
+
+// SAWB (Choi et al. 2018; 4-bit coefficients c1 = 12.1, c2 = 12.2):
+// clip = c1·sqrt(mean(x²)) - c2·mean|x|.
+double sawb_clip(std::span<const float> x, double c1 = 12.1, double c2 = 12.2);
+
+}  // namespace lpsim::arith

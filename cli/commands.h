@@ -1,0 +1,20 @@
+// Subcommands of the lpsim CLI. Each registers its options on the CLI11 app and returns
+// the function that runs it; main() maps InputError to a one-line message and exit 2.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace lpsim::cli {
+
+struct Command {
+  CLI::App* sub = nullptr;
+  std::function<int()> run;
+};
+
+Command add_quantize(CLI::App& app, const bool& json);
+Command add_clip(CLI::App& app, const bool& json);
+Command add_formats(CLI::App& app, const bool& json);
+Command add_demo(CLI::App& app, const bool& json);
+
+}  // namespace lpsim::cli
