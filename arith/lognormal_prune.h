@@ -1,0 +1,41 @@
+// Stochastic pruning of neural gradients with an analytic threshold (papers.md §3,
+// Chmiel et al., ICLR 2021): |g| is near-lognormal, ln|g| ~ N(μ, σ²) over the non-zeros;
+// the threshold τ that zeroes a target fraction under the unbiased stochastic operator
+// (|g| < τ → ±τ with probability |g|/τ, else 0) solves S(τ/e^μ; σ) = target.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace lpsim::arith {
+
+struct LognormalFit {
+  double mu = 0;
+  double sigma = 0;
+  double zero_fraction = 0;  // s0: zeros already present (e.g. ReLU masks)
+  size_t nonzeros = 0;
+};
+
+// μ, σ of ln|g| over the non-zero, finite entries.
+LognormalFit fit_lognormal(std::span<const float> g);
+
+// Expected fraction zeroed by the stochastic operator at normalised threshold α = τ/e^μ:
+// S(α; σ) = Φ(ln α/σ) − (e^{σ²/2}/α)·Φ((ln α − σ²)/σ).
+double lognormal_expected_sparsity(double alpha, double sigma);
+
+// Normalised α with S(α; σ) = target, target in (0, 1); bisection in ln α over [−40, 60].
+double lognormal_threshold(double target_sparsity, double sigma);
+
+struct PruneResult {
+  double tau = 0;                // threshold applied
+  double achieved_sparsity = 0;  // fraction of zeros in the output
+};
+
+// Prunes g into out (may alias) to an overall sparsity target p: existing zeros count,
+// s_target = (p − s0)/(1 − s0); if s0 >= p, τ is the smallest non-zero |g|. Element i
+// draws RandomStream(seed, stream).uniform(i): the result does not depend on chunking.
+PruneResult lognormal_prune(std::span<const float> g, std::span<float> out, double target_sparsity, uint64_t seed,
+                            uint32_t stream = 0);
+
+}  // namespace lpsim::arith
