@@ -92,7 +92,7 @@ void run_chunks(size_t n, const QuantizeOptions& opt, const Element& element) {
 // the baseline one and picks at load time. Both are bit-identical: integer operations
 // and IEEE float multiply/divide only (no contraction: -std=c++20 implies
 // -ffp-contract=off).
-constexpr size_t kBlock = 1024;
+constexpr size_t kBlock = 4096;
 constexpr size_t kRandomWords = kBlock + 128;  // whole AVX-512 vectors of blocks, plus alignment
 #define LPSIM_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 
@@ -147,32 +147,31 @@ __attribute__((target("avx2"))) void philox_rounds_avx2(uint32_t* c0, uint32_t* 
 // -Wmaybe-uninitialized on its own undefined-vector idiom.)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-__attribute__((target("avx512f,avx2"))) void philox_rounds_avx512(uint32_t* c0, uint32_t* c1, uint32_t* c2,
-                                                                  uint32_t* c3, size_t nb, uint32_t key0, uint32_t key1,
-                                                                  uint32_t* out) {
-  const __m512i m0 = _mm512_set1_epi32(int(Philox4x32::kMul0)), m1 = _mm512_set1_epi32(int(Philox4x32::kMul1));
-  for (size_t j = 0; j < nb; j += 16) {
-    __m512i x0 = _mm512_load_si512(c0 + j), x1 = _mm512_load_si512(c1 + j);
-    __m512i x2 = _mm512_load_si512(c2 + j), x3 = _mm512_load_si512(c3 + j);
+// Each 64-bit lane holds one Philox word in its low half, so _mm512_mul_epu32 yields the
+// whole 32x32→64 product of 8 counters at once: hi = product >> 32, lo = its low half.
+// Upper halves of the word lanes carry garbage that no operation reads back into a low
+// half. Counters are built in registers (block b0 + j + lane as a 64-bit sum).
+__attribute__((target("avx512f,avx2"))) void philox_fill_avx512(uint64_t b0, size_t nb, uint32_t stream,
+                                                                uint32_t tag, uint32_t key0, uint32_t key1,
+                                                                uint32_t* out) {
+  const __m512i m0 = _mm512_set1_epi64(Philox4x32::kMul0), m1 = _mm512_set1_epi64(Philox4x32::kMul1);
+  const __m512i iota = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+  for (size_t j = 0; j < nb; j += 8) {
+    const __m512i block = _mm512_add_epi64(_mm512_set1_epi64(int64_t(b0 + j)), iota);
+    __m512i x0 = block, x1 = _mm512_srli_epi64(block, 32);
+    __m512i x2 = _mm512_set1_epi64(stream), x3 = _mm512_set1_epi64(tag);
     uint32_t k0 = key0, k1 = key1;
     for (int round = 0; round < 10; ++round) {
-      const __m512i e0 = _mm512_mul_epu32(x0, m0), o0 = _mm512_mul_epu32(_mm512_srli_epi64(x0, 32), m0);
-      const __m512i e1 = _mm512_mul_epu32(x2, m1), o1 = _mm512_mul_epu32(_mm512_srli_epi64(x2, 32), m1);
-      const __m512i hi0 = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(e0, 32), o0);
-      const __m512i lo0 = _mm512_mask_blend_epi32(0xAAAA, e0, _mm512_slli_epi64(o0, 32));
-      const __m512i hi1 = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(e1, 32), o1);
-      const __m512i lo1 = _mm512_mask_blend_epi32(0xAAAA, e1, _mm512_slli_epi64(o1, 32));
-      x0 = _mm512_ternarylogic_epi32(hi1, x1, _mm512_set1_epi32(int(k0)), 0x96);  // three-way xor
-      x2 = _mm512_ternarylogic_epi32(hi0, x3, _mm512_set1_epi32(int(k1)), 0x96);
-      x1 = lo1;
-      x3 = lo0;
+      const __m512i p0 = _mm512_mul_epu32(x0, m0), p1 = _mm512_mul_epu32(x2, m1);
+      x0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), x1, _mm512_set1_epi64(k0), 0x96);  // 3-way xor
+      x2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), x3, _mm512_set1_epi64(k1), 0x96);
+      x1 = p1;
+      x3 = p0;
       k0 += Philox4x32::kWeyl0;
       k1 += Philox4x32::kWeyl1;
     }
-    store_interleaved(out + 4 * j, _mm512_castsi512_si256(x0), _mm512_castsi512_si256(x1),
-                      _mm512_castsi512_si256(x2), _mm512_castsi512_si256(x3));
-    store_interleaved(out + 4 * j + 32, _mm512_extracti64x4_epi64(x0, 1), _mm512_extracti64x4_epi64(x1, 1),
-                      _mm512_extracti64x4_epi64(x2, 1), _mm512_extracti64x4_epi64(x3, 1));
+    store_interleaved(out + 4 * j, _mm512_cvtepi64_epi32(x0), _mm512_cvtepi64_epi32(x1), _mm512_cvtepi64_epi32(x2),
+                      _mm512_cvtepi64_epi32(x3));
   }
 }
 #pragma GCC diagnostic pop
@@ -201,12 +200,16 @@ const bool kHaveAvx512 = __builtin_cpu_supports("avx512f");
 // (room for kRandomWords words); returns the word of index `first`. Philox is evaluated
 // for all blocks at once in structure-of-arrays form so each round vectorises (the
 // 32x32→64 products map to vpmuludq); the words are those of RandomStream::block.
-uint32_t* fill_random(const RandomStream& rng, uint64_t first, size_t n, uint32_t* out) {
+uint32_t* fill_random(const RandomStream& rng, uint64_t first, size_t n, uint32_t* out, int isa = 2) {
   constexpr size_t kMaxBlocks = kBlock / 4 + 16;  // rounded up to whole AVX-512 vectors
   const uint64_t b0 = first >> 2;
   const size_t nb = size_t(((first + n + 3) >> 2) - b0);
-  alignas(64) uint32_t c0[kMaxBlocks], c1[kMaxBlocks], c2[kMaxBlocks], c3[kMaxBlocks];
   const auto init = rng.counter(b0);
+  if (kHaveAvx512 && isa >= 2) {
+    philox_fill_avx512(b0, nb, init[2], init[3], rng.key0(), rng.key1(), out);
+    return out + (first & 3);
+  }
+  alignas(64) uint32_t c0[kMaxBlocks], c1[kMaxBlocks], c2[kMaxBlocks], c3[kMaxBlocks];
   for (size_t j = 0; j < (nb + 15) / 16 * 16; ++j) {  // whole vectors: no uninitialised lanes
     const uint64_t bi = b0 + j;
     c0[j] = uint32_t(bi);
@@ -216,9 +219,7 @@ uint32_t* fill_random(const RandomStream& rng, uint64_t first, size_t n, uint32_
   }
   uint32_t k0 = rng.key0(), k1 = rng.key1();
   // The vector versions also run the (unused) counters up to the next whole vector.
-  if (kHaveAvx512) {
-    philox_rounds_avx512(c0, c1, c2, c3, nb, k0, k1, out);
-  } else if (kHaveAvx2) {
+  if (kHaveAvx2 && isa >= 1) {
     philox_rounds_avx2(c0, c1, c2, c3, nb, k0, k1, out);
   } else {
     philox_rounds_portable(c0, c1, c2, c3, nb, k0, k1);
@@ -324,7 +325,7 @@ LPSIM_CLONES void float_block_fast(const FloatKernel& k, const float* in,
 // normal the quantum q is fixed, so kept·q plus the same comparison on the variable
 // number of dropped bits; a select picks the range.
 template <bool kScaled, bool kBelow>
-LPSIM_CLONES void float_block_stochastic(const FloatKernel& k, const float* in, float* out, const uint32_t* rnd,
+inline __attribute__((always_inline)) void stochastic_group(const FloatKernel& k, const float* in, float* out, const uint32_t* rnd,
                                          size_t n, float scale) {
   const uint32_t s = uint32_t(23 - k.M);
   const uint32_t mask = (1u << s) - 1u;
@@ -351,6 +352,22 @@ LPSIM_CLONES void float_block_stochastic(const FloatKernel& k, const float* in, 
     r = a == 0x7F800000u ? (b & 0x80000000u) | overflow_bits : r;
     r = a > 0x7F800000u ? (b & nan_sign) | nan_bits : r;
     out[i] = kScaled ? float_of(r) * scale : float_of(r);
+  }
+}
+
+// Most 64-element groups have nothing below the smallest normal: they skip that path.
+template <bool kScaled>
+LPSIM_CLONES void float_block_stochastic(const FloatKernel& k, const float* in, float* out, const uint32_t* rnd,
+                                         size_t n, float scale) {
+  const uint32_t min_normal_bits = uint32_t(k.emin_f) << 23;
+  for (size_t o = 0; o < n; o += 64) {
+    const size_t m = std::min<size_t>(64, n - o);
+    uint32_t below = 0;
+    for (size_t i = o; i < o + m; ++i) below |= uint32_t((bits_of(in[i]) & 0x7FFFFFFFu) < min_normal_bits);
+    if (below)
+      stochastic_group<kScaled, true>(k, in + o, out + o, rnd + o, m, scale);
+    else
+      stochastic_group<kScaled, false>(k, in + o, out + o, rnd + o, m, scale);
   }
 }
 
@@ -442,18 +459,7 @@ void blocked_quantize(const NumberFormat& fmt, std::span<const float> in, std::s
         if constexpr (kMode != RoundMode::stochastic) {
           if (k->subnormals) return float_block_fast<kMode, kScaled>(*k, src, y, n, opt.scale);
         } else {
-          // Most 64-element groups have nothing below the smallest normal: skip that path.
-          const uint32_t min_normal_bits = uint32_t(k->emin_f) << 23;
-          for (size_t o = 0; o < n; o += 64) {
-            const size_t m = std::min<size_t>(64, n - o);
-            uint32_t below = 0;
-            for (size_t i = o; i < o + m; ++i) below |= uint32_t((bits_of(src[i]) & 0x7FFFFFFFu) < min_normal_bits);
-            if (below)
-              float_block_stochastic<kScaled, true>(*k, src + o, y + o, rnd + o, m, opt.scale);
-            else
-              float_block_stochastic<kScaled, false>(*k, src + o, y + o, rnd + o, m, opt.scale);
-          }
-          return;
+          return float_block_stochastic<kScaled>(*k, src, y, rnd, n, opt.scale);
         }
           float_block<kMode, kScaled>(*k, src, y, rnd, n, opt.scale);
       });
@@ -461,6 +467,15 @@ void blocked_quantize(const NumberFormat& fmt, std::span<const float> in, std::s
   });
 }
 }  // namespace
+
+namespace detail {
+void philox_words(const RandomStream& rng, uint64_t first, size_t n, uint32_t* out, int isa) {
+  LPSIM_CHECK(n <= kBlock);
+  alignas(64) uint32_t words[kRandomWords];
+  const uint32_t* w = fill_random(rng, first, n, words, isa);
+  std::copy(w, w + n, out);
+}
+}  // namespace detail
 
 void parallel_chunks(size_t n, size_t chunk, int threads, const std::function<void(size_t, size_t)>& body) {
   if (chunk == 0) chunk = 1;

@@ -11,6 +11,7 @@
 #include <span>
 
 #include "arith/format.h"
+#include "arith/philox.h"
 #include "arith/rounding.h"
 
 namespace lpsim::arith {
@@ -38,5 +39,11 @@ void quantize_codes(const NumberFormat& fmt, std::span<const float> in, std::spa
 // Runs body(begin, end) over [0, n) in chunks on `threads` threads; chunk boundaries
 // depend only on n and chunk, never on the thread count.
 void parallel_chunks(size_t n, size_t chunk, int threads, const std::function<void(size_t, size_t)>& body);
+
+namespace detail {
+// Test hook: the vectorised Philox behind stochastic rounding, forced to a code path
+// (0 portable, 1 AVX2, 2 AVX-512; a path the CPU lacks falls back to the next lower).
+void philox_words(const RandomStream& rng, uint64_t first, size_t n, uint32_t* out, int isa);
+}  // namespace detail
 
 }  // namespace lpsim::arith
