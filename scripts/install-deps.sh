@@ -9,7 +9,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   verilator yosys libsystemc-dev
   libtorch-dev libopenmpi-dev
-  dataset-fashion-mnist gnuplot-nox
+  dataset-fashion-mnist gnuplot-nox python3
 )
 missing=()
 for p in "${PKGS[@]}"; do

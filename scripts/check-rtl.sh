@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Lint (verilator --lint-only -Wall, zero warnings) and synthesise (yosys synth) every
+# RTL unit at several parameter sets. Exits non-zero on the first failure.
+set -uo pipefail
+RTL="$(cd "$(dirname "$0")/../rtl" && pwd)"
+declare -A SETS=(
+  [fa]=""
+  [add_ripple]="Width=1|Width=8|Width=64"
+  [add_kogge_stone]="Width=1|Width=13|Width=64"
+  [csa_tree]="Rows=1|Rows=2|Rows=5|Rows=9 Width=16"
+  [mul_array]="WidthA=2 WidthB=2|WidthA=8 WidthB=8 Signed=1|WidthA=3 WidthB=7 Signed=1|WidthA=16 WidthB=16"
+  [mul_booth]="WidthA=2 WidthB=2 Signed=1|WidthA=8 WidthB=8|WidthA=5 WidthB=4 Signed=1|WidthA=16 WidthB=16 Signed=1"
+  [accumulator]="Width=32 InWidth=16|Width=12 InWidth=8 Saturate=1|Width=10 InWidth=8 Signed=0 Saturate=1"
+  [mac]="Booth=0|Booth=1 Saturate=1|Signed=0 WidthA=4 WidthB=4 AccWidth=10"
+  [pann_add]="WidthX=8 RWidth=4"
+  [luq_mul]=""
+)
+fail=0; n=0
+for unit in $(ls "$RTL"/*.sv | xargs -n1 basename | sed 's/\.sv$//'); do
+  if [ -z "${SETS[$unit]+x}" ]; then echo "check-rtl: $unit.sv has no parameter sets listed here"; fail=1; continue; fi
+  IFS='|' read -ra sets <<< "${SETS[$unit]}"
+  [ ${#sets[@]} -eq 0 ] && sets=("")
+  for set in "${sets[@]}"; do
+    n=$((n + 1))
+    gargs=""; chp=""
+    for kv in $set; do gargs="$gargs -G$kv"; chp="$chp chparam -set ${kv%%=*} ${kv#*=} $unit;"; done
+    if ! out=$(verilator --lint-only -Wall -y "$RTL" $gargs --top-module "$unit" "$RTL/$unit.sv" 2>&1); then
+      echo "LINT FAIL $unit [$set]"; echo "$out" | head -20; fail=1; continue
+    fi
+    if ! out=$(yosys -q -p "read_verilog -sv $(ls "$RTL"/*.sv | tr '\n' ' '); $chp synth -top $unit" 2>&1); then
+      echo "SYNTH FAIL $unit [$set]"; echo "$out" | tail -20; fail=1; continue
+    fi
+  done
+done
+echo "check-rtl: $n unit/parameter sets linted and synthesised, $([ $fail -eq 0 ] && echo ok || echo FAILED)"
+exit $fail

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Tests the tests: single-point mutations of the RTL must all be caught.
+
+Each mutant replaces one literal piece of one rtl/*.sv file (a swapped operator, a
+flipped constant, a dropped carry, a wrong sign extension, ...), is Verilated with the
+very harness the ctest suite uses (rtl/harness.h through tests/rtl/mutant_driver.cpp)
+and must produce a mismatch against the golden model. Prints each verdict and the kill
+rate; exits 1 if a mutant survives, a replacement no longer applies, or the unmutated
+baseline fails. Usage: rtl_mutations.py [--jobs N]
+"""
+import argparse
+import concurrent.futures as cf
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+MUL_S8 = ("mul_array", "-GWidthA=8 -GWidthB=8 -GSigned=1", "check_mul<Vdut>(8, 8, 1, o)")
+BOOTH_S8 = ("mul_booth", "-GWidthA=8 -GWidthB=8 -GSigned=1", "check_mul<Vdut>(8, 8, 1, o)")
+ACC_S12 = ("accumulator", "-GWidth=12 -GInWidth=8 -GSigned=1", "check_accumulate<Vdut, false>(8, 1, 12, 1, 0, o)")
+ACC_S12_SAT = ("accumulator", "-GWidth=12 -GInWidth=8 -GSigned=1 -GSaturate=1",
+               "check_accumulate<Vdut, false>(8, 1, 12, 1, 1, o)")
+KS13 = ("add_kogge_stone", "-GWidth=13", "check_add<Vdut>(13, o)")
+RIPPLE8 = ("add_ripple", "-GWidth=8", "check_add<Vdut>(8, o)")
+PANN = ("pann_add", "-GWidthX=8 -GRWidth=4", "check_pann<Vdut>(8, 4, o)")
+LUQ = ("luq_mul", "", "check_luq_mul<Vdut>(o)")
+
+# (file, original text, mutated text, unit to check it with)
+MUTANTS = [
+    ("fa.sv", "a_i ^ b_i ^ c_i", "a_i ^ b_i | c_i", MUL_S8),
+    ("fa.sv", " | (b_i & c_i)", "", RIPPLE8),
+    ("add_ripple.sv", "assign carry[0] = cin_i;", "assign carry[0] = 1'b0;", RIPPLE8),
+    ("add_ripple.sv", "assign cout_o = carry[Width];", "assign cout_o = carry[Width-1];", RIPPLE8),
+    ("add_kogge_stone.sv", "(p[l][i] & g[l][i-Dist])", "(p[l][i] | g[l][i-Dist])", KS13),
+    ("add_kogge_stone.sv", "assign p[l+1][i] = p[l][i] & p[l][i-Dist];", "assign p[l+1][i] = p[l][i] | p[l][i-Dist];", KS13),
+    ("add_kogge_stone.sv", "assign g[0] = {a_i & b_i, cin_i};", "assign g[0] = {a_i & b_i, 1'b0};", KS13),
+    ("add_kogge_stone.sv", "Dist = 1 << l;", "Dist = 1 << (l + 1);", KS13),
+    ("mul_array.sv", " + (W'(1) << (WidthB - 1))", "",
+     ("mul_array", "-GWidthA=3 -GWidthB=7 -GSigned=1", "check_mul<Vdut>(3, 7, 1, o)")),
+    ("mul_array.sv", "((i == WidthA - 1) != (j == WidthB - 1))", "((i == WidthA - 1) == (j == WidthB - 1))", MUL_S8),
+    ("mul_array.sv", "assign pp[i] = a_i[i] & b_i[j];", "assign pp[i] = a_i[i] | b_i[j];",
+     ("mul_array", "-GWidthA=8 -GWidthB=8", "check_mul<Vdut>(8, 8, 0, o)")),
+    ("mul_array.sv", "assign carry[r-1] = {c[W-2:0], 1'b0};", "assign carry[r-1] = c;", MUL_S8),
+    ("mul_booth.sv", "(~trip[2] & trip[1] & trip[0])", "(~trip[2] & trip[1] & ~trip[0])", BOOTH_S8),
+    # (neg = trip[2] alone would be an equivalent mutant: digit 0 with neg gives ~0 + 1 = 0.)
+    ("mul_booth.sv", "assign neg  = trip[2] & ~(trip[1] & trip[0]);", "assign neg  = trip[2] & ~trip[1];",
+     ("mul_booth", "-GWidthA=8 -GWidthB=8", "check_mul<Vdut>(8, 8, 0, o)")),
+    ("mul_booth.sv", "assign a_ext = W'($signed(a_i));", "assign a_ext = W'(a_i);", BOOTH_S8),
+    ("mul_booth.sv", "{{(BE - WidthB - 1){b_i[WidthB-1]}}, b_i, 1'b0}", "{{(BE - WidthB - 1){1'b0}}, b_i, 1'b0}",
+     ("mul_booth", "-GWidthA=3 -GWidthB=7 -GSigned=1", "check_mul<Vdut>(3, 7, 1, o)")),
+    ("mul_booth.sv", "assign neg_row[2*k +: 2] = {1'b0, neg};", "assign neg_row[2*k +: 2] = {neg, 1'b0};", BOOTH_S8),
+    ("mul_booth.sv", "(two & a_ext[i-1])", "(two & a_ext[i])",
+     ("mul_booth", "-GWidthA=16 -GWidthB=16 -GSigned=1", "check_mul<Vdut>(16, 16, 1, o)")),
+    ("csa_tree.sv", "assign row[Out + 2*gi + 1] = {c[Width-2:0], 1'b0};", "assign row[Out + 2*gi + 1] = c;", BOOTH_S8),
+    ("accumulator.sv", "assign in_ext = Width'($signed(in_i));", "assign in_ext = Width'(in_i);", ACC_S12),
+    ("accumulator.sv", "(sum[Width-1] != acc_o[Width-1])", "(sum[Width-1] == acc_o[Width-1])", ACC_S12_SAT),
+    ("accumulator.sv", "in_ext[Width-1] ? {1'b1, {(Width-1){1'b0}}} : {1'b0, {(Width-1){1'b1}}}",
+     "in_ext[Width-1] ? {1'b0, {(Width-1){1'b1}}} : {1'b1, {(Width-1){1'b0}}}", ACC_S12_SAT),
+    ("accumulator.sv", "end else if (clear_i) begin", "end else if (clear_i && !en_i) begin", ACC_S12),
+    ("accumulator.sv", "end else if (en_i) begin", "end else if (1'b1) begin", ACC_S12),
+    ("accumulator.sv", "assign ovf = cout;", "assign ovf = 1'b0;",
+     ("accumulator", "-GWidth=10 -GInWidth=8 -GSigned=0 -GSaturate=1", "check_accumulate<Vdut, false>(8, 1, 10, 0, 1, o)")),
+    ("mac.sv", ".InWidth(WidthA + WidthB), .Signed(Signed)", ".InWidth(WidthA + WidthB), .Signed(0)",
+     ("mac", "-GWidthA=8 -GWidthB=8 -GAccWidth=32 -GSigned=1", "check_accumulate<Vdut, true>(8, 8, 32, 1, 0, o)")),
+    ("pann_add.sv", "assign done_o = (count_q == '0);", "assign done_o = (count_q <= 1);", PANN),
+    ("pann_add.sv", "      count_q  <= r_i;\n      result_o <= '0;", "      count_q  <= r_i;\n      result_o <= result_o;", PANN),
+    ("luq_mul.sv", "assign s1 = e[1] ? {s0[8:0], 2'b0} : s0;", "assign s1 = e[1] ? {s0[9:0], 1'b0} : s0;", LUQ),
+    ("luq_mul.sv", ".cin_i(w_i[3])", ".cin_i(1'b0)", LUQ),
+    ("luq_mul.sv", "assign a_ext = 11'($signed(a_i));", "assign a_ext = 11'(a_i);", LUQ),
+]
+
+
+def build_and_run(src, unit, workdir):
+    """0: no mismatch, 1: mismatch (killed), 2: does not build (killed)."""
+    top, gparams, call = unit
+    cmd = (["verilator", "--cc", "--exe", "--build", "-j", "1", "--trace", "-Wno-fatal", "-Wno-lint", "-Wno-style",
+            "-O1", "--Mdir", workdir, "--prefix", "Vdut", "-y", src] + gparams.split() +
+           ["--top-module", top, os.path.join(src, top + ".sv"), os.path.join(ROOT, "tests/rtl/mutant_driver.cpp"),
+            "-CFLAGS", f"-std=c++20 -O1 -I{ROOT}", "-CFLAGS", f"-DCHECK_CALL='{call}'", "-o", "dut"])
+    b = subprocess.run(cmd, capture_output=True, text=True)
+    if b.returncode != 0:
+        return 2, b.stderr[-300:]
+    r = subprocess.run([os.path.join(workdir, "dut")], capture_output=True, text=True, timeout=300)
+    return (1 if r.returncode else 0), r.stdout.strip()
+
+
+def run_mutant(index, mutant, tmp):
+    file, old, new, unit = mutant
+    src = os.path.join(tmp, f"m{index}", "rtl")
+    shutil.copytree(os.path.join(ROOT, "rtl"), src, ignore=shutil.ignore_patterns("*.h", "*.cpp", "*.txt"))
+    path = os.path.join(src, file)
+    text = open(path).read()
+    if text.count(old) != 1:
+        return index, "NOT-APPLIED", f"{file}: '{old}' occurs {text.count(old)} times"
+    open(path, "w").write(text.replace(old, new))
+    rc, out = build_and_run(src, unit, os.path.join(tmp, f"m{index}", "obj"))
+    verdict = {0: "SURVIVED", 1: "KILLED", 2: "KILLED(build)"}[rc]
+    return index, verdict, f"{file}: '{old}' -> '{new}' [{unit[0]} {unit[1]}] {out if rc == 0 else ''}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        rc, out = build_and_run(os.path.join(ROOT, "rtl"), BOOTH_S8, os.path.join(tmp, "baseline"))
+        print(f"baseline (unmutated mul_booth s8x8): {'pass' if rc == 0 else 'FAIL'} {out}")
+        with cf.ThreadPoolExecutor(args.jobs) as pool:
+            results = sorted(pool.map(lambda im: run_mutant(im[0], im[1], tmp), enumerate(MUTANTS, 1)))
+    for i, verdict, text in results:
+        print(f"mutant {i:2d} {verdict:13s} {text}")
+    killed = sum(v.startswith("KILLED") for _, v, _ in results)
+    bad = [r for r in results if not r[1].startswith("KILLED")]
+    print(f"rtl mutations: {killed} of {len(results)} killed ({100.0 * killed / len(results):.0f}%)")
+    print(f"mutation: {killed} passed, {len(bad) + (rc != 0)} failed")
+    sys.exit(0 if not bad and rc == 0 and len(results) >= 20 else 1)
+
+
+if __name__ == "__main__":
+    main()
