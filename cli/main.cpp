@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "machine-readable JSON output where a command prints results");
   const std::vector<lpsim::cli::Command> commands = {
       lpsim::cli::add_quantize(app, json), lpsim::cli::add_clip(app, json),
-      lpsim::cli::add_formats(app, json), lpsim::cli::add_demo(app, json)};
+      lpsim::cli::add_formats(app, json), lpsim::cli::add_demo(app, json),
+      lpsim::cli::add_verify_rtl(app, json)};
   for (const auto& c : commands) c.sub->add_flag("--json", json, "machine-readable JSON output");
   try {
     app.parse(argc, argv);

@@ -33,6 +33,9 @@ struct CheckOptions {
   uint64_t random_vectors = 1000000;  // for operands wider than 8 bits / sequence length
   uint64_t seed = 1;
   std::string trace_path;  // VCD of the first failing vector ("" = none)
+  // Self-test of the reporting path: pretend the golden value of vector number N
+  // (0-based) differs in its LSB. Multipliers and accumulators honour it.
+  uint64_t inject_mismatch_at = ~uint64_t{0};
 };
 
 inline std::string hex(uint64_t v) {
@@ -109,8 +112,9 @@ CheckResult check_mul(int wa, int wb, bool is_signed, const CheckOptions& opt) {
     m.a_i = a;
     m.b_i = b;
     m.eval();
+    const uint64_t expect = arith::mul_golden(a, b, wa, wb, is_signed) ^ (r.vectors == opt.inject_mismatch_at),
+                   got = uint64_t(m.p_o);
     ++r.vectors;
-    const uint64_t expect = arith::mul_golden(a, b, wa, wb, is_signed), got = uint64_t(m.p_o);
     if (got == expect) return true;
     if (r.mismatches++ == 0) {
       r.first_failure = "a=" + hex(a) + " b=" + hex(b) + " expected p=" + hex(expect) + " got p=" + hex(got);
@@ -261,8 +265,9 @@ CheckResult check_accumulate(int wa, int wb, int acc_width, bool is_signed, bool
       tb.clock();
       gold.clock(s.clear, s.enable, in);
       if (!trace.empty()) continue;
+      const uint64_t expect = (uint64_t(gold.value) & detail::mask(acc_width)) ^ (r.vectors == opt.inject_mismatch_at),
+                     got = uint64_t(tb.m->acc_o);
       ++r.vectors;
-      const uint64_t expect = uint64_t(gold.value) & detail::mask(acc_width), got = uint64_t(tb.m->acc_o);
       if (got == expect && bool(tb.m->overflow_o) == gold.overflow) continue;
       if (r.mismatches++ == 0) {
         fail_step = i;

@@ -74,6 +74,20 @@ run "" formats
 [[ "$OUT" == *fp8_e4m3*448* && "$OUT" == *fp8_e5m2*57344* && "$OUT" == *fp4_e2m1* && "$OUT" == *luq4* ]] \
   && check formats ok ok || check formats "table" "$OUT"
 
+# verify-rtl: a clean unit passes; the checker's self-test reports a mismatch with the
+# failing vector in hex and a VCD; an unknown unit is an input error.
+run "" verify-rtl --unit mul_booth_s8x8 --unit luq_mul
+check verify-rtl-rc 0 "$RC"
+[[ "$OUT" == *mul_booth_s8x8*65536*" 0 "* ]] && check verify-rtl-table ok ok || check verify-rtl-table "65536 vectors, 0 mismatches" "$OUT"
+VCD=$(mktemp --suffix=.vcd)
+run "" verify-rtl --unit mul_array_u8x8 --inject-mismatch 7 --trace "$VCD"
+check verify-rtl-mismatch-rc 1 "$RC"
+[[ "$ERR" == *"a=0x0 b=0x7 expected p=0x1 got p=0x0"* ]] && check verify-rtl-first-failure ok ok || check verify-rtl-first-failure "a=0x0 b=0x7 ..." "$ERR"
+grep -q 'enddefinitions' "$VCD" && check verify-rtl-vcd ok ok || check verify-rtl-vcd "a VCD file" "missing"
+rm -f "$VCD"
+run "" verify-rtl --unit no_such_unit
+check verify-rtl-unknown-rc 2 "$RC"
+
 rm -f /tmp/lpsim_cli_err.$$
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
