@@ -206,3 +206,35 @@ TEST(IntUnits, AccumulatorWrapsAndSaturates) {
 }
 
 }  // namespace
+
+#include "arith/fp_units.h"
+
+namespace {
+
+// The exact FP8 product: the product format holds every product of two codes without
+// rounding (checked against the double product for all 2^16 pairs), and the specials.
+TEST(FpUnits, Fp8ProductIsExactForAllPairs) {
+  for (const FloatFormat& f : {fp8_e4m3(), fp8_e5m2()}) {
+    const FloatFormat out = exact_product_format(f);
+    for (uint32_t a = 0; a < 256; ++a)
+      for (uint32_t b = 0; b < 256; ++b) {
+        const double x = f.decode(a), y = f.decode(b);
+        const double p = out.decode(fp_mul_exact_golden(f, a, b));
+        if (std::isnan(x) || std::isnan(y) || (std::isinf(x) && y == 0) || (std::isinf(y) && x == 0))
+          ASSERT_TRUE(std::isnan(p));
+        else
+          ASSERT_EQ(p, x * y) << f.name << " " << a << " " << b;
+      }
+  }
+  EXPECT_EQ(exact_product_format(fp8_e4m3()).name, "e6m7");
+  EXPECT_EQ(exact_product_format(fp8_e5m2()).name, "e7m5");
+  const FloatFormat e4 = fp8_e4m3(), o4 = exact_product_format(e4);
+  EXPECT_EQ(o4.decode(fp_mul_exact_golden(e4, 0x7E, 0x7E)), 448.0 * 448.0);
+  EXPECT_EQ(o4.decode(fp_mul_exact_golden(e4, 0x01, 0x81)), -std::ldexp(1.0, -18));  // min subnormal²
+  const FloatFormat e5 = fp8_e5m2(), o5 = exact_product_format(e5);
+  EXPECT_TRUE(o5.is_inf(fp_mul_exact_golden(e5, 0x7C, 0xC0)));                           // inf · -2
+  EXPECT_TRUE(fp_mul_exact_golden(e5, 0x7C, 0xC0) & o5.sign_bit());
+  EXPECT_EQ(fp_mul_exact_golden(e5, 0x7C, 0x00), o5.nan_magnitude());                   // inf · 0
+}
+
+}  // namespace

@@ -28,6 +28,9 @@ RIPPLE8 = ("add_ripple", "-GWidth=8", "check_add<Vdut>(8, o)")
 PANN = ("pann_add", "-GWidthX=8 -GRWidth=4", "check_pann<Vdut>(8, 4, o)")
 LUQ = ("luq_mul", "", "check_luq_mul<Vdut>(o)")
 
+FPMUL_E4M3 = ("fp_mul", "-GExpBits=4 -GManBits=3 -GBias=7 -GFnSpecials=1", "check_fp_mul<Vdut>(lpsim::arith::fp8_e4m3(), o)")
+FPMUL_E5M2 = ("fp_mul", "-GExpBits=5 -GManBits=2 -GBias=15 -GFnSpecials=0", "check_fp_mul<Vdut>(lpsim::arith::fp8_e5m2(), o)")
+
 # (file, original text, mutated text, unit to check it with)
 MUTANTS = [
     ("fa.sv", "a_i ^ b_i ^ c_i", "a_i ^ b_i | c_i", MUL_S8),
@@ -70,15 +73,23 @@ MUTANTS = [
     ("luq_mul.sv", "assign s1 = e[1] ? {s0[8:0], 2'b0} : s0;", "assign s1 = e[1] ? {s0[9:0], 1'b0} : s0;", LUQ),
     ("luq_mul.sv", ".cin_i(w_i[3])", ".cin_i(1'b0)", LUQ),
     ("luq_mul.sv", "assign a_ext = 11'($signed(a_i));", "assign a_ext = 11'(a_i);", LUQ),
+    ("fp_mul.sv", "assign xa = (|ea) ? EW'(ea) - EW'(Bias) : EW'(1) - EW'(Bias);",
+     "assign xa = (|ea) ? EW'(ea) - EW'(Bias) : EW'(0) - EW'(Bias);", FPMUL_E4M3),
+    ("fp_mul.sv", "assign siga = {|ea, ma};", "assign siga = {1'b1, ma};", FPMUL_E4M3),
+    ("fp_mul.sv", "assign a_inf = a_max_exp & ~(|ma);", "assign a_inf = 1'b0;", FPMUL_E5M2),
+    ("fp_mul.sv", "| (a_inf & b_zero) | (b_inf & a_zero)", "", FPMUL_E5M2),
+    ("fp_mul.sv", "assign a_nan = a_max_exp & (&ma);", "assign a_nan = a_max_exp & (|ma);", FPMUL_E4M3),
 ]
 
 
 def build_and_run(src, unit, workdir):
-    """0: no mismatch, 1: mismatch (killed), 2: does not build (killed)."""
+    """0: no mismatch, 1: mismatch (killed), 2: does not build (an error: every mutant
+    here is meant to be valid Verilog, so a build failure proves nothing)."""
     top, gparams, call = unit
     cmd = (["verilator", "--cc", "--exe", "--build", "-j", "1", "--trace", "-Wno-fatal", "-Wno-lint", "-Wno-style",
             "-O1", "--Mdir", workdir, "--prefix", "Vdut", "-y", src] + gparams.split() +
            ["--top-module", top, os.path.join(src, top + ".sv"), os.path.join(ROOT, "tests/rtl/mutant_driver.cpp"),
+            os.path.join(ROOT, "arith/float_format.cpp"),
             "-CFLAGS", f"-std=c++20 -O1 -I{ROOT}", "-CFLAGS", f"-DCHECK_CALL='{call}'", "-o", "dut"])
     b = subprocess.run(cmd, capture_output=True, text=True)
     if b.returncode != 0:
@@ -97,8 +108,8 @@ def run_mutant(index, mutant, tmp):
         return index, "NOT-APPLIED", f"{file}: '{old}' occurs {text.count(old)} times"
     open(path, "w").write(text.replace(old, new))
     rc, out = build_and_run(src, unit, os.path.join(tmp, f"m{index}", "obj"))
-    verdict = {0: "SURVIVED", 1: "KILLED", 2: "KILLED(build)"}[rc]
-    return index, verdict, f"{file}: '{old}' -> '{new}' [{unit[0]} {unit[1]}] {out if rc == 0 else ''}"
+    verdict = {0: "SURVIVED", 1: "KILLED", 2: "BUILD-FAILED"}[rc]
+    return index, verdict, f"{file}: '{old}' -> '{new}' [{unit[0]} {unit[1]}] {out if rc != 1 else ''}"
 
 
 def main():
@@ -112,8 +123,8 @@ def main():
             results = sorted(pool.map(lambda im: run_mutant(im[0], im[1], tmp), enumerate(MUTANTS, 1)))
     for i, verdict, text in results:
         print(f"mutant {i:2d} {verdict:13s} {text}")
-    killed = sum(v.startswith("KILLED") for _, v, _ in results)
-    bad = [r for r in results if not r[1].startswith("KILLED")]
+    killed = sum(v == "KILLED" for _, v, _ in results)
+    bad = [r for r in results if r[1] != "KILLED"]
     print(f"rtl mutations: {killed} of {len(results)} killed ({100.0 * killed / len(results):.0f}%)")
     print(f"mutation: {killed} passed, {len(bad) + (rc != 0)} failed")
     sys.exit(0 if not bad and rc == 0 and len(results) >= 20 else 1)
