@@ -1,11 +1,13 @@
 // Golden models of the floating-point RTL units: the exact FP8 multiplier (OCP E4M3 /
-// E5M2 product, exact in a wider IEEE-style format, so no rounding happens at all).
+// E5M2 product, exact in a wider IEEE-style format, so no rounding happens at all) and
+// the round-to-nearest-even FP adder.
 // Built on FloatFormat::decode and encode (exact doubles), independent of the RTL's
 // integer datapath.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "arith/float_format.h"
 
@@ -26,6 +28,44 @@ inline uint32_t fp_mul_exact_golden(const FloatFormat& in, uint32_t a, uint32_t 
   const double p = std::fabs(x * y);  // exact: at most 2(M+1) significant bits
   const Encoded e = encode(out, p, RoundMode::nearest_even, Overflow::to_special);
   return (negative ? out.sign_bit() : 0u) | e.code;
+}
+
+// a + b rounded to nearest even in `fmt` (IEEE-style specials), with subnormals. The
+// significands are aligned with 3 extra bits and the bits shifted out of the smaller one
+// jammed into its LSB (SoftFloat's shiftRightJam), which keeps enough information for
+// correct rounding of sums and differences; round_pack does the rounding.
+inline uint32_t fp_add_golden(const FloatFormat& fmt, uint32_t a, uint32_t b) {
+  const uint32_t sign_bit = fmt.sign_bit();
+  if (fmt.is_nan(a) || fmt.is_nan(b)) return fmt.nan_magnitude();
+  if (fmt.is_inf(a) && fmt.is_inf(b) && ((a ^ b) & sign_bit)) return fmt.nan_magnitude();
+  if (fmt.is_inf(a)) return a;
+  if (fmt.is_inf(b)) return b;
+  const int M = fmt.man_bits;
+  struct Unpacked {
+    bool negative;
+    int exp;  // exponent of the significand's LSB
+    uint64_t sig;
+  };
+  auto unpack = [&](uint32_t c) {
+    const uint32_t e = (c & fmt.magnitude_mask()) >> M, m = c & ((1u << M) - 1);
+    return Unpacked{(c & sign_bit) != 0, (e ? int(e) : 1) - fmt.bias - M, (e ? uint64_t{1} << M : 0) | m};
+  };
+  Unpacked x = unpack(a), y = unpack(b);
+  if (x.sig == 0 && y.sig == 0) return (x.negative && y.negative) ? sign_bit : 0u;  // +0 unless both -0
+  // x gets the larger magnitude.
+  if ((a & fmt.magnitude_mask()) < (b & fmt.magnitude_mask())) std::swap(x, y);
+  const int d = x.exp - y.exp;
+  const uint64_t sx = x.sig << 3;
+  uint64_t sy = y.sig << 3;
+  if (d >= 64) {
+    sy = sy != 0;
+  } else if (d > 0) {
+    const bool lost = (sy & ((uint64_t{1} << d) - 1)) != 0;
+    sy = (sy >> d) | (lost ? 1 : 0);
+  }
+  const uint64_t r = x.negative == y.negative ? sx + sy : sx - sy;
+  if (r == 0) return 0u;  // exact cancellation: +0 under round-to-nearest
+  return round_pack(fmt, x.negative, x.exp - 3, r, false, RoundMode::nearest_even, Overflow::to_special).code;
 }
 
 }  // namespace lpsim::arith

@@ -31,6 +31,10 @@ LUQ = ("luq_mul", "", "check_luq_mul<Vdut>(o)")
 FPMUL_E4M3 = ("fp_mul", "-GExpBits=4 -GManBits=3 -GBias=7 -GFnSpecials=1", "check_fp_mul<Vdut>(lpsim::arith::fp8_e4m3(), o)")
 FPMUL_E5M2 = ("fp_mul", "-GExpBits=5 -GManBits=2 -GBias=15 -GFnSpecials=0", "check_fp_mul<Vdut>(lpsim::arith::fp8_e5m2(), o)")
 
+FPADD_E5M2 = ("fp_add", "-GExpBits=5 -GManBits=2", "check_fp_add<Vdut>(lpsim::arith::fp8_e5m2(), o)")
+FPADD_FP16 = ("fp_add", "-GExpBits=5 -GManBits=10", "check_fp_add<Vdut>(lpsim::arith::fp16(), o)")
+FPACC_FP16 = ("fp_acc", "-GExpBits=5 -GManBits=10", "check_fp_acc<Vdut>(lpsim::arith::fp16(), o)")
+
 # (file, original text, mutated text, unit to check it with)
 MUTANTS = [
     ("fa.sv", "a_i ^ b_i ^ c_i", "a_i ^ b_i | c_i", MUL_S8),
@@ -79,6 +83,13 @@ MUTANTS = [
     ("fp_mul.sv", "assign a_inf = a_max_exp & ~(|ma);", "assign a_inf = 1'b0;", FPMUL_E5M2),
     ("fp_mul.sv", "| (a_inf & b_zero) | (b_inf & a_zero)", "", FPMUL_E5M2),
     ("fp_mul.sv", "assign a_nan = a_max_exp & (&ma);", "assign a_nan = a_max_exp & (|ma);", FPMUL_E4M3),
+    ("fp_add.sv", "assign up    = guard & (rest | kept[0]);", "assign up    = guard;", FPADD_FP16),
+    ("fp_add.sv", "assign fy_jam = fy_shift | SW'(lost);", "assign fy_jam = fy_shift;", FPADD_FP16),
+    ("fp_add.sv", "assign limit = bx - EW'(1);", "assign limit = bx;", FPADD_E5M2),
+    ("fp_add.sv", "e_final = rounded[ManBits] ? en : '0;", "e_final = en;", FPADD_E5M2),
+    ("fp_add.sv", "s_o = {sx & sy, {(ExpBits + ManBits){1'b0}}};", "s_o = {sx, {(ExpBits + ManBits){1'b0}}};", FPADD_E5M2),
+    ("fp_add.sv", "norm = {1'b0, sum[SW-1:1]} | SW'(sum[0]);", "norm = {1'b0, sum[SW-1:1]};", FPADD_FP16),
+    ("fp_acc.sv", "else if (clear_i) acc_o <= '0;", "else if (clear_i && !en_i) acc_o <= '0;", FPACC_FP16),
 ]
 
 
