@@ -58,17 +58,33 @@ inline std::vector<uint64_t> corners(int w) {
   return c;
 }
 
+// FP corners: ±0, the smallest and largest subnormal, the smallest normal, 1 and its
+// neighbour, the largest finite value, ±inf and NaN where the format has them.
+inline std::vector<uint64_t> fp_corners(const arith::FloatFormat& f) {
+  const uint64_t m = (uint64_t{1} << f.man_bits) - 1, one = uint64_t(f.bias) << f.man_bits;
+  std::vector<uint64_t> base = {0, 1, m, m + 1, one, one + 1, f.max_finite_magnitude()};
+  if (f.has_inf()) base.push_back(f.inf_magnitude());
+  if (f.has_nan()) base.push_back(f.nan_magnitude());
+  std::vector<uint64_t> c;
+  for (uint64_t v : base) {
+    c.push_back(v);
+    c.push_back(v | f.sign_bit());
+  }
+  return c;
+}
+
 // Runs check(a, b) over all pairs (narrow) or corners x corners plus random pairs.
 template <typename F>
-void operand_pairs(int wa, int wb, const CheckOptions& opt, F&& check) {
+void operand_pairs(int wa, int wb, const CheckOptions& opt, F&& check, const std::vector<uint64_t>* corner_set = nullptr) {
   if (wa <= 8 && wb <= 8) {
     for (uint64_t a = 0; a <= mask(wa); ++a)
       for (uint64_t b = 0; b <= mask(wb); ++b)
         if (!check(a, b)) return;
     return;
   }
-  for (uint64_t a : corners(wa))
-    for (uint64_t b : corners(wb))
+  const std::vector<uint64_t> ca = corner_set ? *corner_set : corners(wa), cb = corner_set ? *corner_set : corners(wb);
+  for (uint64_t a : ca)
+    for (uint64_t b : cb)
       if (!check(a, b)) return;
   const arith::RandomStream rng(opt.seed, 0x525431u /* "RT1" */);
   for (uint64_t i = 0; i < opt.random_vectors; ++i) {
@@ -216,6 +232,7 @@ CheckResult check_fp_add(const arith::FloatFormat& fmt, const CheckOptions& opt)
   V m(ctx.get());
   CheckResult r;
   const int w = fmt.total_bits();
+  const std::vector<uint64_t> corners = detail::fp_corners(fmt);
   detail::operand_pairs(w, w, opt, [&](uint64_t a, uint64_t b) {
     m.a_i = a;
     m.b_i = b;
@@ -230,7 +247,7 @@ CheckResult check_fp_add(const arith::FloatFormat& fmt, const CheckOptions& opt)
       detail::trace_comb<V>(opt.trace_path, [&](V& t) { t.a_i = a; t.b_i = b; });
     }
     return r.mismatches < 1000;
-  });
+  }, &corners);
   r.seconds = detail::since(t0);
   return r;
 }
@@ -295,11 +312,12 @@ inline SeqStep random_step(const arith::RandomStream& rng, uint64_t i, int wa, i
 }
 
 // Accumulator / MAC: the golden AccumulatorModel clocked alongside the RTL. For an
-// accumulator b is unused and a is the input; for a MAC the input is a·b.
-template <typename V, bool kMac>
+// accumulator b is unused and a is the input; for a MAC the input is a·b (kMac = 1), for
+// the LUQ MAC the shift product of an INT4 a and an FP4 code b (kMac = 2).
+template <typename V, int kMac>
 CheckResult check_accumulate(int wa, int wb, int acc_width, bool is_signed, bool saturate, const CheckOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
-  const arith::RandomStream rng(opt.seed, kMac ? 0x4D4143u : 0x414343u);
+  const arith::RandomStream rng(opt.seed, 0x414343u + kMac);
   CheckResult r;
   uint64_t fail_step = 0;
   auto run = [&](const std::string& trace, uint64_t steps) {
@@ -307,11 +325,12 @@ CheckResult check_accumulate(int wa, int wb, int acc_width, bool is_signed, bool
     arith::AccumulatorModel gold{acc_width, is_signed, saturate};
     for (uint64_t i = 0; i < steps; ++i) {
       const SeqStep s = random_step(rng, i, wa, wb);
-      const int64_t in = kMac ? arith::operand_value(s.a, wa, is_signed) * arith::operand_value(s.b, wb, is_signed)
-                              : arith::operand_value(s.a, wa, is_signed);
+      const int64_t in = kMac == 2   ? arith::luq_mul_golden(uint32_t(s.a), uint32_t(s.b))
+                         : kMac == 1 ? arith::operand_value(s.a, wa, is_signed) * arith::operand_value(s.b, wb, is_signed)
+                                     : arith::operand_value(s.a, wa, is_signed);
       tb.m->clear_i = s.clear;
       tb.m->en_i = s.enable;
-      if constexpr (kMac) {
+      if constexpr (kMac != 0) {
         tb.m->a_i = s.a;
         tb.m->b_i = s.b;
       } else {
@@ -327,7 +346,7 @@ CheckResult check_accumulate(int wa, int wb, int acc_width, bool is_signed, bool
       if (r.mismatches++ == 0) {
         fail_step = i;
         r.first_failure = "cycle " + std::to_string(i) + ": clear=" + std::to_string(s.clear) + " en=" +
-                          std::to_string(s.enable) + " a=" + hex(s.a) + (kMac ? " b=" + hex(s.b) : std::string()) +
+                          std::to_string(s.enable) + " a=" + hex(s.a) + (kMac != 0 ? " b=" + hex(s.b) : std::string()) +
                           " expected acc=" + hex(expect) + " ovf=" + std::to_string(gold.overflow) + " got acc=" +
                           hex(got) + " ovf=" + std::to_string(int(tb.m->overflow_o));
       }

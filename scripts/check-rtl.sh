@@ -14,6 +14,7 @@ declare -A SETS=(
   [mac]="Booth=0|Booth=1 Saturate=1|Signed=0 WidthA=4 WidthB=4 AccWidth=10"
   [pann_add]="WidthX=8 RWidth=4"
   [luq_mul]=""
+  [luq_mac]="AccWidth=24|AccWidth=12 Saturate=1"
   [fp_add]="ExpBits=5 ManBits=10|ExpBits=8 ManBits=23|ExpBits=5 ManBits=2|ExpBits=8 ManBits=7"
   [fp_acc]="ExpBits=5 ManBits=10|ExpBits=8 ManBits=23"
   [fp_mul]="ExpBits=4 ManBits=3 Bias=7 FnSpecials=1|ExpBits=5 ManBits=2 Bias=15 FnSpecials=0"

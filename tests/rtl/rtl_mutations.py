@@ -20,9 +20,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 MUL_S8 = ("mul_array", "-GWidthA=8 -GWidthB=8 -GSigned=1", "check_mul<Vdut>(8, 8, 1, o)")
 BOOTH_S8 = ("mul_booth", "-GWidthA=8 -GWidthB=8 -GSigned=1", "check_mul<Vdut>(8, 8, 1, o)")
-ACC_S12 = ("accumulator", "-GWidth=12 -GInWidth=8 -GSigned=1", "check_accumulate<Vdut, false>(8, 1, 12, 1, 0, o)")
+ACC_S12 = ("accumulator", "-GWidth=12 -GInWidth=8 -GSigned=1", "check_accumulate<Vdut, 0>(8, 1, 12, 1, 0, o)")
 ACC_S12_SAT = ("accumulator", "-GWidth=12 -GInWidth=8 -GSigned=1 -GSaturate=1",
-               "check_accumulate<Vdut, false>(8, 1, 12, 1, 1, o)")
+               "check_accumulate<Vdut, 0>(8, 1, 12, 1, 1, o)")
 KS13 = ("add_kogge_stone", "-GWidth=13", "check_add<Vdut>(13, o)")
 RIPPLE8 = ("add_ripple", "-GWidth=8", "check_add<Vdut>(8, o)")
 PANN = ("pann_add", "-GWidthX=8 -GRWidth=4", "check_pann<Vdut>(8, 4, o)")
@@ -69,9 +69,9 @@ MUTANTS = [
     ("accumulator.sv", "end else if (clear_i) begin", "end else if (clear_i && !en_i) begin", ACC_S12),
     ("accumulator.sv", "end else if (en_i) begin", "end else if (1'b1) begin", ACC_S12),
     ("accumulator.sv", "assign ovf = cout;", "assign ovf = 1'b0;",
-     ("accumulator", "-GWidth=10 -GInWidth=8 -GSigned=0 -GSaturate=1", "check_accumulate<Vdut, false>(8, 1, 10, 0, 1, o)")),
+     ("accumulator", "-GWidth=10 -GInWidth=8 -GSigned=0 -GSaturate=1", "check_accumulate<Vdut, 0>(8, 1, 10, 0, 1, o)")),
     ("mac.sv", ".InWidth(WidthA + WidthB), .Signed(Signed)", ".InWidth(WidthA + WidthB), .Signed(0)",
-     ("mac", "-GWidthA=8 -GWidthB=8 -GAccWidth=32 -GSigned=1", "check_accumulate<Vdut, true>(8, 8, 32, 1, 0, o)")),
+     ("mac", "-GWidthA=8 -GWidthB=8 -GAccWidth=32 -GSigned=1", "check_accumulate<Vdut, 1>(8, 8, 32, 1, 0, o)")),
     ("pann_add.sv", "assign done_o = (count_q == '0);", "assign done_o = (count_q <= 1);", PANN),
     ("pann_add.sv", "      count_q  <= r_i;\n      result_o <= '0;", "      count_q  <= r_i;\n      result_o <= result_o;", PANN),
     ("luq_mul.sv", "assign s1 = e[1] ? {s0[8:0], 2'b0} : s0;", "assign s1 = e[1] ? {s0[9:0], 1'b0} : s0;", LUQ),
@@ -89,6 +89,8 @@ MUTANTS = [
     ("fp_add.sv", "e_final = rounded[ManBits] ? en : '0;", "e_final = en;", FPADD_E5M2),
     ("fp_add.sv", "s_o = {sx & sy, {(ExpBits + ManBits){1'b0}}};", "s_o = {sx, {(ExpBits + ManBits){1'b0}}};", FPADD_E5M2),
     ("fp_add.sv", "norm = {1'b0, sum[SW-1:1]} | SW'(sum[0]);", "norm = {1'b0, sum[SW-1:1]};", FPADD_FP16),
+    ("luq_mac.sv", ".InWidth(11), .Signed(1)", ".InWidth(11), .Signed(0)",
+     ("luq_mac", "-GAccWidth=16", "check_accumulate<Vdut, 2>(4, 4, 16, 1, 0, o)")),
     ("fp_acc.sv", "else if (clear_i) acc_o <= '0;", "else if (clear_i && !en_i) acc_o <= '0;", FPACC_FP16),
 ]
 
