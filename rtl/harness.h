@@ -118,29 +118,38 @@ inline double since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace detail
 
-// Multiplier: a_i, b_i -> p_o (WidthA + WidthB bits).
-template <typename V>
-CheckResult check_mul(int wa, int wb, bool is_signed, const CheckOptions& opt) {
+// The shared loop of the two-operand combinational checks: drive (a, b) into ports
+// a_i and `b` (b_i or w_i), evaluate, compare read(model) with golden(a, b).
+template <typename V, typename Golden, typename Read, typename Drive>
+CheckResult check_comb(int wa, int wb, const CheckOptions& opt, const char* port, Golden golden, Read read,
+                       Drive drive, const std::vector<uint64_t>* corners = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
   auto ctx = std::make_unique<VerilatedContext>();
   V m(ctx.get());
   CheckResult r;
   detail::operand_pairs(wa, wb, opt, [&](uint64_t a, uint64_t b) {
-    m.a_i = a;
-    m.b_i = b;
+    drive(m, a, b);
     m.eval();
-    const uint64_t expect = arith::mul_golden(a, b, wa, wb, is_signed) ^ (r.vectors == opt.inject_mismatch_at),
-                   got = uint64_t(m.p_o);
+    const uint64_t expect = golden(a, b) ^ (r.vectors == opt.inject_mismatch_at), got = uint64_t(read(m));
     ++r.vectors;
     if (got == expect) return true;
     if (r.mismatches++ == 0) {
-      r.first_failure = "a=" + hex(a) + " b=" + hex(b) + " expected p=" + hex(expect) + " got p=" + hex(got);
-      detail::trace_comb<V>(opt.trace_path, [&](V& t) { t.a_i = a; t.b_i = b; });
+      r.first_failure = std::string("a=") + hex(a) + " b=" + hex(b) + " expected " + port + "=" + hex(expect) + " got " +
+                        port + "=" + hex(got);
+      detail::trace_comb<V>(opt.trace_path, [&](V& t) { drive(t, a, b); });
     }
     return r.mismatches < 1000;
-  });
+  }, corners);
   r.seconds = detail::since(t0);
   return r;
+}
+
+// Multiplier: a_i, b_i -> p_o (WidthA + WidthB bits).
+template <typename V>
+CheckResult check_mul(int wa, int wb, bool is_signed, const CheckOptions& opt) {
+  return check_comb<V>(
+      wa, wb, opt, "p", [&](uint64_t a, uint64_t b) { return arith::mul_golden(a, b, wa, wb, is_signed); },
+      [](V& m) { return m.p_o; }, [](V& m, uint64_t a, uint64_t b) { m.a_i = a; m.b_i = b; });
 }
 
 // Adder: a_i, b_i, cin_i -> sum_o, cout_o.
@@ -176,80 +185,29 @@ CheckResult check_add(int width, const CheckOptions& opt) {
 // LUQ unit: a_i (INT4), w_i (FP4 code) -> p_o (11-bit signed). Exhaustive: 256 pairs.
 template <typename V>
 CheckResult check_luq_mul(const CheckOptions& opt) {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto ctx = std::make_unique<VerilatedContext>();
-  V m(ctx.get());
-  CheckResult r;
-  detail::operand_pairs(4, 4, opt, [&](uint64_t a, uint64_t w) {
-    m.a_i = a;
-    m.w_i = w;
-    m.eval();
-    ++r.vectors;
-    const uint64_t expect = uint64_t(arith::luq_mul_golden(uint32_t(a), uint32_t(w))) & detail::mask(11);
-    if (uint64_t(m.p_o) == expect) return true;
-    if (r.mismatches++ == 0) {
-      r.first_failure = "a=" + hex(a) + " w=" + hex(w) + " expected p=" + hex(expect) + " got p=" + hex(uint64_t(m.p_o));
-      detail::trace_comb<V>(opt.trace_path, [&](V& t) { t.a_i = a; t.w_i = w; });
-    }
-    return true;
-  });
-  r.seconds = detail::since(t0);
-  return r;
+  return check_comb<V>(
+      4, 4, opt, "p",
+      [](uint64_t a, uint64_t w) { return uint64_t(arith::luq_mul_golden(uint32_t(a), uint32_t(w))) & detail::mask(11); },
+      [](V& m) { return m.p_o; }, [](V& m, uint64_t a, uint64_t w) { m.a_i = a; m.w_i = w; });
 }
 
 // Exact FP multiplier: every pair of codes of the input format (2^16 for FP8).
 template <typename V>
 CheckResult check_fp_mul(const arith::FloatFormat& fmt, const CheckOptions& opt) {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto ctx = std::make_unique<VerilatedContext>();
-  V m(ctx.get());
-  CheckResult r;
   const int w = fmt.total_bits();
-  detail::operand_pairs(w, w, opt, [&](uint64_t a, uint64_t b) {
-    m.a_i = a;
-    m.b_i = b;
-    m.eval();
-    const uint64_t expect = arith::fp_mul_exact_golden(fmt, uint32_t(a), uint32_t(b)) ^ (r.vectors == opt.inject_mismatch_at);
-    const uint64_t got = uint64_t(m.p_o);
-    ++r.vectors;
-    if (got == expect) return true;
-    if (r.mismatches++ == 0) {
-      r.first_failure = "a=" + hex(a) + " (" + std::to_string(fmt.decode(uint32_t(a))) + ") b=" + hex(b) + " (" +
-                        std::to_string(fmt.decode(uint32_t(b))) + ") expected p=" + hex(expect) + " got p=" + hex(got);
-      detail::trace_comb<V>(opt.trace_path, [&](V& t) { t.a_i = a; t.b_i = b; });
-    }
-    return r.mismatches < 1000;
-  });
-  r.seconds = detail::since(t0);
-  return r;
+  return check_comb<V>(
+      w, w, opt, "p", [&](uint64_t a, uint64_t b) { return arith::fp_mul_exact_golden(fmt, uint32_t(a), uint32_t(b)); },
+      [](V& m) { return m.p_o; }, [](V& m, uint64_t a, uint64_t b) { m.a_i = a; m.b_i = b; });
 }
 
-// FP adder: exhaustive for 8-bit formats, corners and random codes for wider ones.
+// FP adder: exhaustive for 8-bit formats, FP corners and random codes for wider ones.
 template <typename V>
 CheckResult check_fp_add(const arith::FloatFormat& fmt, const CheckOptions& opt) {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto ctx = std::make_unique<VerilatedContext>();
-  V m(ctx.get());
-  CheckResult r;
   const int w = fmt.total_bits();
   const std::vector<uint64_t> corners = detail::fp_corners(fmt);
-  detail::operand_pairs(w, w, opt, [&](uint64_t a, uint64_t b) {
-    m.a_i = a;
-    m.b_i = b;
-    m.eval();
-    const uint64_t expect = arith::fp_add_golden(fmt, uint32_t(a), uint32_t(b)) ^ (r.vectors == opt.inject_mismatch_at);
-    const uint64_t got = uint64_t(m.s_o);
-    ++r.vectors;
-    if (got == expect) return true;
-    if (r.mismatches++ == 0) {
-      r.first_failure = "a=" + hex(a) + " (" + std::to_string(fmt.decode(uint32_t(a))) + ") b=" + hex(b) + " (" +
-                        std::to_string(fmt.decode(uint32_t(b))) + ") expected s=" + hex(expect) + " got s=" + hex(got);
-      detail::trace_comb<V>(opt.trace_path, [&](V& t) { t.a_i = a; t.b_i = b; });
-    }
-    return r.mismatches < 1000;
-  }, &corners);
-  r.seconds = detail::since(t0);
-  return r;
+  return check_comb<V>(
+      w, w, opt, "s", [&](uint64_t a, uint64_t b) { return arith::fp_add_golden(fmt, uint32_t(a), uint32_t(b)); },
+      [](V& m) { return m.s_o; }, [](V& m, uint64_t a, uint64_t b) { m.a_i = a; m.b_i = b; }, &corners);
 }
 
 // One clocked test bench: reset, then step() drives inputs and a full clock cycle.
