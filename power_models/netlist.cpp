@@ -1,0 +1,112 @@
+#include "power_models/netlist.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "arith/error.h"
+
+namespace lpsim::power {
+
+namespace {
+
+GateType gate_type(const std::string& t, const std::string& where) {
+  static const std::map<std::string, GateType> kTypes = {
+      {"$_BUF_", GateType::kBuf},   {"$_NOT_", GateType::kNot},       {"$_AND_", GateType::kAnd},
+      {"$_NAND_", GateType::kNand}, {"$_OR_", GateType::kOr},         {"$_NOR_", GateType::kNor},
+      {"$_XOR_", GateType::kXor},   {"$_XNOR_", GateType::kXnor},     {"$_ANDNOT_", GateType::kAndNot},
+      {"$_ORNOT_", GateType::kOrNot}, {"$_MUX_", GateType::kMux},     {"$_DFF_P_", GateType::kDff}};
+  const auto it = kTypes.find(t);
+  if (it == kTypes.end()) throw InputError("unsupported cell type '" + t + "' (synthesise with abc -g and dfflegalize)", where);
+  return it->second;
+}
+
+}  // namespace
+
+std::map<std::string, size_t> Netlist::cell_counts() const {
+  std::map<std::string, size_t> c;
+  for (const Gate& g : gates) ++c[g.cell];
+  return c;
+}
+
+Netlist load_yosys_json(const std::filesystem::path& path) {
+  const std::string where = path.string();
+  std::ifstream in(path);
+  if (!in) throw InputError("cannot open netlist", where);
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const std::exception& e) {
+    throw InputError(std::string("not a JSON netlist: ") + e.what(), where);
+  }
+  if (!j.contains("modules") || j["modules"].size() != 1)
+    throw InputError("expected exactly one (flattened) module", where);
+  const auto& [name, mod] = *j["modules"].items().begin();
+  Netlist n;
+  n.top = name;
+  // Yosys numbers nets from 2; "0"/"1" strings are constants.
+  uint32_t max_net = 1;
+  auto net = [&](const nlohmann::json& bit) -> uint32_t {
+    if (bit.is_string()) return bit.get<std::string>() == "1" ? 1u : 0u;  // "x"/"z" read as 0
+    const uint32_t b = bit.get<uint32_t>();
+    max_net = std::max(max_net, b);
+    return b;
+  };
+  for (const auto& [port, p] : mod["ports"].items()) {
+    std::vector<uint32_t> bits;
+    for (const auto& b : p["bits"]) bits.push_back(net(b));
+    (p["direction"] == "input" ? n.inputs : n.outputs)[port] = bits;
+  }
+  std::vector<Gate> comb, dffs;
+  for (const auto& [cname, c] : mod["cells"].items()) {
+    const std::string type = c["type"];
+    Gate g{gate_type(type, where), type};
+    const auto& con = c["connections"];
+    if (g.type == GateType::kDff) {
+      g.in[0] = net(con["D"][0]);
+      g.out = net(con["Q"][0]);
+      dffs.push_back(g);
+      continue;
+    }
+    g.in[0] = net(con["A"][0]);
+    if (con.contains("B")) g.in[1] = net(con["B"][0]);
+    if (con.contains("S")) g.in[2] = net(con["S"][0]);
+    g.out = net(con["Y"][0]);
+    comb.push_back(g);
+  }
+  n.num_nets = max_net + 1;
+  // Levelise (Kahn): a gate is ready when all its inputs come from ports, constants,
+  // flip-flop outputs or already placed gates.
+  std::vector<int> driver(n.num_nets, -1);
+  for (size_t i = 0; i < comb.size(); ++i) driver[comb[i].out] = int(i);
+  std::vector<int> pending(comb.size(), 0);
+  std::vector<std::vector<uint32_t>> readers(n.num_nets);
+  for (size_t i = 0; i < comb.size(); ++i) {
+    const int arity = comb[i].type == GateType::kMux ? 3 : (comb[i].type <= GateType::kNot ? 1 : 2);
+    for (int k = 0; k < arity; ++k)
+      if (driver[comb[i].in[k]] >= 0) {
+        ++pending[i];
+        readers[comb[i].in[k]].push_back(uint32_t(i));
+      }
+  }
+  std::vector<uint32_t> ready;
+  for (size_t i = 0; i < comb.size(); ++i)
+    if (pending[i] == 0) ready.push_back(uint32_t(i));
+  for (size_t head = 0; head < ready.size(); ++head) {
+    const Gate& g = comb[ready[head]];
+    n.gates.push_back(g);
+    for (uint32_t r : readers[g.out])
+      if (--pending[r] == 0) ready.push_back(r);
+  }
+  if (n.gates.size() != comb.size()) throw InputError("combinational loop in the netlist", where);
+  n.num_comb = n.gates.size();
+  n.gates.insert(n.gates.end(), dffs.begin(), dffs.end());
+  n.fanout.assign(n.num_nets, {});
+  for (size_t i = 0; i < n.gates.size(); ++i) {
+    const Gate& g = n.gates[i];
+    const int arity = g.type == GateType::kMux ? 3 : (g.type <= GateType::kNot || g.type == GateType::kDff ? 1 : 2);
+    for (int k = 0; k < arity; ++k) n.fanout[g.in[k]].push_back(uint32_t(i));
+  }
+  return n;
+}
+
+}  // namespace lpsim::power

@@ -1,0 +1,76 @@
+#include "power_models/synth.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "arith/atomic_file.h"
+#include "arith/error.h"
+
+namespace lpsim::power {
+
+namespace {
+
+uint64_t fnv1a(const std::string& s, uint64_t h = 0xcbf29ce484222325ull) {
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::filesystem::path synthesize(const SynthRequest& req) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> sources;
+  for (const auto& e : fs::directory_iterator(req.rtl_dir))
+    if (e.path().extension() == ".sv") sources.push_back(e.path());
+  std::sort(sources.begin(), sources.end());
+  if (sources.empty()) throw InputError("no .sv sources", req.rtl_dir.string());
+  std::string key = req.top;
+  for (const auto& [k, v] : req.params) key += " " + k + "=" + v;
+  uint64_t h = fnv1a(key);
+  for (const fs::path& s : sources) h = fnv1a(s.filename().string() + read_file(s), h);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  const fs::path out = req.cache_dir / (req.top + "-" + hex + ".json");
+  if (fs::exists(out)) return out;
+
+  if (std::system("command -v yosys >/dev/null 2>&1") != 0)
+    throw InputError("yosys not found on PATH (install the Debian package 'yosys')", {}, "yosys");
+  fs::create_directories(req.cache_dir);
+  std::string script = "read_verilog -sv";
+  for (const fs::path& s : sources) script += " " + s.string();
+  // One chparam with every parameter, then synth: a hierarchy pass before chparam (or
+  // hierarchy -chparam) trips an assertion in Yosys 0.23 for some modules.
+  if (!req.params.empty()) {
+    script += "; chparam";
+    for (const auto& [k, v] : req.params) script += " -set " + k + " " + v;
+    script += " " + req.top;
+  }
+  // Async resets become synchronous logic so that the simulator needs one DFF type.
+  const fs::path tmp = out.string() + ".tmp";
+  script += "; synth -flatten -top " + req.top + "; async2sync; dfflegalize -cell $_DFF_P_ 01; abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX; opt_clean; "
+            "write_json " + tmp.string();
+  const fs::path log = out.string() + ".log";
+  const std::string cmd = "yosys -q -l '" + log.string() + "' -p '" + script + "' >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0 || !fs::exists(tmp)) {
+    std::string tail = read_file(log);
+    const size_t err = tail.find("ERROR");
+    tail = err != std::string::npos ? tail.substr(err, tail.find('\n', err) - err)
+                                    : tail.substr(tail.size() > 600 ? tail.size() - 600 : 0);
+    throw InputError("yosys failed on " + req.top + ": " + tail, log.string());
+  }
+  fs::rename(tmp, out);  // atomic: a half-written netlist never sits in the cache
+  return out;
+}
+
+}  // namespace lpsim::power

@@ -1,0 +1,24 @@
+// Synthesis of an rtl/ unit to generic gates with Yosys, cached. The netlist of
+// (module, parameters, content of every rtl/*.sv) is synthesised once:
+//   synth -flatten; abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX; dfflegalize to
+//   $_DFF_P_ (async resets become synchronous logic); write_json.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace lpsim::power {
+
+struct SynthRequest {
+  std::string top;                            // module name in rtl/
+  std::map<std::string, std::string> params;  // Verilog parameters
+  std::filesystem::path rtl_dir;              // folder holding the *.sv sources
+  std::filesystem::path cache_dir;            // where netlists are kept
+};
+
+// Path of the JSON netlist, synthesising it if the cache has none. InputError if
+// yosys is not installed or synthesis fails (with the tail of its log).
+std::filesystem::path synthesize(const SynthRequest& request);
+
+}  // namespace lpsim::power
