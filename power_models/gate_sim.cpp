@@ -15,6 +15,7 @@ GateSim::GateSim(const Netlist& netlist) : m_netlist(netlist) {
 
 void GateSim::reset_counters() {
   std::fill(m_toggles.begin(), m_toggles.end(), 0);
+  m_step_costs.clear();
   m_steps = 0;
 }
 
@@ -51,8 +52,15 @@ void GateSim::step() {
     }
     v[g.out] = y;
   }
-  if (m_steps > 0)
-    for (size_t n = 0; n < m_value.size(); ++n) m_toggles[n] += uint64_t(std::popcount(m_value[n] ^ m_prev[n]));
+  if (m_steps > 0) {
+    double cost = 0;
+    for (size_t n = 0; n < m_value.size(); ++n) {
+      const uint64_t t = uint64_t(std::popcount(m_value[n] ^ m_prev[n]));
+      m_toggles[n] += t;
+      if (!m_cost.empty()) cost += double(t) * m_cost[n];
+    }
+    if (!m_cost.empty()) m_step_costs.push_back(cost);
+  }
   m_out_snapshot = m_value;
   // Rising clock edge: every flip-flop takes its D (all read before any is written).
   std::vector<uint64_t> d;

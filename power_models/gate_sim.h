@@ -30,6 +30,10 @@ class GateSim {
   LaneValues output(const std::string& port) const;
 
   const std::vector<uint64_t>& toggles() const { return m_toggles; }  // per net, summed over lanes
+  // Optional cost of one transition per net: each step() then also records the step's
+  // total cost (all 64 lanes) in step_costs(), for batch-means confidence intervals.
+  void set_transition_costs(std::vector<double> cost) { m_cost = std::move(cost); }
+  const std::vector<double>& step_costs() const { return m_step_costs; }
   uint64_t steps() const { return m_steps; }
   uint64_t gate_evaluations() const { return m_steps * m_netlist.num_comb * 64; }
   void reset_counters();
@@ -37,6 +41,7 @@ class GateSim {
  private:
   const Netlist& m_netlist;
   std::vector<uint64_t> m_value, m_prev, m_out_snapshot, m_toggles;
+  std::vector<double> m_cost, m_step_costs;
   uint64_t m_steps = 0;
 };
 

@@ -88,6 +88,15 @@ rm -f "$VCD"
 run "" verify-rtl --unit no_such_unit
 check verify-rtl-unknown-rc 2 "$RC"
 
+# energy: gate-level figure with its interval and area; bad unit is an input error.
+CACHE=$(mktemp -d)
+run "" energy --unit mul --arch booth --a-bits 4 --b-bits 4 --vectors 4096 --netlist-cache "$CACHE" --json
+check energy-rc 0 "$RC"
+check energy-json ok "$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("ok" if d["energy_pj"] > 0 and d["area_um2"] > 0 and d["energy_ci95_pj"] >= 0 else "bad")')"
+run "" energy --unit mul --arch wallace --netlist-cache "$CACHE"
+check energy-bad-arch-rc 2 "$RC"
+rm -rf "$CACHE"
+
 rm -f /tmp/lpsim_cli_err.$$
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

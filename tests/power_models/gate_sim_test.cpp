@@ -145,3 +145,36 @@ TEST(CellLibrary, EveryGateOfTheNetlistsIsPriced) {
 }
 
 }  // namespace
+
+#include "power_models/gate_energy.h"
+#include "power_models/unit_energy.h"
+
+namespace {
+
+TEST(UnitEnergy, PricesTheMeasuredSwitching) {
+  const CellLibrary lib = load_cell_library(default_cell_library_path());
+  UnitEnergyRequest req;
+  req.rtl_dir = std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl";
+  req.cache_dir = std::filesystem::path(LPSIM_BINARY_DIR) / "netlists";
+  req.vectors = 1 << 14;
+  const UnitEnergyReport r = measure_unit_energy(req, lib);
+  // Recompute the dynamic energy from the toggle counts and per-net costs by hand.
+  const Netlist n = load_yosys_json(synthesize({r.module, r.params, req.rtl_dir, req.cache_dir}));
+  const std::vector<double> e = transition_energy_fj(n, lib);
+  EXPECT_GT(r.energy_pj, 0.05);
+  EXPECT_LT(r.energy_ci95_pj, 0.05 * r.energy_pj);
+  EXPECT_GT(r.toggles_per_op, 10);
+  EXPECT_NEAR(r.area.nand2_equivalents * lib.at("$_NAND_").area_um2, r.area.area_um2, 1e-9);
+  // Same seed, same figure; another seed, within the interval of both.
+  const UnitEnergyReport again = measure_unit_energy(req, lib);
+  EXPECT_EQ(again.energy_pj, r.energy_pj);
+  req.seed = 2;
+  const UnitEnergyReport other = measure_unit_energy(req, lib);
+  EXPECT_NEAR(other.energy_pj, r.energy_pj, 3 * (r.energy_ci95_pj + other.energy_ci95_pj));
+  // A transition of a net costs at least the internal energy of its driver.
+  for (const Gate& g : n.gates) EXPECT_GE(e[g.out], lib.at(g.cell).internal_energy_fj);
+  req.unit = "div";
+  EXPECT_THROW(measure_unit_energy(req, lib), InputError);
+}
+
+}  // namespace

@@ -1,0 +1,39 @@
+// Gate-level energy per operation of an rtl/ unit on an operand stream: synthesise
+// (cached), simulate bit-parallel (64 lanes, each a contiguous piece of the stream),
+// price every transition, and report the mean with a 95 % batch-means interval.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "power_models/gate_energy.h"
+
+namespace lpsim::power {
+
+struct UnitEnergyRequest {
+  std::string unit = "mul";   // mul | mac | add
+  std::string arch = "array"; // array | booth (mul, mac); ripple | kogge_stone (add)
+  int a_bits = 8, b_bits = 8, acc_bits = 32;
+  bool is_signed = true;
+  uint64_t vectors = 1 << 16;  // operations simulated
+  uint64_t seed = 1;
+  double cycle_ns = 1.0;       // for leakage
+  std::filesystem::path rtl_dir, cache_dir;
+};
+
+struct UnitEnergyReport {
+  std::string module;
+  std::map<std::string, std::string> params;
+  double energy_pj = 0;         // per operation, dynamic + leakage
+  double energy_ci95_pj = 0;    // half-width of the 95 % interval of the dynamic part
+  double leakage_pj = 0;        // per operation
+  double toggles_per_op = 0;
+  UnitArea area;
+  uint64_t operations = 0;
+};
+
+UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLibrary& lib);
+
+}  // namespace lpsim::power
