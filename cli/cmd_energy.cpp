@@ -19,7 +19,9 @@ Command add_energy(CLI::App& app, const bool& json) {
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("energy", "Gate-level energy per operation and area of an RTL unit (Yosys + switching)");
-  sub->add_option("--unit", o->req.unit, "mul | mac | add")->capture_default_str();
+  sub->add_option("--unit", o->req.unit, "mul | mac | add | luq_mul | fp_add")->capture_default_str();
+  sub->add_option("--format", o->req.format, "fp_add format: fp16 | bf16 | fp32")->capture_default_str();
+  sub->add_option("--stream", o->req.stream, "uniform | gauss (quantised zero-mean Gaussian)")->capture_default_str();
   sub->add_option("--arch", o->req.arch, "array | booth (mul, mac); ripple | kogge_stone (add)")->capture_default_str();
   sub->add_option("--a-bits", o->req.a_bits, "operand A width (add: adder width)")->capture_default_str();
   sub->add_option("--b-bits", o->req.b_bits, "operand B width")->capture_default_str();

@@ -1,8 +1,10 @@
 #include "power_models/unit_energy.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "arith/error.h"
+#include "arith/format.h"
 #include "arith/philox.h"
 #include "power_models/gate_sim.h"
 #include "power_models/synth.h"
@@ -11,8 +13,8 @@ namespace lpsim::power {
 
 UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLibrary& lib) {
   UnitEnergyReport rep;
-  if (req.a_bits < 2 || req.a_bits > 16 || req.b_bits < 2 || req.b_bits > 16)
-    throw InputError("operand widths must be in [2, 16]", {}, "--a-bits/--b-bits");
+  if (req.a_bits < 2 || req.a_bits > 64 || req.b_bits < 2 || req.b_bits > 16 || (req.unit != "add" && req.a_bits > 16))
+    throw InputError("operand widths must be in [2, 16] (adders: up to 64)", {}, "--a-bits/--b-bits");
   const std::string sgn = req.is_signed ? "1" : "0";
   if (req.unit == "mul") {
     if (req.arch != "array" && req.arch != "booth") throw InputError("arch must be array or booth", {}, "--arch");
@@ -31,9 +33,17 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
       throw InputError("arch must be ripple or kogge_stone for add", {}, "--arch");
     rep.module = "add_" + req.arch;
     rep.params = {{"Width", std::to_string(req.a_bits)}};
+  } else if (req.unit == "luq_mul") {
+    rep.module = "luq_mul";
+  } else if (req.unit == "fp_add") {
+    rep.module = "fp_add";
+    const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(req.format));
+    rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
   } else {
-    throw InputError("unknown unit '" + req.unit + "' (known: mul, mac, add)", {}, "--unit");
+    throw InputError("unknown unit '" + req.unit + "' (known: mul, mac, add, luq_mul, fp_add)", {}, "--unit");
   }
+  if (req.stream != "uniform" && req.stream != "gauss")
+    throw InputError("unknown stream '" + req.stream + "' (known: uniform, gauss)", {}, "--stream");
   if (req.vectors < 128) throw InputError("need at least 128 vectors", {}, "--vectors");
   const Netlist n = load_yosys_json(synthesize({rep.module, rep.params, req.rtl_dir, req.cache_dir}));
   rep.area = unit_area(n, lib);
@@ -49,16 +59,30 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
     sim.set_input("en_i", ones);
     sim.set_input("clear_i", zeros);
   }
-  const uint64_t ma = (uint64_t{1} << req.a_bits) - 1, mb = (uint64_t{1} << req.b_bits) - 1;
+  const bool fp = req.unit == "fp_add";
+  const arith::FloatFormat ffmt = fp ? std::get<arith::FloatFormat>(arith::parse_format(req.format)) : arith::fp16();
+  const int wa = req.unit == "luq_mul" ? 4 : req.a_bits, wb = req.unit == "luq_mul" ? 4 : req.b_bits;
+  const uint64_t ma = (uint64_t{1} << wa) - 1, mb = (uint64_t{1} << wb) - 1;
+  // One operand from 32 random bits (and a second word for Box-Muller).
+  auto operand = [&](uint32_t r0, uint32_t r1, int width, uint64_t mask) -> uint64_t {
+    const double u = (r0 + 0.5) * 0x1p-32, v = (r1 + 0.5) * 0x1p-32;
+    const double z = std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * v);
+    if (fp) return arith::encode(ffmt, z).code;  // N(0,1) values in the FP format
+    if (req.stream == "uniform") return r0 & mask;
+    const double lo = req.is_signed ? -std::ldexp(1.0, width - 1) : -std::ldexp(1.0, width - 1);
+    const double hi = std::ldexp(1.0, width - 1) - 1;
+    const int64_t q = int64_t(std::clamp(std::nearbyint(z * std::ldexp(1.0, width - 2)), lo, hi));
+    return uint64_t(req.is_signed ? q : q + (int64_t{1} << (width - 1))) & mask;
+  };
   for (uint64_t t = 0; t < steps; ++t) {
     for (int l = 0; l < 64; ++l) {
-      // Lane l walks its own contiguous piece of the uniform stream.
+      // Lane l walks its own contiguous piece of the stream.
       const auto w = rng.block(uint64_t(l) * steps + t);
-      a[l] = w[0] & ma;
-      b[l] = w[1] & mb;
+      a[l] = operand(w[0], w[2], wa, ma);
+      b[l] = operand(w[1], w[3], wb, mb);
     }
     sim.set_input("a_i", a);
-    sim.set_input("b_i", b);
+    sim.set_input(req.unit == "luq_mul" ? "w_i" : "b_i", b);
     if (req.unit == "add") {
       LaneValues cin{};
       sim.set_input("cin_i", cin);

@@ -13,8 +13,11 @@
 namespace lpsim::power {
 
 struct UnitEnergyRequest {
-  std::string unit = "mul";   // mul | mac | add
+  std::string unit = "mul";   // mul | mac | add | luq_mul | fp_add
   std::string arch = "array"; // array | booth (mul, mac); ripple | kogge_stone (add)
+  std::string format = "fp16";   // fp_add: fp16 | bf16 | fp32
+  std::string stream = "uniform";  // uniform codes | gauss: quantised N(0, (2^(b-2))²),
+                                   // offset by 2^(b-1) for unsigned units (a zero point)
   int a_bits = 8, b_bits = 8, acc_bits = 32;
   bool is_signed = true;
   uint64_t vectors = 1 << 16;  // operations simulated

@@ -1,0 +1,118 @@
+// `lpsim energy-findings`: the gate-level comparisons of the energy/area issue, measured
+// on the synthesised RTL, as a table, CSV and JSON under results/energy/.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "arith/atomic_file.h"
+#include "cli/commands.h"
+#include "power_models/unit_energy.h"
+
+namespace lpsim::cli {
+
+Command add_energy_findings(CLI::App& app, const bool& json) {
+  struct Opts {
+    std::string out = "results/energy";
+    uint64_t vectors = 1 << 16;
+    uint64_t seed = 1;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand("energy-findings", "Gate-level energy/area comparisons (signed vs unsigned, Booth vs array, ...)");
+  sub->add_option("--out", o->out, "output directory")->capture_default_str();
+  sub->add_option("--vectors,-n", o->vectors, "operations per measurement")->capture_default_str();
+  sub->add_option("--seed", o->seed, "seed of the operand streams")->capture_default_str();
+  return {sub, [o, &json] {
+            const power::CellLibrary lib = power::load_cell_library(power::default_cell_library_path());
+            struct Row {
+              std::string finding, config;
+              power::UnitEnergyReport r;
+              std::string reference;
+            };
+            std::vector<Row> rows;
+            auto measure = [&](const std::string& finding, const std::string& config, power::UnitEnergyRequest q,
+                               const std::string& reference = "") {
+              q.vectors = o->vectors;
+              q.seed = o->seed;
+              q.rtl_dir = std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl";
+              q.cache_dir = std::filesystem::path(o->out) / "netlists";
+              rows.push_back({finding, config, power::measure_unit_energy(q, lib), reference});
+              std::cerr << "." << std::flush;
+            };
+            using Req = power::UnitEnergyRequest;
+            for (int bits : {2, 4, 8})
+              for (bool s : {true, false}) {
+                const std::string sg = s ? "signed" : "unsigned";
+                Req mul{"mul", "array"};
+                mul.a_bits = mul.b_bits = bits;
+                mul.is_signed = s;
+                Req mac = mul;
+                mac.unit = "mac";
+                mac.acc_bits = 32;
+                measure("1 split", fmt::format("{} {}b multiplier (array)", sg, bits), mul);
+                measure("1 split", fmt::format("{} {}b MAC, 32b accumulator", sg, bits), mac);
+              }
+            for (int bits : {4, 8})
+              for (bool s : {true, false}) {
+                Req mac{"mac", "array"};
+                mac.a_bits = mac.b_bits = bits;
+                mac.acc_bits = 32;
+                mac.is_signed = s;
+                mac.stream = "gauss";
+                measure("2 signed vs unsigned", fmt::format("{} {}b MAC, zero-mean Gaussian operands{}",
+                                                            s ? "signed" : "unsigned", bits, s ? "" : " (zero point 2^(b-1))"), mac);
+              }
+            for (int bits : {8, 16})
+              for (const char* arch : {"array", "booth"}) {
+                Req m{"mul", arch};
+                m.a_bits = m.b_bits = bits;
+                measure("3 booth vs array", fmt::format("signed {}b multiplier, {}", bits, arch), m);
+              }
+            Req luq{"luq_mul"};
+            measure("5 LUQ vs INT4", "LUQ INT4 x FP4 shift unit", luq, "paper: ~5x less multiplier area");
+            Req i4{"mul", "array"};
+            i4.a_bits = i4.b_bits = 4;
+            measure("5 LUQ vs INT4", "signed INT4 x INT4 array multiplier", i4);
+            Req a8{"add", "ripple"};
+            a8.a_bits = 8;
+            measure("6 Horowitz", "int8 add (ripple)", a8, "0.03 pJ");
+            Req a32 = a8;
+            a32.a_bits = 32;
+            measure("6 Horowitz", "int32 add (ripple)", a32, "0.1 pJ");
+            Req m8{"mul", "array"};
+            measure("6 Horowitz", "int8 mult (array)", m8, "0.2 pJ");
+            Req f16{"fp_add"};
+            f16.format = "fp16";
+            measure("6 Horowitz", "fp16 add", f16, "0.4 pJ");
+            Req f32 = f16;
+            f32.format = "fp32";
+            measure("6 Horowitz", "fp32 add", f32, "0.9 pJ");
+            std::cerr << "\n";
+
+            std::string csv = "finding,configuration,module,energy_pj,energy_ci95_pj,toggles_per_op,area_um2,nand2_eq,reference\n";
+            nlohmann::json j = nlohmann::json::array();
+            std::string table = fmt::format("{:<22} {:<62} {:>9} {:>8} {:>9} {:>8}  {}\n", "finding", "configuration",
+                                            "pJ/op", "±95%", "area_um2", "NAND2eq", "reference");
+            for (const Row& row : rows) {
+              const auto& r = row.r;
+              csv += fmt::format("{},\"{}\",{},{:.6f},{:.6f},{:.2f},{:.2f},{:.1f},\"{}\"\n", row.finding, row.config,
+                                 r.module, r.energy_pj, r.energy_ci95_pj, r.toggles_per_op, r.area.area_um2,
+                                 r.area.nand2_equivalents, row.reference);
+              j.push_back({{"finding", row.finding}, {"configuration", row.config}, {"module", r.module},
+                           {"parameters", r.params}, {"energy_pj", r.energy_pj}, {"energy_ci95_pj", r.energy_ci95_pj},
+                           {"toggles_per_op", r.toggles_per_op}, {"area_um2", r.area.area_um2},
+                           {"nand2_eq", r.area.nand2_equivalents}, {"reference", row.reference}});
+              table += fmt::format("{:<22} {:<62} {:>9.4f} {:>8.4f} {:>9.1f} {:>8.0f}  {}\n", row.finding, row.config,
+                                   r.energy_pj, r.energy_ci95_pj, r.area.area_um2, r.area.nand2_equivalents,
+                                   row.reference);
+            }
+            const std::filesystem::path dir(o->out);
+            atomic_write_file(dir / "findings.csv", csv);
+            atomic_write_file(dir / "findings.json", j.dump(2) + "\n");
+            std::cout << (json ? j.dump(2) + "\n" : table + "wrote " + dir.string() + "/findings.csv, findings.json\n");
+            return 0;
+          }};
+}
+
+}  // namespace lpsim::cli
