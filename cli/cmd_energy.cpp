@@ -7,6 +7,7 @@
 
 #include "arith/error.h"
 #include "cli/commands.h"
+#include "power_models/analytic_pann.h"
 #include "power_models/unit_energy.h"
 
 namespace lpsim::cli {
@@ -16,6 +17,7 @@ Command add_energy(CLI::App& app, const bool& json) {
     power::UnitEnergyRequest req;
     bool is_unsigned = false;
     std::string cache = "results/netlists";
+    std::string model = "gate";
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("energy", "Gate-level energy per operation and area of an RTL unit (Yosys + switching)");
@@ -31,10 +33,37 @@ Command add_energy(CLI::App& app, const bool& json) {
   sub->add_option("--seed", o->req.seed, "seed of the operand stream")->capture_default_str();
   sub->add_option("--cycle-ns", o->req.cycle_ns, "clock period for leakage energy")->capture_default_str();
   sub->add_option("--netlist-cache", o->cache, "folder of cached Yosys netlists")->capture_default_str();
+  sub->add_option("--model", o->model, "gate (switching of the synthesised netlist) | analytic (PANN toggle model)")
+      ->capture_default_str();
   return {sub, [o, &json] {
             o->req.rtl_dir = std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl";
             o->req.cache_dir = o->cache;
             const power::CellLibrary lib = power::load_cell_library(power::default_cell_library_path());
+            if (o->model == "analytic") {
+              if (o->req.unit != "mul" && o->req.unit != "mac")
+                throw InputError("the analytic model covers mul and mac", {}, "--model");
+              // Coefficients fitted to the gate-level switching of array multipliers/MACs.
+              const power::PannModel m = power::fit_pann_model(lib, o->req.rtl_dir, o->req.cache_dir);
+              const int bx = o->req.a_bits, bw = o->req.b_bits;
+              const double toggles = m.mul_toggles(bx, bw) +
+                                     (o->req.unit == "mac" ? m.acc_toggles(bx, bw, o->req.acc_bits, o->req.is_signed) : 0);
+              const double e = toggles * m.pj_per_toggle;
+              if (json) {
+                std::cout << nlohmann::json{{"model", "analytic"}, {"unit", o->req.unit}, {"energy_pj", e},
+                                            {"toggles_per_op", toggles}, {"pj_per_toggle", m.pj_per_toggle},
+                                            {"r2_mul", m.r2_mul}, {"r2_acc_signed", m.r2_acc_signed},
+                                            {"r2_acc_unsigned", m.r2_acc_unsigned}}
+                                 .dump(2)
+                          << "\n";
+              } else {
+                std::cout << fmt::format("unit {} {}x{}{}, analytic PANN toggle model (fit R2: mul {:.3f}, signed acc {:.3f}, "
+                                         "unsigned acc {:.3f})\nenergy/op   {:.4f} pJ\ntoggles/op  {:.1f} ({:.5f} pJ per toggle)\n",
+                                         o->req.unit, bx, bw, o->req.unit == "mac" ? fmt::format(" acc {}", o->req.acc_bits) : "",
+                                         m.r2_mul, m.r2_acc_signed, m.r2_acc_unsigned, e, toggles, m.pj_per_toggle);
+              }
+              return 0;
+            }
+            if (o->model != "gate") throw InputError("unknown model '" + o->model + "' (known: gate, analytic)", {}, "--model");
             const power::UnitEnergyReport r = power::measure_unit_energy(o->req, lib);
             std::string params;
             for (const auto& [k, v] : r.params) params += (params.empty() ? "" : " ") + k + "=" + v;
