@@ -11,7 +11,23 @@ GateSim::GateSim(const Netlist& netlist) : m_netlist(netlist) {
   m_value[1] = ~uint64_t{0};  // constant-1 net in every lane
   m_prev = m_value;
   m_toggles.assign(netlist.num_nets, 0);
+  for (size_t i = 0; i < netlist.num_comb; ++i) {
+    if (m_runs.empty() || m_runs.back().type != netlist.gates[i].type)
+      m_runs.push_back({i, i + 1, netlist.gates[i].type});
+    else
+      m_runs.back().end = i + 1;
+  }
 }
+
+namespace {
+
+// One run of gates of the same type: a tight loop with the operation inlined.
+template <typename Op>
+inline void eval_run(const Gate* g, size_t n, uint64_t* v, Op op) {
+  for (size_t i = 0; i < n; ++i) v[g[i].out] = op(v[g[i].in[0]], v[g[i].in[1]], v[g[i].in[2]]);
+}
+
+}  // namespace
 
 void GateSim::reset_counters() {
   std::fill(m_toggles.begin(), m_toggles.end(), 0);
@@ -30,27 +46,28 @@ void GateSim::set_input(const std::string& port, const LaneValues& values) {
   }
 }
 
-void GateSim::step() {
+// The popcount of the toggle count needs POPCNT (x86-64-v2) to be one instruction;
+// the baseline clone calls libgcc. Same results either way.
+__attribute__((target_clones("default", "arch=x86-64-v2"))) void GateSim::step() {
   uint64_t* v = m_value.data();
-  for (size_t i = 0; i < m_netlist.num_comb; ++i) {
-    const Gate& g = m_netlist.gates[i];
-    const uint64_t a = v[g.in[0]], b = v[g.in[1]];
-    uint64_t y;
-    switch (g.type) {
-      case GateType::kBuf: y = a; break;
-      case GateType::kNot: y = ~a; break;
-      case GateType::kAnd: y = a & b; break;
-      case GateType::kNand: y = ~(a & b); break;
-      case GateType::kOr: y = a | b; break;
-      case GateType::kNor: y = ~(a | b); break;
-      case GateType::kXor: y = a ^ b; break;
-      case GateType::kXnor: y = ~(a ^ b); break;
-      case GateType::kAndNot: y = a & ~b; break;
-      case GateType::kOrNot: y = a | ~b; break;
-      case GateType::kMux: y = (v[g.in[2]] & b) | (~v[g.in[2]] & a); break;
-      default: y = 0;
+  for (const Run& r : m_runs) {
+    const Gate* g = m_netlist.gates.data() + r.begin;
+    const size_t n = r.end - r.begin;
+    using U = uint64_t;
+    switch (r.type) {
+      case GateType::kBuf: eval_run(g, n, v, [](U a, U, U) { return a; }); break;
+      case GateType::kNot: eval_run(g, n, v, [](U a, U, U) { return ~a; }); break;
+      case GateType::kAnd: eval_run(g, n, v, [](U a, U b, U) { return a & b; }); break;
+      case GateType::kNand: eval_run(g, n, v, [](U a, U b, U) { return ~(a & b); }); break;
+      case GateType::kOr: eval_run(g, n, v, [](U a, U b, U) { return a | b; }); break;
+      case GateType::kNor: eval_run(g, n, v, [](U a, U b, U) { return ~(a | b); }); break;
+      case GateType::kXor: eval_run(g, n, v, [](U a, U b, U) { return a ^ b; }); break;
+      case GateType::kXnor: eval_run(g, n, v, [](U a, U b, U) { return ~(a ^ b); }); break;
+      case GateType::kAndNot: eval_run(g, n, v, [](U a, U b, U) { return a & ~b; }); break;
+      case GateType::kOrNot: eval_run(g, n, v, [](U a, U b, U) { return a | ~b; }); break;
+      case GateType::kMux: eval_run(g, n, v, [](U a, U b, U s) { return (s & b) | (~s & a); }); break;
+      case GateType::kDff: break;
     }
-    v[g.out] = y;
   }
   if (m_steps > 0) {
     double cost = 0;
@@ -61,12 +78,12 @@ void GateSim::step() {
     }
     if (!m_cost.empty()) m_step_costs.push_back(cost);
   }
-  m_out_snapshot = m_value;
-  // Rising clock edge: every flip-flop takes its D (all read before any is written).
-  std::vector<uint64_t> d;
-  for (size_t i = m_netlist.num_comb; i < m_netlist.gates.size(); ++i) d.push_back(v[m_netlist.gates[i].in[0]]);
-  for (size_t i = m_netlist.num_comb, k = 0; i < m_netlist.gates.size(); ++i, ++k) v[m_netlist.gates[i].out] = d[k];
-  m_prev = m_out_snapshot;
+  // m_prev keeps this step's settled values: the reference for the next step's
+  // transitions and what output() reads.
+  std::copy(m_value.begin(), m_value.end(), m_prev.begin());
+  // Rising clock edge: every flip-flop takes its D (read from the settled copy, so the
+  // order of the flip-flops does not matter).
+  for (size_t i = m_netlist.num_comb; i < m_netlist.gates.size(); ++i) v[m_netlist.gates[i].out] = m_prev[m_netlist.gates[i].in[0]];
   ++m_steps;
 }
 
@@ -75,7 +92,7 @@ LaneValues GateSim::output(const std::string& port) const {
   if (it == m_netlist.outputs.end()) throw InputError("no output port '" + port + "'", m_netlist.top);
   LaneValues out{};
   for (size_t b = 0; b < it->second.size(); ++b) {
-    const uint64_t w = m_out_snapshot.empty() ? 0 : m_out_snapshot[it->second[b]];
+    const uint64_t w = m_steps == 0 ? 0 : m_prev[it->second[b]];
     for (int l = 0; l < 64; ++l) out[l] |= ((w >> l) & 1u) << b;
   }
   return out;

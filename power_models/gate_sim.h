@@ -40,8 +40,13 @@ class GateSim {
 
  private:
   const Netlist& m_netlist;
-  std::vector<uint64_t> m_value, m_prev, m_out_snapshot, m_toggles;
+  std::vector<uint64_t> m_value, m_prev, m_toggles;
   std::vector<double> m_cost, m_step_costs;
+  struct Run {
+    size_t begin, end;
+    GateType type;
+  };
+  std::vector<Run> m_runs;  // maximal runs of one gate type in evaluation order
   uint64_t m_steps = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "power_models/netlist.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -98,6 +99,23 @@ Netlist load_yosys_json(const std::filesystem::path& path) {
       if (--pending[r] == 0) ready.push_back(r);
   }
   if (n.gates.size() != comb.size()) throw InputError("combinational loop in the netlist", where);
+  // Regroup by (logic level, type): still topological, and long runs of one gate type
+  // let the simulator evaluate without a per-gate dispatch.
+  std::vector<int> level(n.num_nets, 0);
+  std::vector<std::pair<int, size_t>> key(n.gates.size());
+  for (size_t i = 0; i < n.gates.size(); ++i) {
+    const Gate& g = n.gates[i];
+    int l = 0;
+    for (int k = 0; k < 3; ++k) l = std::max(l, level[g.in[k]]);
+    level[g.out] = l + 1;
+    key[i] = {l + 1, i};
+  }
+  std::stable_sort(key.begin(), key.end(), [&](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first < y.first : n.gates[x.second].type < n.gates[y.second].type;
+  });
+  std::vector<Gate> ordered;
+  for (const auto& [l, i] : key) ordered.push_back(n.gates[i]);
+  n.gates = std::move(ordered);
   n.num_comb = n.gates.size();
   n.gates.insert(n.gates.end(), dffs.begin(), dffs.end());
   n.fanout.assign(n.num_nets, {});
