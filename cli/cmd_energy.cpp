@@ -23,7 +23,9 @@ Command add_energy(CLI::App& app, const bool& json) {
   CLI::App* sub = app.add_subcommand("energy", "Gate-level energy per operation and area of an RTL unit (Yosys + switching)");
   sub->add_option("--unit", o->req.unit, "mul | mac | add | luq_mul | fp_add")->capture_default_str();
   sub->add_option("--format", o->req.format, "fp_add format: fp16 | bf16 | fp32")->capture_default_str();
-  sub->add_option("--stream", o->req.stream, "uniform | gauss (quantised zero-mean Gaussian)")->capture_default_str();
+  sub->add_option("--stream", o->req.stream,
+                  "uniform | gauss | laplace (quantised zero-mean) | FILE of operand pairs (two integers per line)")
+      ->capture_default_str();
   sub->add_option("--arch", o->req.arch, "array | booth (mul, mac); ripple | kogge_stone (add)")->capture_default_str();
   sub->add_option("--a-bits", o->req.a_bits, "operand A width (add: adder width)")->capture_default_str();
   sub->add_option("--b-bits", o->req.b_bits, "operand B width")->capture_default_str();
@@ -38,6 +40,11 @@ Command add_energy(CLI::App& app, const bool& json) {
   return {sub, [o, &json] {
             o->req.rtl_dir = std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl";
             o->req.cache_dir = o->cache;
+            const std::string s = o->req.stream;
+            if (s != "uniform" && s != "gauss" && s != "laplace") {  // anything else names a file
+              o->req.operands = power::read_operand_file(s);
+              o->req.stream = "operands";
+            }
             const power::CellLibrary lib = power::load_cell_library(power::default_cell_library_path());
             if (o->model == "analytic") {
               if (o->req.unit != "mul" && o->req.unit != "mac")

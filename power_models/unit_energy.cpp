@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 
 #include "arith/error.h"
 #include "arith/format.h"
@@ -42,14 +44,19 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
   } else {
     throw InputError("unknown unit '" + req.unit + "' (known: mul, mac, add, luq_mul, fp_add)", {}, "--unit");
   }
-  if (req.stream != "uniform" && req.stream != "gauss")
-    throw InputError("unknown stream '" + req.stream + "' (known: uniform, gauss)", {}, "--stream");
-  if (req.vectors < 128) throw InputError("need at least 128 vectors", {}, "--vectors");
+  if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace" && req.stream != "operands")
+    throw InputError("unknown stream '" + req.stream + "' (known: uniform, gauss, laplace, a file of operands)", {},
+                     "--stream");
+  if (req.stream == "operands" && req.operands.size() < 128)
+    throw InputError("need at least 128 operand pairs, got " + std::to_string(req.operands.size()), {}, "--stream");
+  if (req.stream != "operands" && req.vectors < 128) throw InputError("need at least 128 vectors", {}, "--vectors");
   const Netlist n = load_yosys_json(synthesize({rep.module, rep.params, req.rtl_dir, req.cache_dir}));
   rep.area = unit_area(n, lib);
   GateSim sim(n);
   sim.set_transition_costs(transition_energy_fj(n, lib));
-  const uint64_t steps = (req.vectors + 63) / 64 + 1;  // +1: the first step has no "previous"
+  const bool recorded = req.stream == "operands";
+  const uint64_t n_ops = recorded ? req.operands.size() : req.vectors;
+  const uint64_t steps = recorded ? n_ops / 64 : (n_ops + 63) / 64 + 1;  // +1: the first step has no "previous"
   const arith::RandomStream rng(req.seed, 0x454E47u);
   LaneValues a{}, b{}, ones{}, zeros{};
   ones.fill(1);
@@ -66,8 +73,9 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
   // One operand from 32 random bits (and a second word for Box-Muller).
   auto operand = [&](uint32_t r0, uint32_t r1, int width, uint64_t mask) -> uint64_t {
     const double u = (r0 + 0.5) * 0x1p-32, v = (r1 + 0.5) * 0x1p-32;
-    const double z = std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * v);
-    if (fp) return arith::encode(ffmt, z).code;  // N(0,1) values in the FP format
+    const double z = req.stream == "laplace" ? (u < 0.5 ? std::log(2 * u) : -std::log(2 * (1 - u)))
+                                             : std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * v);
+    if (fp) return arith::encode(ffmt, z).code;  // N(0,1) (or Laplace) values in the FP format
     if (req.stream == "uniform") return r0 & mask;
     const double lo = req.is_signed ? -std::ldexp(1.0, width - 1) : -std::ldexp(1.0, width - 1);
     const double hi = std::ldexp(1.0, width - 1) - 1;
@@ -77,6 +85,12 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
   for (uint64_t t = 0; t < steps; ++t) {
     for (int l = 0; l < 64; ++l) {
       // Lane l walks its own contiguous piece of the stream.
+      if (recorded) {
+        const auto& [x, y] = req.operands[size_t(l) * steps + t];
+        a[l] = x & ma;
+        b[l] = y & mb;
+        continue;
+      }
       const auto w = rng.block(uint64_t(l) * steps + t);
       a[l] = operand(w[0], w[2], wa, ma);
       b[l] = operand(w[1], w[3], wb, mb);
@@ -111,6 +125,37 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
   rep.energy_pj = mean * 1e-3 + rep.leakage_pj;
   rep.energy_ci95_pj = 1.96 * std::sqrt(std::max(0.0, var) / double(batches)) * 1e-3;
   return rep;
+}
+
+}  // namespace lpsim::power
+
+namespace lpsim::power {
+
+std::vector<std::pair<uint64_t, uint64_t>> read_operand_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError("cannot open operand file", path.string());
+  std::vector<std::pair<uint64_t, uint64_t>> ops;
+  std::string line;
+  for (size_t n = 1; std::getline(in, line); ++n) {
+    if (const size_t h = line.find('#'); h != std::string::npos) line.resize(h);
+    std::istringstream ss(line);
+    std::string a, b, extra;
+    if (!(ss >> a)) continue;  // blank or comment line
+    auto parse = [&](const std::string& t) -> uint64_t {
+      try {
+        size_t used = 0;
+        const long long v = std::stoll(t, &used, 0);  // base 0: 0x.. hex, else decimal
+        if (used != t.size()) throw std::invalid_argument(t);
+        return uint64_t(v);
+      } catch (const std::exception&) {
+        throw InputError("not an integer operand: '" + t + "'", path.string() + ":" + std::to_string(n));
+      }
+    };
+    if (!(ss >> b) || (ss >> extra))
+      throw InputError("expected two operands per line", path.string() + ":" + std::to_string(n));
+    ops.emplace_back(parse(a), parse(b));
+  }
+  return ops;
 }
 
 }  // namespace lpsim::power

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "power_models/gate_energy.h"
 
@@ -16,8 +18,12 @@ struct UnitEnergyRequest {
   std::string unit = "mul";   // mul | mac | add | luq_mul | fp_add
   std::string arch = "array"; // array | booth (mul, mac); ripple | kogge_stone (add)
   std::string format = "fp16";   // fp_add: fp16 | bf16 | fp32
-  std::string stream = "uniform";  // uniform codes | gauss: quantised N(0, (2^(b-2))²),
-                                   // offset by 2^(b-1) for unsigned units (a zero point)
+  std::string stream = "uniform";  // uniform codes | gauss / laplace: quantised zero-mean
+                                   // N(0, (2^(b-2))²) / Laplace(b = 2^(b-2)), offset by
+                                   // 2^(b-1) for unsigned units (a zero point) | operands
+  // stream == "operands": the operand pairs (raw codes, in stream order), e.g. recorded
+  // from real tensors by the executor or read by read_operand_file().
+  std::vector<std::pair<uint64_t, uint64_t>> operands;
   int a_bits = 8, b_bits = 8, acc_bits = 32;
   bool is_signed = true;
   uint64_t vectors = 1 << 16;  // operations simulated
@@ -38,5 +44,10 @@ struct UnitEnergyReport {
 };
 
 UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLibrary& lib);
+
+// Operand pairs from a text file: two integers per line (decimal, or hex with 0x; a
+// negative decimal is taken as two's complement), '#' starts a comment. InputError
+// names file:line on anything else.
+std::vector<std::pair<uint64_t, uint64_t>> read_operand_file(const std::filesystem::path& path);
 
 }  // namespace lpsim::power

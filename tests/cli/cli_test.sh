@@ -95,6 +95,15 @@ check energy-rc 0 "$RC"
 check energy-json ok "$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("ok" if d["energy_pj"] > 0 and d["area_um2"] > 0 and d["energy_ci95_pj"] >= 0 else "bad")')"
 run "" energy --unit mul --arch wallace --netlist-cache "$CACHE"
 check energy-bad-arch-rc 2 "$RC"
+OPS=$(mktemp)
+{ echo "# a b"; for i in $(seq 1 300); do echo "$((i % 256 - 128)) 0x$(printf %x $((i * 7 % 256)))"; done; } > "$OPS"
+run "" energy --unit mul --stream "$OPS" --netlist-cache "$CACHE" --json
+check energy-file-rc 0 "$RC"
+printf '1 2\n3 x\n' > "$OPS"
+run "" energy --unit mul --stream "$OPS" --netlist-cache "$CACHE"
+check energy-file-bad-rc 2 "$RC"
+[[ "$ERR" == *":2: not an integer operand: 'x'"* ]] && check energy-file-bad-msg ok ok || check energy-file-bad-msg "file:2 names x" "$ERR"
+rm -f "$OPS"
 rm -rf "$CACHE"
 
 rm -f /tmp/lpsim_cli_err.$$
