@@ -35,6 +35,7 @@ Command add_energy(CLI::App& app, const bool& json) {
   sub->add_option("--seed", o->req.seed, "seed of the operand stream")->capture_default_str();
   sub->add_option("--cycle-ns", o->req.cycle_ns, "clock period for leakage energy")->capture_default_str();
   sub->add_option("--netlist-cache", o->cache, "folder of cached Yosys netlists")->capture_default_str();
+  sub->add_flag("--unit-delay", o->req.unit_delay, "unit-delay simulation: count glitches too (slower)");
   sub->add_option("--model", o->model, "gate (switching of the synthesised netlist) | analytic (PANN toggle model)")
       ->capture_default_str();
   return {sub, [o, &json] {

@@ -69,6 +69,14 @@ Command add_energy_findings(CLI::App& app, const bool& json) {
                 m.a_bits = m.b_bits = bits;
                 measure("3 booth vs array", fmt::format("signed {}b multiplier, {}", bits, arch), m);
               }
+            for (const char* arch : {"array", "booth"}) {
+              Req zd{"mul", arch};
+              measure("glitches", fmt::format("signed 8b {} multiplier, zero-delay", arch), zd);
+              Req ud = zd;
+              ud.unit_delay = true;
+              ud.vectors = std::min<uint64_t>(o->vectors, 8192);
+              measure("glitches", fmt::format("signed 8b {} multiplier, unit-delay (with glitches)", arch), ud);
+            }
             Req luq{"luq_mul"};
             measure("5 LUQ vs INT4", "LUQ INT4 x FP4 shift unit", luq, "paper: ~5x less multiplier area");
             Req i4{"mul", "array"};
@@ -82,6 +90,9 @@ Command add_energy_findings(CLI::App& app, const bool& json) {
             measure("6 Horowitz", "int32 add (ripple)", a32, "0.1 pJ");
             Req m8{"mul", "array"};
             measure("6 Horowitz", "int8 mult (array)", m8, "0.2 pJ");
+            Req m32{"mul", "array"};
+            m32.a_bits = m32.b_bits = 32;
+            measure("6 Horowitz", "int32 mult (array)", m32, "3.1 pJ");
             Req f16{"fp_add"};
             f16.format = "fp16";
             measure("6 Horowitz", "fp16 add", f16, "0.4 pJ");

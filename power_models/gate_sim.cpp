@@ -11,6 +11,8 @@ GateSim::GateSim(const Netlist& netlist) : m_netlist(netlist) {
   m_value[1] = ~uint64_t{0};  // constant-1 net in every lane
   m_prev = m_value;
   m_toggles.assign(netlist.num_nets, 0);
+  m_comb_driven.assign(netlist.num_nets, 0);
+  for (size_t i = 0; i < netlist.num_comb; ++i) m_comb_driven[netlist.gates[i].out] = 1;
   for (size_t i = 0; i < netlist.num_comb; ++i) {
     if (m_runs.empty() || m_runs.back().type != netlist.gates[i].type)
       m_runs.push_back({i, i + 1, netlist.gates[i].type});
@@ -48,8 +50,71 @@ void GateSim::set_input(const std::string& port, const LaneValues& values) {
 
 // The popcount of the toggle count needs POPCNT (x86-64-v2) to be one instruction;
 // the baseline clone calls libgcc. Same results either way.
+namespace {
+
+uint64_t eval_gate(GateType t, uint64_t a, uint64_t b, uint64_t s) {
+  switch (t) {
+    case GateType::kBuf: return a;
+    case GateType::kNot: return ~a;
+    case GateType::kAnd: return a & b;
+    case GateType::kNand: return ~(a & b);
+    case GateType::kOr: return a | b;
+    case GateType::kNor: return ~(a | b);
+    case GateType::kXor: return a ^ b;
+    case GateType::kXnor: return ~(a ^ b);
+    case GateType::kAndNot: return a & ~b;
+    case GateType::kOrNot: return a | ~b;
+    case GateType::kMux: return (s & b) | (~s & a);
+    case GateType::kDff: return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void GateSim::step_unit_delay() {
+  // Inputs and flip-flop outputs changed at time 0; the gates follow one unit later each
+  // (Jacobi sweeps from the previous settled state), every intermediate change counted.
+  std::vector<uint64_t>& cur = m_value;
+  double cost = 0;
+  auto count = [&](size_t n, uint64_t diff) {
+    const uint64_t t = uint64_t(std::popcount(diff));
+    m_toggles[n] += t;
+    if (!m_cost.empty()) cost += double(t) * m_cost[n];
+  };
+  for (size_t n = 0; n < cur.size(); ++n)
+    if (!m_comb_driven[n]) count(n, cur[n] ^ m_prev[n]);
+  m_next = cur;
+  for (size_t sweep = 0; sweep <= m_netlist.num_comb; ++sweep) {
+    bool changed = false;
+    for (size_t i = 0; i < m_netlist.num_comb; ++i) {
+      const Gate& g = m_netlist.gates[i];
+      m_next[g.out] = eval_gate(g.type, cur[g.in[0]], cur[g.in[1]], cur[g.in[2]]);
+    }
+    for (size_t i = 0; i < m_netlist.num_comb; ++i) {
+      const uint32_t o = m_netlist.gates[i].out;
+      if (const uint64_t d = m_next[o] ^ cur[o]) {
+        count(o, d);
+        changed = true;
+      }
+    }
+    std::swap(cur, m_next);
+    m_next = cur;
+    if (!changed) break;
+  }
+  if (!m_cost.empty()) m_step_costs.push_back(cost);
+}
+
 __attribute__((target_clones("default", "arch=x86-64-v2"))) void GateSim::step() {
   uint64_t* v = m_value.data();
+  if (m_unit_delay && m_steps > 0) {
+    step_unit_delay();
+    std::copy(m_value.begin(), m_value.end(), m_prev.begin());
+    for (size_t i = m_netlist.num_comb; i < m_netlist.gates.size(); ++i)
+      m_value[m_netlist.gates[i].out] = m_prev[m_netlist.gates[i].in[0]];
+    ++m_steps;
+    return;
+  }
   for (const Run& r : m_runs) {
     const Gate* g = m_netlist.gates.data() + r.begin;
     const size_t n = r.end - r.begin;

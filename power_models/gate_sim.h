@@ -37,6 +37,10 @@ class GateSim {
   uint64_t steps() const { return m_steps; }
   uint64_t gate_evaluations() const { return m_steps * m_netlist.num_comb * 64; }
   void reset_counters();
+  // Unit-delay mode: every gate switches one time unit after its inputs, so transient
+  // transitions (glitches) on unbalanced paths are counted too. Slower (one pass over
+  // all gates per time unit until the circuit settles); the default is zero-delay.
+  void set_unit_delay(bool on) { m_unit_delay = on; }
 
  private:
   const Netlist& m_netlist;
@@ -47,6 +51,10 @@ class GateSim {
     GateType type;
   };
   std::vector<Run> m_runs;  // maximal runs of one gate type in evaluation order
+  bool m_unit_delay = false;
+  std::vector<uint64_t> m_next;
+  std::vector<char> m_comb_driven;
+  void step_unit_delay();
   uint64_t m_steps = 0;
 };
 

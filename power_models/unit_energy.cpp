@@ -15,8 +15,8 @@ namespace lpsim::power {
 
 UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLibrary& lib) {
   UnitEnergyReport rep;
-  if (req.a_bits < 2 || req.a_bits > 64 || req.b_bits < 2 || req.b_bits > 16 || (req.unit != "add" && req.a_bits > 16))
-    throw InputError("operand widths must be in [2, 16] (adders: up to 64)", {}, "--a-bits/--b-bits");
+  if (req.a_bits < 2 || req.a_bits > 64 || req.b_bits < 2 || req.b_bits > 32 || (req.unit != "add" && req.a_bits > 32))
+    throw InputError("operand widths must be in [2, 32] (adders: up to 64)", {}, "--a-bits/--b-bits");
   const std::string sgn = req.is_signed ? "1" : "0";
   if (req.unit == "mul") {
     if (req.arch != "array" && req.arch != "booth") throw InputError("arch must be array or booth", {}, "--arch");
@@ -24,7 +24,7 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
     rep.params = {{"WidthA", std::to_string(req.a_bits)}, {"WidthB", std::to_string(req.b_bits)}, {"Signed", sgn}};
   } else if (req.unit == "mac") {
     if (req.arch != "array" && req.arch != "booth") throw InputError("arch must be array or booth", {}, "--arch");
-    if (req.acc_bits < req.a_bits + req.b_bits || req.acc_bits > 62)
+    if (req.acc_bits < req.a_bits + req.b_bits || req.acc_bits > 64)
       throw InputError("accumulator width must be in [a_bits + b_bits, 62]", {}, "--acc-bits");
     rep.module = "mac";
     rep.params = {{"WidthA", std::to_string(req.a_bits)}, {"WidthB", std::to_string(req.b_bits)},
@@ -54,6 +54,7 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
   rep.area = unit_area(n, lib);
   GateSim sim(n);
   sim.set_transition_costs(transition_energy_fj(n, lib));
+  sim.set_unit_delay(req.unit_delay);
   const bool recorded = req.stream == "operands";
   const uint64_t n_ops = recorded ? req.operands.size() : req.vectors;
   const uint64_t steps = recorded ? n_ops / 64 : (n_ops + 63) / 64 + 1;  // +1: the first step has no "previous"

@@ -29,6 +29,7 @@ struct UnitEnergyRequest {
   uint64_t vectors = 1 << 16;  // operations simulated
   uint64_t seed = 1;
   double cycle_ns = 1.0;       // for leakage
+  bool unit_delay = false;     // count glitches (unit-delay simulation) instead of zero-delay
   std::filesystem::path rtl_dir, cache_dir;
 };
 
