@@ -68,4 +68,14 @@ inline uint32_t fp_add_golden(const FloatFormat& fmt, uint32_t a, uint32_t b) {
   return round_pack(fmt, x.negative, x.exp - 3, r, false, RoundMode::nearest_even, Overflow::to_special).code;
 }
 
+// One step of the FP8 MAC: acc (FP32 code) + a·b, the exact FP8 product widened to FP32
+// without rounding, one RNE rounding in the addition.
+inline uint32_t fp8_mac_golden(const FloatFormat& in, uint32_t acc, uint32_t a, uint32_t b) {
+  const FloatFormat f32 = fp32();
+  const uint32_t p = fp_mul_exact_golden(in, a, b);
+  const double v = exact_product_format(in).decode(p);
+  const uint32_t p32 = std::isnan(v) ? f32.nan_magnitude() : encode(f32, v, RoundMode::nearest_even, Overflow::to_special).code;
+  return fp_add_golden(f32, acc, p32);
+}
+
 }  // namespace lpsim::arith

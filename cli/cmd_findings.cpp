@@ -77,6 +77,14 @@ Command add_energy_findings(CLI::App& app, const bool& json) {
               ud.vectors = std::min<uint64_t>(o->vectors, 8192);
               measure("glitches", fmt::format("signed 8b {} multiplier, unit-delay (with glitches)", arch), ud);
             }
+            for (const char* f : {"fp8_e4m3", "fp8_e5m2"}) {
+              Req fm{"fp8_mac"};
+              fm.format = f;
+              measure("4 FP8 vs INT8 MAC", fmt::format("{} MAC, FP32 accumulator, N(0,1) operands", f), fm);
+            }
+            Req i8{"mac", "array"};
+            i8.stream = "gauss";
+            measure("4 FP8 vs INT8 MAC", "signed INT8 MAC, 32b accumulator, quantised Gaussian operands", i8);
             Req luq{"luq_mul"};
             measure("5 LUQ vs INT4", "LUQ INT4 x FP4 shift unit", luq, "paper: ~5x less multiplier area");
             Req i4{"mul", "array"};

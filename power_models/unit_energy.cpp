@@ -35,6 +35,14 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
       throw InputError("arch must be ripple or kogge_stone for add", {}, "--arch");
     rep.module = "add_" + req.arch;
     rep.params = {{"Width", std::to_string(req.a_bits)}};
+  } else if (req.unit == "fp8_mac") {
+    rep.module = "fp8_mac";
+    if (req.format == "fp8_e4m3")
+      rep.params = {{"ExpBits", "4"}, {"ManBits", "3"}, {"Bias", "7"}, {"FnSpecials", "1"}};
+    else if (req.format == "fp8_e5m2")
+      rep.params = {{"ExpBits", "5"}, {"ManBits", "2"}, {"Bias", "15"}, {"FnSpecials", "0"}};
+    else
+      throw InputError("fp8_mac format must be fp8_e4m3 or fp8_e5m2", {}, "--format");
   } else if (req.unit == "luq_mul") {
     rep.module = "luq_mul";
   } else if (req.unit == "fp_add") {
@@ -42,7 +50,7 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
     const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(req.format));
     rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
   } else {
-    throw InputError("unknown unit '" + req.unit + "' (known: mul, mac, add, luq_mul, fp_add)", {}, "--unit");
+    throw InputError("unknown unit '" + req.unit + "' (known: mul, mac, add, luq_mul, fp_add, fp8_mac)", {}, "--unit");
   }
   if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace" && req.stream != "operands")
     throw InputError("unknown stream '" + req.stream + "' (known: uniform, gauss, laplace, a file of operands)", {},
@@ -61,13 +69,13 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
   const arith::RandomStream rng(req.seed, 0x454E47u);
   LaneValues a{}, b{}, ones{}, zeros{};
   ones.fill(1);
-  const bool sequential = req.unit == "mac";
+  const bool sequential = req.unit == "mac" || req.unit == "fp8_mac";
   if (sequential) {
     sim.set_input("rst_ni", ones);
     sim.set_input("en_i", ones);
     sim.set_input("clear_i", zeros);
   }
-  const bool fp = req.unit == "fp_add";
+  const bool fp = req.unit == "fp_add" || req.unit == "fp8_mac";
   const arith::FloatFormat ffmt = fp ? std::get<arith::FloatFormat>(arith::parse_format(req.format)) : arith::fp16();
   const int wa = req.unit == "luq_mul" ? 4 : req.a_bits, wb = req.unit == "luq_mul" ? 4 : req.b_bits;
   const uint64_t ma = (uint64_t{1} << wa) - 1, mb = (uint64_t{1} << wb) - 1;

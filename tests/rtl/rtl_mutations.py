@@ -91,6 +91,8 @@ MUTANTS = [
     ("fp_add.sv", "norm = {1'b0, sum[SW-1:1]} | SW'(sum[0]);", "norm = {1'b0, sum[SW-1:1]};", FPADD_FP16),
     ("luq_mac.sv", ".InWidth(11), .Signed(1)", ".InWidth(11), .Signed(0)",
      ("luq_mac", "-GAccWidth=16", "check_accumulate<Vdut, 2>(4, 4, 16, 1, 0, o)")),
+    ("fp8_mac.sv", "8'(pe) - 8'(PBias) + 8'd127", "8'(pe) - 8'(PBias) + 8'd126",
+     ("fp8_mac", "-GExpBits=4 -GManBits=3 -GBias=7 -GFnSpecials=1", "check_fp8_mac<Vdut>(lpsim::arith::fp8_e4m3(), o)")),
     ("fp_acc.sv", "else if (clear_i) acc_o <= '0;", "else if (clear_i && !en_i) acc_o <= '0;", FPACC_FP16),
 ]
 
