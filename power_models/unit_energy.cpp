@@ -35,14 +35,19 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
       throw InputError("arch must be ripple or kogge_stone for add", {}, "--arch");
     rep.module = "add_" + req.arch;
     rep.params = {{"Width", std::to_string(req.a_bits)}};
-  } else if (req.unit == "fp8_mac") {
-    rep.module = "fp8_mac";
+  } else if (req.unit == "acc") {
+    if (req.acc_bits < req.a_bits || req.acc_bits > 64)
+      throw InputError("accumulator width must be in [a_bits, 64]", {}, "--acc-bits");
+    rep.module = "accumulator";
+    rep.params = {{"Width", std::to_string(req.acc_bits)}, {"InWidth", std::to_string(req.a_bits)}, {"Signed", sgn}};
+  } else if (req.unit == "fp8_mac" || req.unit == "fp_mul") {
+    rep.module = req.unit;
     if (req.format == "fp8_e4m3")
       rep.params = {{"ExpBits", "4"}, {"ManBits", "3"}, {"Bias", "7"}, {"FnSpecials", "1"}};
     else if (req.format == "fp8_e5m2")
       rep.params = {{"ExpBits", "5"}, {"ManBits", "2"}, {"Bias", "15"}, {"FnSpecials", "0"}};
     else
-      throw InputError("fp8_mac format must be fp8_e4m3 or fp8_e5m2", {}, "--format");
+      throw InputError(req.unit + " format must be fp8_e4m3 or fp8_e5m2", {}, "--format");
   } else if (req.unit == "luq_mul") {
     rep.module = "luq_mul";
   } else if (req.unit == "fp_add") {
@@ -50,7 +55,8 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
     const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(req.format));
     rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
   } else {
-    throw InputError("unknown unit '" + req.unit + "' (known: mul, mac, add, luq_mul, fp_add, fp8_mac)", {}, "--unit");
+    throw InputError("unknown unit '" + req.unit + "' (known: mul, mac, acc, add, luq_mul, fp_add, fp_mul, fp8_mac)", {},
+                     "--unit");
   }
   if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace" && req.stream != "operands")
     throw InputError("unknown stream '" + req.stream + "' (known: uniform, gauss, laplace, a file of operands)", {},
@@ -69,13 +75,13 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
   const arith::RandomStream rng(req.seed, 0x454E47u);
   LaneValues a{}, b{}, ones{}, zeros{};
   ones.fill(1);
-  const bool sequential = req.unit == "mac" || req.unit == "fp8_mac";
+  const bool sequential = req.unit == "mac" || req.unit == "fp8_mac" || req.unit == "acc";
   if (sequential) {
     sim.set_input("rst_ni", ones);
     sim.set_input("en_i", ones);
     sim.set_input("clear_i", zeros);
   }
-  const bool fp = req.unit == "fp_add" || req.unit == "fp8_mac";
+  const bool fp = req.unit == "fp_add" || req.unit == "fp8_mac" || req.unit == "fp_mul";
   const arith::FloatFormat ffmt = fp ? std::get<arith::FloatFormat>(arith::parse_format(req.format)) : arith::fp16();
   const int wa = req.unit == "luq_mul" ? 4 : req.a_bits, wb = req.unit == "luq_mul" ? 4 : req.b_bits;
   const uint64_t ma = (uint64_t{1} << wa) - 1, mb = (uint64_t{1} << wb) - 1;
@@ -104,8 +110,12 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
       a[l] = operand(w[0], w[2], wa, ma);
       b[l] = operand(w[1], w[3], wb, mb);
     }
-    sim.set_input("a_i", a);
-    sim.set_input(req.unit == "luq_mul" ? "w_i" : "b_i", b);
+    if (req.unit == "acc") {
+      sim.set_input("in_i", a);  // one addend per operation
+    } else {
+      sim.set_input("a_i", a);
+      sim.set_input(req.unit == "luq_mul" ? "w_i" : "b_i", b);
+    }
     if (req.unit == "add") {
       LaneValues cin{};
       sim.set_input("cin_i", cin);

@@ -93,6 +93,10 @@ CACHE=$(mktemp -d)
 run "" energy --unit mul --arch booth --a-bits 4 --b-bits 4 --vectors 4096 --netlist-cache "$CACHE" --json
 check energy-rc 0 "$RC"
 check energy-json ok "$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("ok" if d["energy_pj"] > 0 and d["area_um2"] > 0 and d["energy_ci95_pj"] >= 0 else "bad")')"
+run "" energy --unit fp_mul --format fp8_e4m3 --vectors 1024 --netlist-cache "$CACHE"
+check energy-fp-mul-rc 0 "$RC"
+run "" energy --unit acc --a-bits 8 --acc-bits 16 --vectors 1024 --netlist-cache "$CACHE"
+check energy-acc-rc 0 "$RC"
 run "" energy --unit mul --arch wallace --netlist-cache "$CACHE"
 check energy-bad-arch-rc 2 "$RC"
 OPS=$(mktemp)
