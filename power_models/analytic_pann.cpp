@@ -76,7 +76,7 @@ PannModel fit_pann_model(const CellLibrary& lib, const std::filesystem::path& rt
         energy += (mac.energy_pj - mac.leakage_pj) * double(mac.operations);
         toggles += mac.toggles_per_op * double(mac.operations);
         if (s) {
-          Xs.push_back({double(acc), double(2 * b), 1.0});
+          Xs.push_back({(acc - 2 * b) * PannModel::sign_change_probability(b, b), double(2 * b), 1.0});
           ys.push_back(acc_toggles);
         } else {
           Xu.push_back({double(2 * b), 1.0});

@@ -41,7 +41,7 @@ TEST(AnalyticPann, FitsTheGateLevelToggles) {
   EXPECT_LT(m.acc_toggles(2, 2, 32, false), 0.5 * m.acc_toggles(2, 2, 32, true));
   EXPECT_GT(m.pj_per_toggle, 0.001);
   EXPECT_LT(m.pj_per_toggle, 0.02);
-  std::printf("PANN fit: mul %.3f*bx*bw %+.3f*(bx+bw) %+.2f (R2 %.4f); signed acc %.3f*B %+.3f*(bx+bw) %+.2f (R2 %.4f); "
+  std::printf("PANN fit: mul %.3f*bx*bw %+.3f*(bx+bw) %+.2f (R2 %.4f); signed acc %.3f*(B-bx-bw)*Psc %+.3f*(bx+bw) %+.2f (R2 %.4f); "
               "unsigned acc %.3f*(bx+bw) %+.2f (R2 %.4f); %.5f pJ/toggle\n",
               m.mul_bb, m.mul_b, m.mul_0, m.r2_mul, m.acc_signed_B, m.acc_signed_b, m.acc_signed_0, m.r2_acc_signed, m.acc_unsigned_b,
               m.acc_unsigned_0, m.r2_acc_unsigned, m.pj_per_toggle);
