@@ -10,8 +10,10 @@ namespace lpsim::arith {
 
 namespace {
 
-void check_bits(ClipPrior prior, int bits, bool one_sided) {
-  const int lo = (prior == ClipPrior::laplace && !one_sided) ? 0 : 1;
+void check_bits(ClipPrior prior, int bits) {
+  // M = 0 (one bin) only for Laplace, as in the reference code's alpha_laplace{,_positive}
+  // dicts; the Gaussian tables start at M = 1.
+  const int lo = prior == ClipPrior::laplace ? 0 : 1;
   if (bits < lo || bits > 8)
     throw InputError("bits must be in [" + std::to_string(lo) + ", 8], got " + std::to_string(bits), {}, "bits");
 }
@@ -32,7 +34,7 @@ double mse_derivative(ClipPrior prior, double alpha, double c) {
 }  // namespace
 
 double aciq_mse(ClipPrior prior, int bits, double alpha, bool one_sided) {
-  check_bits(prior, bits, one_sided);
+  check_bits(prior, bits);
   const double noise = alpha * alpha * noise_coefficient(bits, one_sided);
   if (prior == ClipPrior::laplace) return 2 * std::exp(-alpha) + noise;
   // erfc keeps the tail accurate where 1 - erf would cancel.
@@ -41,7 +43,7 @@ double aciq_mse(ClipPrior prior, int bits, double alpha, bool one_sided) {
 }
 
 double aciq_optimal_alpha(ClipPrior prior, int bits, bool one_sided) {
-  check_bits(prior, bits, one_sided);
+  check_bits(prior, bits);
   const double c = noise_coefficient(bits, one_sided);
   double lo = 1e-9, hi = 64;  // derivative < 0 at lo, > 0 at hi for every M <= 8
   LPSIM_CHECK(mse_derivative(prior, lo, c) < 0 && mse_derivative(prior, hi, c) > 0);
@@ -73,13 +75,20 @@ double aciq_clip(std::span<const float> x, ClipPrior prior, int bits, bool one_s
     return alpha * (prior == ClipPrior::laplace ? f.b : f.sigma);
   }
   if (x.empty()) throw InputError("empty tensor", {}, "tensor");
+  // Scale of the positive part only: the one-sided grid has a level at exactly 0, so ReLU
+  // zeros cost nothing and do not move the optimum. Counting them would shrink b by the
+  // positive fraction (b/2 for a ReLU'd Laplace) and over-clip. Negatives lie outside the
+  // one-sided model and are ignored too.
   double s1 = 0, s2 = 0;
+  size_t n = 0;
   for (float v : x) {
+    if (!(v > 0)) continue;
     s1 += v;
     s2 += double(v) * v;
+    ++n;
   }
-  const double n = double(x.size());
-  return alpha * (prior == ClipPrior::laplace ? s1 / n : std::sqrt(s2 / n));
+  if (n == 0) return 0.0;  // all zero: a zero range, as for a constant two-sided tensor
+  return alpha * (prior == ClipPrior::laplace ? s1 / double(n) : std::sqrt(s2 / double(n)));
 }
 
 double sawb_clip(std::span<const float> x, double c1, double c2) {

@@ -18,7 +18,8 @@ enum class ClipPrior { laplace, gauss };
 // So one-sided at M equals two-sided at M+1 (papers.md §4 notes).
 double aciq_mse(ClipPrior prior, int bits, double alpha, bool one_sided);
 
-// α* in units of b (Laplace) or σ (Gauss); bits M in 1..8 (Laplace two-sided also 0).
+// α* in units of b (Laplace) or σ (Gauss): the root of the analytic dMSE/dα, by bisection
+// to < 1e-12. bits M in 1..8, and also 0 for Laplace; else InputError.
 double aciq_optimal_alpha(ClipPrior prior, int bits, bool one_sided);
 
 struct DistributionFit {
@@ -28,13 +29,16 @@ struct DistributionFit {
 };
 DistributionFit fit_distribution(std::span<const float> x);
 
-// α for a tensor: α*·b or α*·σ. For one_sided tensors (post-ReLU, x >= 0) the scale is
-// that of the one-sided prior: b = mean(x) (exponential MLE), σ = sqrt(mean(x²))
-// (half-normal MLE).
+// α for a tensor: α*·b or α*·σ (two-sided: fit_distribution, needs >= 2 values). For
+// one_sided tensors (post-ReLU) the scale is the MLE of the one-sided prior over the
+// positive entries x > 0 only: b = mean(x) (exponential), σ = sqrt(mean(x²)) (half-normal).
+// Zeros are exact grid points, so they neither add error nor should shrink the scale.
+// Returns 0 if no entry is positive. Empty tensor: InputError.
 double aciq_clip(std::span<const float> x, ClipPrior prior, int bits, bool one_sided);
 
 // SAWB (Choi et al. 2018; 4-bit coefficients c1 = 12.1, c2 = 12.2):
-// clip = c1·sqrt(mean(x²)) - c2·mean|x|.
+// clip = c1·sqrt(mean(x²)) - c2·mean|x|. It is <= 0 when rms/mean|x| <= c2/c1 (near-constant
+// magnitudes); callers must handle that. Empty tensor: InputError.
 double sawb_clip(std::span<const float> x, double c1 = 12.1, double c2 = 12.2);
 
 }  // namespace lpsim::arith

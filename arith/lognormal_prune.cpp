@@ -1,7 +1,9 @@
 #include "arith/lognormal_prune.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <string>
 
 #include "arith/error.h"
@@ -11,13 +13,24 @@ namespace lpsim::arith {
 
 namespace {
 
-double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::numbers::sqrt2); }
+
+// ln Φ(z). erfc keeps full relative accuracy in the lower tail until it underflows near
+// z = -37.5; below that the asymptotic series Φ(z) ≈ φ(z)/(-z)·(1 - 1/z² + 3/z⁴ - 15/z⁶)
+// is exact to < 1e-10 relative, and stays finite where Φ itself would be 0.
+double log_normal_cdf(double z) {
+  if (z > -37) return std::log(normal_cdf(z));
+  const double r = 1 / (z * z);
+  return -0.5 * z * z - std::log(-z) - 0.5 * std::log(2 * std::numbers::pi) + std::log1p(r * (-1 + r * (3 - 15 * r)));
+}
 
 }  // namespace
 
 LognormalFit fit_lognormal(std::span<const float> g) {
   if (g.empty()) throw InputError("empty gradient tensor", {}, "tensor");
-  double sum = 0, sum_sq = 0;
+  // One pass over ln|g| - shift, with shift = the first log: the sums then stay O(σ) and
+  // sum_sq - n·mean² does not cancel when |μ| >> σ (e.g. μ = -20, σ = 0.05).
+  double shift = 0, sum = 0, sum_sq = 0;
   size_t nz = 0, zeros = 0;
   for (float v : g) {
     if (v == 0.0f) {
@@ -26,32 +39,41 @@ LognormalFit fit_lognormal(std::span<const float> g) {
     }
     if (!std::isfinite(v)) continue;
     const double l = std::log(std::fabs(double(v)));
-    sum += l;
-    sum_sq += l * l;
+    if (nz == 0) shift = l;
+    sum += l - shift;
+    sum_sq += (l - shift) * (l - shift);
     ++nz;
   }
   LognormalFit f;
   f.nonzeros = nz;
   f.zero_fraction = double(zeros) / double(g.size());
   if (nz == 0) return f;
-  f.mu = sum / double(nz);
-  f.sigma = nz > 1 ? std::sqrt(std::max(0.0, (sum_sq - double(nz) * f.mu * f.mu) / double(nz - 1))) : 0.0;
+  const double mean_shifted = sum / double(nz);
+  f.mu = shift + mean_shifted;
+  // Unbiased (n - 1) std, as torch.std in the reference code.
+  f.sigma = nz > 1 ? std::sqrt(std::max(0.0, (sum_sq - double(nz) * mean_shifted * mean_shifted) / double(nz - 1))) : 0.0;
   return f;
 }
 
 double lognormal_expected_sparsity(double alpha, double sigma) {
+  if (!(sigma >= 0)) throw InputError("sigma must be >= 0, got " + std::to_string(sigma), {}, "sigma");
   if (!(alpha > 0)) return 0.0;
+  // σ = 0 is a point mass at x = 1: zeroed with probability 1 - 1/α when α > 1 (the limit of
+  // the closed form, which would divide by σ).
+  if (sigma == 0) return alpha > 1 ? 1 - 1 / alpha : 0.0;
   const double la = std::log(alpha);
-  // The second term is e^{σ²/2}/α · Φ(...): evaluated in logs so that large σ or tiny α
-  // do not overflow before the product shrinks.
-  const double second = std::exp(sigma * sigma / 2 - la) * normal_cdf((la - sigma * sigma) / sigma);
-  return normal_cdf(la / sigma) - second;
+  // The second term e^{σ²/2}/α · Φ((ln α - σ²)/σ) is formed in logs: for tiny α or large σ
+  // the factors overflow/underflow separately (inf·0 = NaN) while the product is tiny.
+  const double second = std::exp(sigma * sigma / 2 - la + log_normal_cdf((la - sigma * sigma) / sigma));
+  // S >= 0 exactly; the subtraction of two nearly equal tails can round a hair below 0.
+  return std::clamp(normal_cdf(la / sigma) - second, 0.0, 1.0);
 }
 
 double lognormal_threshold(double target, double sigma) {
   if (!(target > 0 && target < 1))
     throw InputError("target sparsity must be in (0, 1), got " + std::to_string(target), {}, "sparsity");
-  if (!(sigma > 0)) throw InputError("sigma must be positive", {}, "sigma");
+  if (!(sigma >= 0)) throw InputError("sigma must be >= 0, got " + std::to_string(sigma), {}, "sigma");
+  if (sigma == 0) return 1 / (1 - target);  // point mass: S = 1 - 1/α
   double lo = -40, hi = 60;  // ln α; S is increasing in α
   for (int i = 0; i < 200; ++i) {
     const double mid = 0.5 * (lo + hi);
@@ -72,7 +94,7 @@ PruneResult lognormal_prune(std::span<const float> g, std::span<float> out, doub
       tau = std::numeric_limits<double>::infinity();
       for (float v : g)
         if (v != 0.0f && std::isfinite(v)) tau = std::min(tau, std::fabs(double(v)));
-    } else if (fit.sigma > 0) {
+    } else {
       const double s_target = (target - fit.zero_fraction) / (1 - fit.zero_fraction);
       tau = lognormal_threshold(s_target, fit.sigma) * std::exp(fit.mu);
     }

@@ -17,14 +17,17 @@ struct LognormalFit {
   size_t nonzeros = 0;
 };
 
-// μ, σ of ln|g| over the non-zero, finite entries.
+// μ, σ (unbiased std) of ln|g| over the non-zero, finite entries; zero_fraction counts
+// exact zeros over all entries. Throws InputError on an empty tensor.
 LognormalFit fit_lognormal(std::span<const float> g);
 
 // Expected fraction zeroed by the stochastic operator at normalised threshold α = τ/e^μ:
-// S(α; σ) = Φ(ln α/σ) − (e^{σ²/2}/α)·Φ((ln α − σ²)/σ).
+// S(α; σ) = Φ(ln α/σ) − (e^{σ²/2}/α)·Φ((ln α − σ²)/σ); σ = 0 gives the point-mass limit
+// max(0, 1 − 1/α). Throws InputError for σ < 0.
 double lognormal_expected_sparsity(double alpha, double sigma);
 
-// Normalised α with S(α; σ) = target, target in (0, 1); bisection in ln α over [−40, 60].
+// Normalised α with S(α; σ) = target, target in (0, 1), σ >= 0; bisection in ln α over
+// [−40, 60] (α is clamped to that bracket). τ = α·e^μ.
 double lognormal_threshold(double target_sparsity, double sigma);
 
 struct PruneResult {
@@ -32,9 +35,11 @@ struct PruneResult {
   double achieved_sparsity = 0;  // fraction of zeros in the output
 };
 
-// Prunes g into out (may alias) to an overall sparsity target p: existing zeros count,
-// s_target = (p − s0)/(1 − s0); if s0 >= p, τ is the smallest non-zero |g|. Element i
-// draws RandomStream(seed, stream).uniform(i): the result does not depend on chunking.
+// Prunes g into out (out may be the very span g: in place) to an overall sparsity target p: existing zeros count,
+// s_target = (p − s0)/(1 − s0); if s0 >= p, τ is the smallest non-zero |g| (nothing is
+// pruned). p in [0, 1), else InputError. Element i draws RandomStream(seed, stream).uniform(i),
+// so out[i] is a function of (g[i], τ, seed, stream, i) only. τ itself is fitted on the whole
+// span, so pruning sub-spans separately is NOT equivalent to pruning the whole.
 PruneResult lognormal_prune(std::span<const float> g, std::span<float> out, double target_sparsity, uint64_t seed,
                             uint32_t stream = 0);
 

@@ -2,18 +2,22 @@
 // one-sided/two-sided identity, and the analytic MSE against a simulated quantizer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <numbers>
+#include <string>
 #include <vector>
 
 #include "arith/aciq.h"
 #include "arith/error.h"
 #include "arith/philox.h"
-#include "arith/uniform_quantizer.h"
 
 using namespace lpsim::arith;
 
 namespace {
 
+// Inverse CDF of Laplace(0, b) from RandomStream uniforms, centred in their 2^-32 cells so
+// that u is never 0 or 1.
 std::vector<float> laplace_samples(size_t n, double b, uint64_t seed) {
   const RandomStream rng(seed, 0);
   std::vector<float> x(n);
@@ -29,7 +33,7 @@ std::vector<float> gauss_samples(size_t n, uint64_t seed) {
   std::vector<float> x(n);
   for (size_t i = 0; i < n; ++i) {
     const double u = (rng.bits(2 * i) + 0.5) * 0x1p-32, v = (rng.bits(2 * i + 1) + 0.5) * 0x1p-32;
-    x[i] = float(std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * v));
+    x[i] = float(std::sqrt(-2 * std::log(u)) * std::cos(2 * std::numbers::pi * v));
   }
   return x;
 }
@@ -69,6 +73,12 @@ TEST(Aciq, OneSidedAtMEqualsTwoSidedAtMPlusOne) {  // alpha_laplace_positive[M] 
     EXPECT_NEAR(aciq_optimal_alpha(ClipPrior::gauss, m, true), aciq_optimal_alpha(ClipPrior::gauss, m + 1, false), 1e-9);
   }
   EXPECT_NEAR(aciq_optimal_alpha(ClipPrior::gauss, 1, true), 1.71, 0.01);  // code dict {1: 1.71, ...}
+  // alpha_laplace_positive[0] = 1.86 = alpha_laplace[1].
+  EXPECT_NEAR(aciq_optimal_alpha(ClipPrior::laplace, 0, true), 1.86282, 1e-4);
+  // The MSE itself: one-sided noise α²/(12·4^M) = two-sided α²/(3·4^{M+1}), same clip term.
+  for (ClipPrior p : {ClipPrior::laplace, ClipPrior::gauss})
+    for (double a : {0.5, 2.0, 7.0})
+      EXPECT_NEAR(aciq_mse(p, 3, a, true), aciq_mse(p, 4, a, false), 1e-15);
 }
 
 TEST(Aciq, AnalyticMseMatchesASimulatedQuantizer) {
@@ -102,20 +112,41 @@ TEST(Aciq, FitAndOneSidedScale) {
   const DistributionFit f = fit_distribution(g);
   EXPECT_NEAR(f.sigma, 1.0, 0.01);
   EXPECT_NEAR(f.mean, 0.0, 0.01);
-  EXPECT_NEAR(f.b, std::sqrt(2 / M_PI), 0.01);
+  EXPECT_NEAR(f.b, std::sqrt(2 / std::numbers::pi), 0.01);
   std::vector<float> relu(g.size());
   for (size_t i = 0; i < g.size(); ++i) relu[i] = std::fabs(g[i]);  // half-normal, σ = 1
   EXPECT_NEAR(aciq_clip(relu, ClipPrior::gauss, 3, true), aciq_optimal_alpha(ClipPrior::gauss, 3, true), 0.02);
 }
 
+TEST(Aciq, OneSidedScaleIgnoresReluZeros) {
+  // A ReLU'd Laplace(b = 1.5) is half exact zeros, half Exponential(1.5). The zeros sit on the
+  // one-sided grid's 0 level, so the clip is α*_one(M)·b of the positive part, not of mean(x).
+  const double b = 1.5;
+  std::vector<float> x = laplace_samples(200000, b, 8);
+  for (float& v : x) v = std::max(v, 0.0f);
+  const double a_one = aciq_optimal_alpha(ClipPrior::laplace, 4, true);
+  EXPECT_NEAR(aciq_clip(x, ClipPrior::laplace, 4, true), a_one * b, 0.02 * a_one * b);
+  EXPECT_EQ(aciq_clip(std::vector<float>(10, 0.0f), ClipPrior::laplace, 4, true), 0.0);
+}
+
 TEST(Sawb, ClosedFormsOfPapersSection2) {
-  EXPECT_NEAR(sawb_clip(gauss_samples(400000, 5)), 12.1 - 12.2 * std::sqrt(2 / M_PI), 0.02);  // 2.3658
+  EXPECT_NEAR(sawb_clip(gauss_samples(400000, 5)), 12.1 - 12.2 * std::sqrt(2 / std::numbers::pi), 0.02);  // 2.3658
   EXPECT_NEAR(sawb_clip(laplace_samples(400000, 1.0, 6)), 12.1 * std::sqrt(2.0) - 12.2, 0.05);  // 4.9120
 }
 
 TEST(Aciq, BadInputIsAnInputError) {
   EXPECT_THROW(aciq_optimal_alpha(ClipPrior::laplace, 9, false), lpsim::InputError);
+  EXPECT_THROW(aciq_optimal_alpha(ClipPrior::laplace, -1, true), lpsim::InputError);
   EXPECT_THROW(aciq_optimal_alpha(ClipPrior::gauss, 0, false), lpsim::InputError);
+  EXPECT_THROW(aciq_mse(ClipPrior::gauss, 9, 1.0, true), lpsim::InputError);
+  try {
+    aciq_optimal_alpha(ClipPrior::gauss, 12, true);
+    ADD_FAILURE() << "no throw";
+  } catch (const lpsim::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("12"), std::string::npos) << e.what();  // names the value
+    EXPECT_EQ(e.key(), "bits");
+  }
+  EXPECT_THROW(aciq_clip(std::vector<float>{}, ClipPrior::laplace, 4, true), lpsim::InputError);
   EXPECT_THROW(fit_distribution(std::vector<float>{1.0f}), lpsim::InputError);
   EXPECT_THROW(sawb_clip(std::vector<float>{}), lpsim::InputError);
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <numbers>
 #include <vector>
 
 #include "arith/error.h"
@@ -18,7 +19,7 @@ std::vector<float> lognormal_samples(size_t n, double mu, double sigma, uint64_t
   std::vector<float> x(n);
   for (size_t i = 0; i < n; ++i) {
     const double u = (rng.bits(2 * i) + 0.5) * 0x1p-32, v = (rng.bits(2 * i + 1) + 0.5) * 0x1p-32;
-    const double z = std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * v);
+    const double z = std::sqrt(-2 * std::log(u)) * std::cos(2 * std::numbers::pi * v);
     x[i] = float(std::exp(mu + sigma * z) * ((i & 1) ? 1 : -1));
   }
   return x;
@@ -49,6 +50,18 @@ TEST(LognormalPrune, SparsityIsMonotoneAndVanishesAtZero) {
     prev = s;
   }
   EXPECT_LT(lognormal_expected_sparsity(std::exp(-20.0), 2.0), 1e-12);
+  // Far tails stay finite and in [0, 1] (the e^{σ²/2}/α factor alone would overflow).
+  for (double sigma : {0.5, 2.0, 10.0, 40.0})
+    for (double la : {-800.0, -60.0, 0.0, 60.0, 800.0}) {
+      const double s = lognormal_expected_sparsity(std::exp(la), sigma);
+      EXPECT_TRUE(s >= 0 && s <= 1) << sigma << " " << la << " " << s;
+    }
+  EXPECT_EQ(lognormal_expected_sparsity(0.0, 2.0), 0.0);
+  // σ = 0 is a point mass at 1: S = 1 − 1/α above 1, else 0.
+  EXPECT_NEAR(lognormal_expected_sparsity(4.0, 0.0), 0.75, 1e-15);
+  EXPECT_EQ(lognormal_expected_sparsity(0.5, 0.0), 0.0);
+  EXPECT_NEAR(lognormal_threshold(0.75, 0.0), 4.0, 1e-12);
+  EXPECT_NEAR(lognormal_expected_sparsity(4.0, 1e-3), 0.75, 1e-6);  // continuous at σ → 0
   // The stochastic threshold is well above the hard (CDF) one: 47.66 vs e^{2·z_0.9} = 12.98.
   EXPECT_GT(lognormal_threshold(0.9, 2.0), std::exp(2.0 * 1.2815515655));
 }
@@ -105,8 +118,28 @@ TEST(LognormalPrune, DeterministicPerElement) {
                              : g[i];
     ASSERT_EQ(a[i], expect);
   }
+  // In place (out aliases in) gives the same bits.
+  std::vector<float> c = g;
+  lognormal_prune(c, c, 0.7, 99, 3);
+  EXPECT_EQ(c, a);
+  // Another stream under the same seed draws differently.
+  lognormal_prune(g, b, 0.7, 99, 4);
+  EXPECT_NE(a, b);
   EXPECT_THROW(lognormal_prune(g, b, 1.0, 1), lpsim::InputError);
+  EXPECT_THROW(lognormal_prune(g, b, -0.1, 1), lpsim::InputError);
+  EXPECT_THROW(lognormal_prune(std::vector<float>{}, std::span<float>{}, 0.5, 1), lpsim::InputError);
   EXPECT_THROW(lognormal_threshold(0.0, 1.0), lpsim::InputError);
+  EXPECT_THROW(lognormal_threshold(0.5, -1.0), lpsim::InputError);
+}
+
+TEST(LognormalPrune, EqualMagnitudesUseThePointMassLimit) {
+  // σ = 0 (all |g| equal): τ = |g|/(1 − p), so each survives w.p. 1 − p.
+  std::vector<float> g(100000);
+  for (size_t i = 0; i < g.size(); ++i) g[i] = (i % 3) ? 0.25f : -0.25f;
+  std::vector<float> out(g.size());
+  const PruneResult r = lognormal_prune(g, out, 0.8, 3);
+  EXPECT_NEAR(r.tau, 0.25 / 0.2, 1e-12);
+  EXPECT_NEAR(r.achieved_sparsity, 0.8, 0.01);
 }
 
 }  // namespace
