@@ -1,6 +1,7 @@
 #include "power_models/unit_energy.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -13,7 +14,10 @@
 
 namespace lpsim::power {
 
-UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLibrary& lib) {
+namespace {
+
+// Checks the request and names the module and parameters to synthesise.
+UnitEnergyReport prepare(const UnitEnergyRequest& req) {
   UnitEnergyReport rep;
   if (req.a_bits < 2 || req.a_bits > 64 || req.b_bits < 2 || req.b_bits > 32 || (req.unit != "add" && req.a_bits > 32))
     throw InputError("operand widths must be in [2, 32] (adders: up to 64)", {}, "--a-bits/--b-bits");
@@ -35,6 +39,10 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
       throw InputError("arch must be ripple or kogge_stone for add", {}, "--arch");
     rep.module = "add_" + req.arch;
     rep.params = {{"Width", std::to_string(req.a_bits)}};
+  } else if (req.unit == "pann_add") {
+    if (req.b_bits > 8) throw InputError("PANN repetition count width must be <= 8 bits", {}, "--b-bits");
+    rep.module = "pann_add";
+    rep.params = {{"WidthX", std::to_string(req.a_bits)}, {"RWidth", std::to_string(req.b_bits)}};
   } else if (req.unit == "acc") {
     if (req.acc_bits < req.a_bits || req.acc_bits > 64)
       throw InputError("accumulator width must be in [a_bits, 64]", {}, "--acc-bits");
@@ -55,8 +63,9 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
     const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(req.format));
     rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
   } else {
-    throw InputError("unknown unit '" + req.unit + "' (known: mul, mac, acc, add, luq_mul, fp_add, fp_mul, fp8_mac)", {},
-                     "--unit");
+    throw InputError(
+        "unknown unit '" + req.unit + "' (known: mul, mac, acc, add, pann_add, luq_mul, fp_add, fp_mul, fp8_mac)", {},
+        "--unit");
   }
   if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace" && req.stream != "operands")
     throw InputError("unknown stream '" + req.stream + "' (known: uniform, gauss, laplace, a file of operands)", {},
@@ -64,6 +73,43 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
   if (req.stream == "operands" && req.operands.size() < 128)
     throw InputError("need at least 128 operand pairs, got " + std::to_string(req.operands.size()), {}, "--stream");
   if (req.stream != "operands" && req.vectors < 128) throw InputError("need at least 128 vectors", {}, "--vectors");
+  return rep;
+}
+
+// Energy per operation with a 95 % batch-means interval: 32 batches of consecutive
+// steps, each batch's energy divided by the operations completed in it.
+UnitEnergyReport finish(UnitEnergyReport rep, const GateSim& sim, const std::vector<uint64_t>& ops_per_step,
+                        double cycle_ns) {
+  const std::vector<double>& c = sim.step_costs();
+  LPSIM_CHECK(c.size() == ops_per_step.size() && !c.empty());
+  const size_t batches = std::min<size_t>(32, c.size());
+  const size_t per = c.size() / batches;
+  double sum = 0, sum_sq = 0, energy = 0;
+  uint64_t ops = 0, steps = 0;
+  for (size_t k = 0; k < batches; ++k) {
+    double e = 0;
+    uint64_t o = 0;
+    for (size_t i = k * per; i < (k + 1) * per; ++i) e += c[i], o += ops_per_step[i];
+    const double per_op = o ? e / double(o) : 0.0;  // fJ per operation in this batch
+    sum += per_op;
+    sum_sq += per_op * per_op;
+  }
+  for (size_t i = 0; i < c.size(); ++i) energy += c[i], ops += ops_per_step[i], ++steps;
+  const double var = batches > 1 ? (sum_sq - sum * sum / double(batches)) / double(batches - 1) : 0;
+  rep.operations = ops;
+  uint64_t toggles = 0;
+  for (uint64_t t : sim.toggles()) toggles += t;
+  rep.toggles_per_op = double(toggles) / double(ops);
+  // Leakage burns every cycle of every lane: nW·ns = 1e-18 J = 1e-6 pJ.
+  rep.leakage_pj = rep.area.leakage_nw * cycle_ns * 1e-6 * double(steps * 64) / double(ops);
+  rep.energy_pj = energy / double(ops) * 1e-3 + rep.leakage_pj;
+  rep.energy_ci95_pj = 1.96 * std::sqrt(std::max(0.0, var) / double(batches)) * 1e-3;
+  return rep;
+}
+
+// Operand-stream units: lane l evaluates a contiguous piece of the stream, one
+// operation per lane and step.
+UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib, UnitEnergyReport rep) {
   const Netlist n = load_yosys_json(synthesize({rep.module, rep.params, req.rtl_dir, req.cache_dir}));
   rep.area = unit_area(n, lib);
   GateSim sim(n);
@@ -122,29 +168,57 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
     }
     sim.step();
   }
-  // Batch means over groups of steps: 32 batches, each many steps of 64 operations.
-  const std::vector<double>& c = sim.step_costs();
-  const size_t batches = std::min<size_t>(32, c.size());
-  const size_t per = c.size() / batches;
-  double sum = 0, sum_sq = 0;
-  for (size_t k = 0; k < batches; ++k) {
-    double e = 0;
-    for (size_t i = k * per; i < (k + 1) * per; ++i) e += c[i];
-    e /= double(per * 64);  // fJ per operation in this batch
-    sum += e;
-    sum_sq += e * e;
-  }
-  const double mean = sum / double(batches);
-  const double var = batches > 1 ? (sum_sq - double(batches) * mean * mean) / double(batches - 1) : 0;
-  rep.operations = c.size() * 64;
-  uint64_t toggles = 0;
-  for (uint64_t t : sim.toggles()) toggles += t;
-  rep.toggles_per_op = double(toggles) / double(rep.operations);
-  rep.leakage_pj = rep.area.leakage_nw * req.cycle_ns * 1e-6;  // nW·ns = 1e-18 J = 1e-6 pJ
-  rep.energy_pj = mean * 1e-3 + rep.leakage_pj;
-  rep.energy_ci95_pj = 1.96 * std::sqrt(std::max(0.0, var) / double(batches)) * 1e-3;
-  return rep;
+  return finish(rep, sim, std::vector<uint64_t>(sim.step_costs().size(), 64), req.cycle_ns);
 }
+
+}  // namespace
+
+UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLibrary& lib) {
+  UnitEnergyReport rep = prepare(req);
+  if (req.unit != "pann_add") return run_stream(req, lib, rep);
+  // PANN: each lane runs x·R jobs back to back (start, R additions, done); an operation is
+  // one multiplication replaced, so its energy includes its R add cycles and the start.
+  const Netlist n = load_yosys_json(synthesize({rep.module, rep.params, req.rtl_dir, req.cache_dir}));
+  rep.area = unit_area(n, lib);
+  GateSim sim(n);
+  sim.set_transition_costs(transition_energy_fj(n, lib));
+  sim.set_unit_delay(req.unit_delay);
+  LaneValues ones{}, start{}, x{}, r{};
+  ones.fill(1);
+  sim.set_input("rst_ni", ones);
+  std::array<bool, 64> busy{};
+  std::array<uint64_t, 64> jobs{};
+  const arith::RandomStream rng(req.seed, 0x50414Eu);
+  const uint64_t mx = (uint64_t{1} << req.a_bits) - 1, mr = (uint64_t{1} << req.b_bits) - 1;
+  std::vector<uint64_t> completed_per_step;
+  uint64_t completed = 0;
+  while (completed < req.vectors) {
+    for (int l = 0; l < 64; ++l) {
+      start[l] = !busy[l];
+      if (start[l]) {
+        const auto w = rng.block((uint64_t(l) << 40) + jobs[l]++);
+        x[l] = w[0] & mx;
+        r[l] = w[1] & mr;
+        busy[l] = true;
+      }
+    }
+    sim.set_input("start_i", start);
+    sim.set_input("x_i", x);
+    sim.set_input("r_i", r);
+    sim.step();
+    const LaneValues done = sim.output("done_o");
+    uint64_t now = 0;
+    for (int l = 0; l < 64; ++l)
+      if (!start[l] && busy[l] && done[l]) {
+        busy[l] = false;
+        ++now;
+      }
+    completed += now;
+    if (sim.steps() > 1) completed_per_step.push_back(now);
+  }
+  return finish(rep, sim, completed_per_step, req.cycle_ns);
+}
+
 
 }  // namespace lpsim::power
 

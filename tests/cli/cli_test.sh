@@ -97,6 +97,8 @@ run "" energy --unit fp_mul --format fp8_e4m3 --vectors 1024 --netlist-cache "$C
 check energy-fp-mul-rc 0 "$RC"
 run "" energy --unit acc --a-bits 8 --acc-bits 16 --vectors 1024 --netlist-cache "$CACHE"
 check energy-acc-rc 0 "$RC"
+run "" energy --unit pann_add --a-bits 8 --b-bits 3 --vectors 1024 --netlist-cache "$CACHE" --json
+check energy-pann-rc 0 "$RC"
 run "" energy --unit mul --arch wallace --netlist-cache "$CACHE"
 check energy-bad-arch-rc 2 "$RC"
 OPS=$(mktemp)
