@@ -1,0 +1,72 @@
+#include "nn/net.h"
+
+#include "arith/error.h"
+
+namespace lpsim::nn {
+
+GraphNetImpl::GraphNetImpl(Graph g) : g_(std::move(g)) {
+  for (int i = 0; i < int(g_.nodes.size()); ++i) {
+    const Node& n = g_.nodes[i];
+    for (int in : n.inputs) LPSIM_CHECK(in >= -1 && in < i);
+    if (n.kind == OpKind::conv) {
+      convs_.emplace(i, register_module(n.name, torch::nn::Conv2d(torch::nn::Conv2dOptions(
+                                                                      n.in_channels, n.out_channels, n.kernel)
+                                                                      .stride(n.stride)
+                                                                      .padding(n.padding)
+                                                                      .bias(n.bias))));
+    } else if (n.kind == OpKind::linear) {
+      linears_.emplace(
+          i, register_module(n.name, torch::nn::Linear(torch::nn::LinearOptions(n.in_channels, n.out_channels).bias(n.bias))));
+    } else if (n.kind == OpKind::batchnorm) {
+      bns_.emplace(i, register_module(n.name, torch::nn::BatchNorm2d(
+                                                  torch::nn::BatchNorm2dOptions(n.out_channels).eps(n.bn_eps))));
+    }
+  }
+}
+
+torch::Tensor eval_simple(const Node& n, const std::vector<torch::Tensor>& in) {
+  switch (n.kind) {
+    case OpKind::relu: return torch::relu(in[0]);
+    case OpKind::maxpool: return torch::max_pool2d(in[0], n.kernel, n.stride);
+    case OpKind::avgpool: return torch::avg_pool2d(in[0], n.kernel, n.stride);
+    case OpKind::global_avgpool: return torch::adaptive_avg_pool2d(in[0], {1, 1});
+    case OpKind::flatten: return in[0].flatten(1);
+    case OpKind::add: return in[0] + in[1];
+    default: break;
+  }
+  LPSIM_CHECK(!"eval_simple on a layer with parameters");
+  return {};
+}
+
+torch::Tensor GraphNetImpl::run(torch::Tensor x, const GemmFn& gemm, const std::function<bool(int)>& skip) {
+  std::vector<torch::Tensor> out(g_.nodes.size());
+  for (int i = 0; i < int(g_.nodes.size()); ++i) {
+    const Node& n = g_.nodes[i];
+    std::vector<torch::Tensor> in;
+    for (int j : n.inputs) in.push_back(j < 0 ? x : out[j]);
+    if (Graph::is_gemm(n.kind)) {
+      out[i] = gemm(i, in[0]);
+    } else if (n.kind == OpKind::batchnorm) {
+      out[i] = (skip && skip(i)) ? in[0] : bns_.at(i)->forward(in[0]);
+    } else {
+      out[i] = eval_simple(n, in);
+    }
+    // Free intermediate results nobody reads any more (keeps batch memory flat).
+    for (int j : n.inputs)
+      if (j >= 0) {
+        bool later = false;
+        for (int k = i + 1; k < int(g_.nodes.size()) && !later; ++k)
+          for (int q : g_.nodes[k].inputs) later |= q == j;
+        if (!later) out[j] = torch::Tensor();
+      }
+  }
+  return out.back();
+}
+
+torch::Tensor GraphNetImpl::forward(torch::Tensor x) {
+  return run(x, [&](int i, const torch::Tensor& in) {
+    return g_.nodes[i].kind == OpKind::conv ? convs_.at(i)->forward(in) : linears_.at(i)->forward(in);
+  });
+}
+
+}  // namespace lpsim::nn

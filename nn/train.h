@@ -1,0 +1,53 @@
+// FP32 training (SGD + momentum, cosine or step LR) with a checkpoint after every epoch
+// and a cache of finished models keyed by everything that determines the weights, so
+// scenarios never retrain and an interrupted training resumes where it stopped.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "nn/data.h"
+#include "nn/net.h"
+
+namespace lpsim::nn {
+
+struct TrainConfig {
+  int epochs = 4;
+  int batch_size = 64;
+  double lr = 0.05;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  std::string schedule = "cosine";  // cosine | step (×0.1 at 50 % and 75 %) | constant
+  uint64_t seed = 1;
+  int threads = 2;  // fixed, not the core count: thread count changes float reduction order
+};
+
+struct TrainResult {
+  bool from_cache = false;
+  int resumed_from_epoch = 0;  // 0: trained from scratch
+  double seconds = 0;
+  double last_epoch_loss = 0;
+  std::filesystem::path model_file;
+};
+
+// progress(done, total, message) is called every few batches.
+using Progress = std::function<void(int64_t, int64_t, const std::string&)>;
+
+// Key of the cache entry: the graph, the config and the training-set size.
+std::string training_key(const Graph& g, const TrainConfig& cfg, int64_t train_size);
+
+TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const TrainConfig& cfg,
+                          const std::filesystem::path& cache_dir, const Progress& progress = nullptr);
+
+// Top-1 accuracy (0..1) of net (eval mode) on data, in batches.
+double evaluate_fp32(GraphNet& net, const TensorDataset& data, int batch_size = 1000);
+
+// Learning rate at optimizer step `step` of `total`.
+double learning_rate(const TrainConfig& cfg, int64_t step, int64_t total);
+
+// torch::save to a temporary file, then rename (an interrupted save leaves no torn file).
+void save_atomically(const std::function<void(const std::string&)>& save, const std::filesystem::path& path);
+
+}  // namespace lpsim::nn
