@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
       lpsim::cli::add_quantize(app, json), lpsim::cli::add_clip(app, json),
       lpsim::cli::add_formats(app, json), lpsim::cli::add_demo(app, json),
       lpsim::cli::add_verify_rtl(app, json), lpsim::cli::add_energy(app, json),
-      lpsim::cli::add_energy_findings(app, json)};
+      lpsim::cli::add_energy_findings(app, json), lpsim::cli::add_run(app, json)};
   for (const auto& c : commands) c.sub->add_flag("--json", json, "machine-readable JSON output");
   try {
     app.parse(argc, argv);

@@ -1,0 +1,62 @@
+// `lpsim run SCENARIO.yaml`: a network scenario end to end (nn/run.h) and its table.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "nn/run.h"
+
+namespace lpsim::cli {
+
+Command add_run(CLI::App& app, const bool& json) {
+  struct Opts {
+    std::string file;
+    std::string out;
+    bool fresh = false, quiet = false;
+    int64_t test_limit = -1;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand("run", "Run a scenario: train/load a network, evaluate quantised configurations, price them");
+  sub->add_option("scenario", o->file, "scenario YAML file (e.g. scenarios/quickstart.yaml)")->required();
+  sub->add_option("--out", o->out, "output directory (overrides outputs.dir)");
+  sub->add_option("--test-limit", o->test_limit, "evaluate on the first N test images (overrides dataset.test_limit)");
+  sub->add_flag("--fresh", o->fresh, "recompute configurations already finished under the output directory");
+  sub->add_flag("--quiet,-q", o->quiet, "no progress bars");
+  return {sub, [o, &json] {
+            nn::Scenario s = nn::load_scenario(o->file);
+            if (!o->out.empty()) s.output_dir = o->out;
+            if (o->test_limit >= 0) s.test_limit = o->test_limit;
+            nn::RunOptions ro;
+            ro.progress = !o->quiet && !json;
+            ro.fresh = o->fresh;
+            const nn::RunSummary r = nn::run_scenario(s, ro);
+            if (json) {
+              nlohmann::json j = nlohmann::json::array();
+              for (const auto& c : r.configs)
+                j.push_back({{"config", c.name}, {"accuracy", c.accuracy}, {"energy_pj", c.energy_pj},
+                             {"energy_ci95_pj", c.energy_ci95_pj}, {"unit", c.unit}, {"unit_area_um2", c.area_um2},
+                             {"images_per_s", c.images_per_s}});
+              std::cout << j.dump(2) << "\n";
+              return 0;
+            }
+            std::cout << fmt::format("{:<10} {:>9} {:>22} {:>12} {:>10}  {}\n", "config", "top-1 %",
+                                     "energy/inference (nJ)", "area (um2)", "images/s", "MAC unit");
+            for (const auto& c : r.configs) {
+              const std::string e = std::isfinite(c.energy_pj)
+                                        ? (c.energy_ci95_pj > 0 ? fmt::format("{:.2f} ± {:.2f}", c.energy_pj / 1e3,
+                                                                              c.energy_ci95_pj / 1e3)
+                                                                : fmt::format("{:.2f}", c.energy_pj / 1e3))
+                                        : std::string("n/a");
+              std::cout << fmt::format("{:<10} {:>9.2f} {:>22} {:>12.0f} {:>10.0f}  {}{}\n", c.name, 100 * c.accuracy, e,
+                                       c.area_um2, c.images_per_s, c.unit, c.resumed ? " (reused)" : "");
+            }
+            std::cout << fmt::format("FP32 LibTorch inference: {:.0f} images/s. Results: {}/summary.csv, layers.csv, "
+                                     "report.json, energy_layers.png\n",
+                                     r.fp32_images_per_s, r.output_dir);
+            return 0;
+          }};
+}
+
+}  // namespace lpsim::cli

@@ -1,0 +1,37 @@
+// `lpsim run`: a scenario end to end — data, FP32 model (trained or cached), each
+// quantisation configuration evaluated bit-exactly, priced per layer, reported as CSV,
+// JSON and a gnuplot PNG. Torch-free interface.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "nn/scenario.h"
+
+namespace lpsim::nn {
+
+struct RunOptions {
+  bool progress = true;
+  bool fresh = false;  // ignore finished configurations under the output dir
+};
+
+struct ConfigResult {
+  std::string name;
+  double accuracy = 0;          // top-1, 0..1
+  double energy_pj = 0;         // per inference (NaN when a layer has no priced unit)
+  double energy_ci95_pj = 0;
+  std::string unit;             // MAC unit(s)
+  double area_um2 = 0, nand2 = 0;
+  double images_per_s = 0;
+  bool resumed = false;
+};
+
+struct RunSummary {
+  std::vector<ConfigResult> configs;
+  double fp32_images_per_s = 0;
+  std::string output_dir;
+};
+
+RunSummary run_scenario(const Scenario& s, const RunOptions& opt);
+
+}  // namespace lpsim::nn

@@ -1,0 +1,264 @@
+#include "nn/scenario.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "arith/error.h"
+#include "arith/format.h"
+#include "nn/graph.h"
+
+namespace lpsim::nn {
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  std::string where(const YAML::Node& n) const {
+    const YAML::Mark m = n.Mark();
+    if (m.line < 0) return file_;
+    return file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  }
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& msg) const {
+    throw InputError(msg, where(n), key);
+  }
+
+  // A mapping whose keys must all be in `allowed`.
+  void expect_map(const YAML::Node& n, const std::string& key, std::initializer_list<const char*> allowed) const {
+    if (!n.IsMap()) fail(n, key, "expected a mapping");
+    std::set<std::string> ok(allowed.begin(), allowed.end());
+    for (const auto& kv : n) {
+      const std::string k = kv.first.as<std::string>();
+      if (!ok.count(k)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        fail(kv.first, key.empty() ? k : key + "." + k, "unknown key (allowed: " + list + ")");
+      }
+    }
+  }
+
+  template <class T>
+  void get(const YAML::Node& parent, const char* name, const std::string& key, T& out) const {
+    const YAML::Node n = parent[name];
+    if (!n) return;
+    const std::string path = key.empty() ? name : key + "." + name;
+    if (!n.IsScalar()) fail(n, path, "expected a scalar value");
+    try {
+      if constexpr (std::is_same_v<T, std::filesystem::path>) {
+        out = n.as<std::string>();
+      } else if constexpr (std::is_same_v<T, bool>) {
+        const std::string s = n.as<std::string>();
+        if (s != "true" && s != "false") fail(n, path, "expected true or false, got '" + s + "'");
+        out = s == "true";
+      } else {
+        out = n.as<T>();
+      }
+    } catch (const YAML::BadConversion&) {
+      fail(n, path, std::string("expected ") + type_name<T>() + ", got '" + n.Scalar() + "'");
+    }
+  }
+
+  template <class T>
+  void get(const YAML::Node& parent, const char* name, const std::string& key, std::optional<T>& out) const {
+    if (!parent[name]) return;
+    T v{};
+    get(parent, name, key, v);
+    out = v;
+  }
+
+  template <class T>
+  static const char* type_name() {
+    if constexpr (std::is_integral_v<T>) return "an integer";
+    if constexpr (std::is_floating_point_v<T>) return "a number";
+    return "a string";
+  }
+
+  void one_of(const YAML::Node& parent, const char* name, const std::string& key, const std::string& value,
+              std::initializer_list<const char*> allowed) const {
+    for (const char* a : allowed)
+      if (value == a) return;
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    fail(parent[name] ? parent[name] : parent, key + "." + name, "'" + value + "' is not one of: " + list);
+  }
+  void range(const YAML::Node& parent, const char* name, const std::string& key, double v, double lo, double hi) const {
+    if (v < lo || v > hi)
+      fail(parent[name] ? parent[name] : parent, key.empty() ? name : key + "." + name,
+           "value " + std::to_string(v) + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  void format(const YAML::Node& parent, const char* name, const std::string& key, const std::string& v) const {
+    try {
+      (void)arith::parse_format(v);
+    } catch (const InputError& e) {
+      fail(parent[name], key + "." + name, e.message());
+    }
+  }
+
+ private:
+  std::string file_;
+};
+
+}  // namespace
+
+Scenario parse_scenario(const std::string& text, const std::string& label) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw InputError("YAML syntax error: " + e.msg, label + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                                        std::to_string(e.mark.column + 1));
+  }
+  Reader r(label);
+  if (!root || root.IsNull()) throw InputError("empty scenario", label);
+  r.expect_map(root, "", {"name", "seed", "threads", "dataset", "model", "quantization", "hardware", "outputs"});
+  Scenario s;
+  s.file = label;
+  r.get(root, "name", "", s.name);
+  r.get(root, "seed", "", s.seed);
+  r.get(root, "threads", "", s.threads);
+  r.range(root, "threads", "", s.threads, 1, 256);
+  if (const auto d = root["dataset"]) {
+    r.expect_map(d, "dataset", {"name", "path", "train_limit", "test_limit"});
+    r.get(d, "name", "dataset", s.dataset);
+    r.one_of(d, "name", "dataset", s.dataset, {"fashion-mnist"});
+    r.get(d, "path", "dataset", s.dataset_path);
+    r.get(d, "train_limit", "dataset", s.train_limit);
+    r.get(d, "test_limit", "dataset", s.test_limit);
+    r.range(d, "train_limit", "dataset", double(s.train_limit), 0, 1e9);
+    r.range(d, "test_limit", "dataset", double(s.test_limit), 0, 1e9);
+  }
+  if (const auto m = root["model"]) {
+    r.expect_map(m, "model", {"arch", "torchscript", "cache", "train"});
+    r.get(m, "arch", "model", s.arch);
+    if (m["arch"]) {
+      bool known = false;
+      for (const auto& a : builtin_models()) known |= a == s.arch;
+      if (!known) r.fail(m["arch"], "model.arch", "unknown model '" + s.arch + "' (built in: mlp, lenet5, resnet8, resnet20)");
+    }
+    r.get(m, "torchscript", "model", s.torchscript);
+    if (m["torchscript"] && m["arch"]) r.fail(m["torchscript"], "model.torchscript", "give either arch or torchscript");
+    r.get(m, "cache", "model", s.model_cache);
+    if (const auto t = m["train"]) {
+      r.expect_map(t, "model.train", {"epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule"});
+      r.get(t, "epochs", "model.train", s.epochs);
+      r.range(t, "epochs", "model.train", s.epochs, 1, 1000);
+      r.get(t, "batch_size", "model.train", s.batch_size);
+      r.range(t, "batch_size", "model.train", s.batch_size, 1, 65536);
+      r.get(t, "lr", "model.train", s.lr);
+      r.range(t, "lr", "model.train", s.lr, 1e-9, 10);
+      r.get(t, "momentum", "model.train", s.momentum);
+      r.range(t, "momentum", "model.train", s.momentum, 0, 0.999999);
+      r.get(t, "weight_decay", "model.train", s.weight_decay);
+      r.range(t, "weight_decay", "model.train", s.weight_decay, 0, 1);
+      r.get(t, "schedule", "model.train", s.schedule);
+      r.one_of(t, "schedule", "model.train", s.schedule, {"cosine", "step", "constant"});
+    }
+  }
+  if (const auto h = root["hardware"]) {
+    r.expect_map(h, "hardware",
+                 {"mac", "acc_bits", "overflow", "energy_model", "energy_vectors", "energy_images", "netlist_cache"});
+    r.get(h, "mac", "hardware", s.mac_arch);
+    r.one_of(h, "mac", "hardware", s.mac_arch, {"array", "booth"});
+    r.get(h, "acc_bits", "hardware", s.acc_bits);
+    r.range(h, "acc_bits", "hardware", s.acc_bits, 2, 62);
+    r.get(h, "overflow", "hardware", s.overflow);
+    r.one_of(h, "overflow", "hardware", s.overflow, {"wrap", "saturate"});
+    r.get(h, "energy_model", "hardware", s.energy_model);
+    r.one_of(h, "energy_model", "hardware", s.energy_model, {"gate", "analytic", "none"});
+    r.get(h, "energy_vectors", "hardware", s.energy_vectors);
+    r.range(h, "energy_vectors", "hardware", double(s.energy_vectors), 128, 1e9);
+    r.get(h, "energy_images", "hardware", s.energy_images);
+    r.range(h, "energy_images", "hardware", s.energy_images, 1, 10000);
+    r.get(h, "netlist_cache", "hardware", s.netlist_cache);
+  }
+  if (const auto q = root["quantization"]) {
+    r.expect_map(q, "quantization", {"calibration_images", "configs"});
+    r.get(q, "calibration_images", "quantization", s.calibration_images);
+    r.range(q, "calibration_images", "quantization", s.calibration_images, 1, 60000);
+    const auto cs = q["configs"];
+    if (!cs || !cs.IsSequence() || cs.size() == 0) r.fail(cs ? cs : q, "quantization.configs", "expected a non-empty list");
+    std::set<std::string> names;
+    for (size_t i = 0; i < cs.size(); ++i) {
+      const auto c = cs[i];
+      const std::string key = "quantization.configs[" + std::to_string(i) + "]";
+      r.expect_map(c, key, {"name", "weights", "activations", "accumulator", "acc_bits", "overflow", "per_channel", "layers"});
+      QuantConfigSpec spec;
+      spec.where = r.where(c);
+      spec.acc_bits = s.acc_bits;
+      spec.overflow = s.overflow;
+      if (!c["name"]) r.fail(c, key + ".name", "missing");
+      r.get(c, "name", key, spec.name);
+      if (spec.name.empty() || spec.name.find_first_of("/\\ ") != std::string::npos)
+        r.fail(c["name"], key + ".name", "must be non-empty, without spaces or slashes");
+      if (!names.insert(spec.name).second) r.fail(c["name"], key + ".name", "duplicate configuration name");
+      r.get(c, "weights", key, spec.weights);
+      r.get(c, "activations", key, spec.activations);
+      spec.fp32 = spec.weights.empty() && spec.activations.empty();
+      if (!spec.fp32 && (spec.weights.empty() || spec.activations.empty()))
+        r.fail(c, key, "give both weights and activations (or neither for the FP32 reference)");
+      if (!spec.fp32) {
+        r.format(c, "weights", key, spec.weights);
+        r.format(c, "activations", key, spec.activations);
+      }
+      r.get(c, "accumulator", key, spec.accumulator);
+      r.one_of(c, "accumulator", key, spec.accumulator, {"int", "fp32"});
+      r.get(c, "acc_bits", key, spec.acc_bits);
+      r.range(c, "acc_bits", key, spec.acc_bits, 2, 62);
+      r.get(c, "overflow", key, spec.overflow);
+      r.one_of(c, "overflow", key, spec.overflow, {"wrap", "saturate"});
+      r.get(c, "per_channel", key, spec.per_channel);
+      if (const auto ls = c["layers"]) {
+        if (!ls.IsMap()) r.fail(ls, key + ".layers", "expected a mapping of layer name to settings");
+        for (const auto& kv : ls) {
+          const std::string lname = kv.first.as<std::string>();
+          const std::string lkey = key + ".layers." + lname;
+          const YAML::Node& ln = kv.second;
+          r.expect_map(ln, lkey, {"quantised", "weights", "activations", "accumulator", "acc_bits", "overflow", "per_channel"});
+          LayerOverride o;
+          o.where = r.where(kv.first);
+          r.get(ln, "quantised", lkey, o.quantised);
+          r.get(ln, "weights", lkey, o.weights);
+          if (o.weights) r.format(ln, "weights", lkey, *o.weights);
+          r.get(ln, "activations", lkey, o.activations);
+          if (o.activations) r.format(ln, "activations", lkey, *o.activations);
+          r.get(ln, "accumulator", lkey, o.accumulator);
+          if (o.accumulator) r.one_of(ln, "accumulator", lkey, *o.accumulator, {"int", "fp32"});
+          r.get(ln, "acc_bits", lkey, o.acc_bits);
+          if (o.acc_bits) r.range(ln, "acc_bits", lkey, *o.acc_bits, 2, 62);
+          r.get(ln, "overflow", lkey, o.overflow);
+          if (o.overflow) r.one_of(ln, "overflow", lkey, *o.overflow, {"wrap", "saturate"});
+          r.get(ln, "per_channel", lkey, o.per_channel);
+          spec.layers[lname] = o;
+        }
+      }
+      s.configs.push_back(std::move(spec));
+    }
+  }
+  if (s.configs.empty()) {
+    QuantConfigSpec fp;
+    fp.name = "fp32";
+    fp.fp32 = true;
+    s.configs.push_back(fp);
+  }
+  if (const auto o = root["outputs"]) {
+    r.expect_map(o, "outputs", {"dir", "plot", "resume"});
+    r.get(o, "dir", "outputs", s.output_dir);
+    r.get(o, "plot", "outputs", s.plot);
+    r.get(o, "resume", "outputs", s.resume);
+  }
+  if (s.name.empty()) s.name = std::filesystem::path(label).stem().string();
+  return s;
+}
+
+Scenario load_scenario(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw InputError("cannot read scenario file", file.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_scenario(ss.str(), file.string());
+}
+
+}  // namespace lpsim::nn

@@ -1,0 +1,73 @@
+// The scenario file of `lpsim run`: dataset, model, quantisation configurations (global
+// with per-layer overrides), hardware and outputs. Parsing is strict: an unknown key, a
+// wrong type or an out-of-range value is an InputError with file:line:col and the key
+// path. Torch-free, so the CLI compiles fast.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lpsim::nn {
+
+struct LayerOverride {
+  std::optional<bool> quantised;
+  std::optional<std::string> weights, activations, accumulator, overflow;
+  std::optional<int> acc_bits;
+  std::optional<bool> per_channel;
+  std::string where;  // file:line:col of the override, for errors found later (unknown layer)
+};
+
+struct QuantConfigSpec {
+  std::string name;
+  bool fp32 = false;  // no weights/activations given: the FP32 reference
+  std::string weights, activations;
+  std::string accumulator = "int";  // int | fp32
+  int acc_bits = 32;                // default: hardware.acc_bits
+  std::string overflow = "wrap";    // default: hardware.overflow
+  bool per_channel = true;
+  std::map<std::string, LayerOverride> layers;
+  std::string where;
+};
+
+struct Scenario {
+  std::filesystem::path file;
+  std::string name;
+  uint64_t seed = 1;
+  int threads = 2;
+  // dataset
+  std::string dataset = "fashion-mnist";
+  std::filesystem::path dataset_path = "/usr/share/datasets/fashion-mnist";
+  int64_t train_limit = 0, test_limit = 0;  // 0: all
+  // model
+  std::string arch = "lenet5";
+  std::filesystem::path torchscript;  // instead of arch: evaluate a TorchScript module
+  int epochs = 8, batch_size = 64;
+  double lr = 0.05, momentum = 0.9, weight_decay = 5e-4;
+  std::string schedule = "cosine";
+  std::filesystem::path model_cache = "results/cache/models";
+  // quantisation
+  int calibration_images = 512;
+  std::vector<QuantConfigSpec> configs;
+  // hardware
+  std::string mac_arch = "array";
+  int acc_bits = 32;
+  std::string overflow = "wrap";
+  std::string energy_model = "gate";
+  uint64_t energy_vectors = 1 << 14;
+  int energy_images = 64;  // images whose layer operands are sampled for energy
+  std::filesystem::path netlist_cache = "results/netlists";
+  // outputs
+  std::filesystem::path output_dir = "results/scenario";
+  bool plot = true;
+  bool resume = true;  // reuse configurations already finished under output_dir
+};
+
+// Paths in the file are relative to the current directory (as on the command line).
+Scenario load_scenario(const std::filesystem::path& file);
+Scenario parse_scenario(const std::string& yaml_text, const std::string& file_label);
+
+}  // namespace lpsim::nn

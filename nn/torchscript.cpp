@@ -1,0 +1,164 @@
+#include "nn/torchscript.h"
+
+#include <torch/script.h>
+
+#include "arith/error.h"
+
+namespace lpsim::nn {
+namespace {
+
+struct Importer {
+  std::string file;
+  Graph g;
+  std::vector<std::pair<std::string, torch::jit::Module>> layers;  // node name → module
+
+  [[noreturn]] void fail(const std::string& layer, const std::string& msg) const {
+    throw InputError(msg, file, layer);
+  }
+
+  std::vector<int64_t> ints(const torch::jit::Module& m, const char* attr, const std::string& layer) const {
+    if (!m.hasattr(attr)) fail(layer, std::string("missing attribute ") + attr);
+    const c10::IValue v = m.attr(attr);
+    if (v.isInt()) return {v.toInt()};
+    if (v.isIntList()) return v.toIntVector();
+    if (v.isTuple()) {
+      std::vector<int64_t> out;
+      for (const auto& e : v.toTupleRef().elements()) {
+        if (!e.isInt()) fail(layer, std::string("attribute ") + attr + " is not a tuple of ints");
+        out.push_back(e.toInt());
+      }
+      return out;
+    }
+    fail(layer, std::string("attribute ") + attr + " has an unsupported type (string padding modes are not supported)");
+  }
+  int square(const torch::jit::Module& m, const char* attr, const std::string& layer) const {
+    const auto v = ints(m, attr, layer);
+    if (v.empty() || (v.size() == 2 && v[0] != v[1]))
+      fail(layer, std::string("only square ") + attr + " is supported");
+    return int(v[0]);
+  }
+  torch::Tensor tensor(const torch::jit::Module& m, const char* attr, const std::string& layer) const {
+    if (!m.hasattr(attr) || !m.attr(attr).isTensor()) fail(layer, std::string("missing tensor ") + attr);
+    return m.attr(attr).toTensor().detach().to(torch::kFloat32);
+  }
+
+  void visit(const torch::jit::Module& mod, const std::string& prefix) {
+    for (const auto& child : mod.named_children()) {
+      const std::string path = prefix.empty() ? child.name : prefix + "." + child.name;
+      std::string node_name = path;
+      for (auto& ch : node_name)
+        if (ch == '.') ch = '_';
+      const std::string type = child.value.type()->name() ? child.value.type()->name()->name() : "?";
+      const int prev = int(g.nodes.size()) - 1;
+      Node n;
+      n.name = node_name;
+      n.inputs = {prev};
+      if (type == "Sequential" || type == "ModuleList") {
+        visit(child.value, path);
+        continue;
+      } else if (type == "Dropout" || type == "Identity") {
+        continue;
+      } else if (type == "Conv2d") {
+        const auto w = tensor(child.value, "weight", path);
+        if (square(child.value, "dilation", path) != 1) fail(path, "dilation other than 1 is not supported");
+        if (child.value.hasattr("groups") && child.value.attr("groups").toInt() != 1)
+          fail(path, "grouped convolution is not supported");
+        n.kind = OpKind::conv;
+        n.out_channels = int(w.size(0)), n.in_channels = int(w.size(1)), n.kernel = int(w.size(2));
+        if (w.size(2) != w.size(3)) fail(path, "only square kernels are supported");
+        n.stride = square(child.value, "stride", path);
+        n.padding = square(child.value, "padding", path);
+        n.bias = child.value.attr("bias").isTensor();
+      } else if (type == "Linear") {
+        const auto w = tensor(child.value, "weight", path);
+        n.kind = OpKind::linear;
+        n.out_channels = int(w.size(0)), n.in_channels = int(w.size(1));
+        n.bias = child.value.attr("bias").isTensor();
+      } else if (type == "BatchNorm2d") {
+        n.kind = OpKind::batchnorm;
+        n.out_channels = int(tensor(child.value, "running_mean", path).size(0));
+        if (child.value.hasattr("eps")) n.bn_eps = child.value.attr("eps").toDouble();
+      } else if (type == "ReLU") {
+        n.kind = OpKind::relu;
+      } else if (type == "MaxPool2d" || type == "AvgPool2d") {
+        n.kind = type == "MaxPool2d" ? OpKind::maxpool : OpKind::avgpool;
+        n.kernel = square(child.value, "kernel_size", path);
+        n.stride = child.value.attr("stride").isNone() ? n.kernel : square(child.value, "stride", path);
+        if (child.value.hasattr("padding") && square(child.value, "padding", path) != 0)
+          fail(path, "padded pooling is not supported");
+      } else if (type == "AdaptiveAvgPool2d") {
+        if (square(child.value, "output_size", path) != 1) fail(path, "only AdaptiveAvgPool2d(1) is supported");
+        n.kind = OpKind::global_avgpool;
+      } else if (type == "Flatten") {
+        if (child.value.hasattr("start_dim") && child.value.attr("start_dim").toInt() != 1)
+          fail(path, "only Flatten(start_dim=1) is supported");
+        n.kind = OpKind::flatten;
+      } else {
+        fail(path, "unsupported layer type '" + type +
+                       "' (supported: Conv2d, Linear, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, "
+                       "AdaptiveAvgPool2d(1), Flatten, Dropout, Identity, Sequential)");
+      }
+      g.nodes.push_back(n);
+      layers.emplace_back(node_name, child.value);
+    }
+  }
+};
+
+}  // namespace
+
+GraphNet import_torchscript(const std::filesystem::path& file) {
+  if (!std::filesystem::exists(file)) throw InputError("TorchScript file not found", file.string());
+  torch::jit::Module m;
+  try {
+    m = torch::jit::load(file.string());
+  } catch (const c10::Error& e) {
+    throw InputError(std::string("not a loadable TorchScript module: ") + e.what_without_backtrace(), file.string());
+  }
+  m.eval();
+  Importer imp{file.string(), {}, {}};
+  imp.g.arch = "torchscript:" + file.filename().string();
+  imp.visit(m, "");
+  if (imp.g.nodes.empty()) throw InputError("module has no supported layers", file.string());
+  for (const Node& n : imp.g.nodes)
+    if (n.name.empty()) throw InputError("unnamed layer", file.string());
+  GraphNet net(imp.g);
+  {
+    torch::NoGradGuard ng;
+    for (size_t i = 0; i < imp.layers.size(); ++i) {
+      const Node& n = imp.g.nodes[i];
+      const auto& src = imp.layers[i].second;
+      auto copy = [&](torch::Tensor& dst, const char* attr) { dst.copy_(imp.tensor(src, attr, n.name)); };
+      if (n.kind == OpKind::conv) {
+        copy(net->conv(int(i))->weight, "weight");
+        if (n.bias) copy(net->conv(int(i))->bias, "bias");
+      } else if (n.kind == OpKind::linear) {
+        copy(net->linear(int(i))->weight, "weight");
+        if (n.bias) copy(net->linear(int(i))->bias, "bias");
+      } else if (n.kind == OpKind::batchnorm) {
+        auto& bn = net->bn(int(i));
+        copy(bn->weight, "weight"), copy(bn->bias, "bias");
+        copy(bn->running_mean, "running_mean"), copy(bn->running_var, "running_var");
+      }
+    }
+  }
+  net->eval();
+  // The importer assumes forward() is the children in order: check on a probe input.
+  torch::NoGradGuard ng;
+  torch::manual_seed(0);
+  auto probe = torch::randn({4, 1, 28, 28});
+  torch::Tensor want, got;
+  try {
+    want = m.forward({probe}).toTensor();
+    got = net->forward(probe);
+  } catch (const std::exception& e) {
+    throw InputError(std::string("module does not run on a 1x28x28 input as a sequence of its layers: ") + e.what(),
+                     file.string());
+  }
+  if (!want.sizes().equals(got.sizes()) ||
+      (want - got).abs().max().item<double>() > 1e-4 * (1 + want.abs().max().item<double>()))
+    throw InputError("forward() is not the sequence of the module's children (lpsim imports sequential models)",
+                     file.string());
+  return net;
+}
+
+}  // namespace lpsim::nn
