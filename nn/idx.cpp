@@ -44,7 +44,7 @@ uint32_t be32(const std::vector<uint8_t>& d, size_t at) {
 // Checks the magic (0x00 0x00 type=0x08 unsigned byte, ndim) and returns the dims.
 std::vector<uint32_t> parse_header(const std::vector<uint8_t>& d, int ndim, const std::filesystem::path& path) {
   const size_t header = 4 + 4 * size_t(ndim);
-  if (d.size() < header)
+  if (d.size() < 4)
     throw InputError("too short for an IDX header (" + std::to_string(d.size()) + " bytes)", path.string());
   if (d[0] != 0 || d[1] != 0 || d[2] != 0x08 || d[3] != ndim) {
     char got[16];
@@ -55,6 +55,8 @@ std::vector<uint32_t> parse_header(const std::vector<uint8_t>& d, int ndim, cons
                          std::to_string(ndim) + " dimensions)",
                      path.string());
   }
+  if (d.size() < header)
+    throw InputError("too short for an IDX header (" + std::to_string(d.size()) + " bytes)", path.string());
   std::vector<uint32_t> dims(ndim);
   uint64_t total = 1;
   for (int i = 0; i < ndim; ++i) {
