@@ -157,6 +157,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
                 std::to_string(std::filesystem::last_write_time(s.torchscript).time_since_epoch().count());
   } else {
     net = GraphNet(make_builtin_model(s.arch));
+    for (const QuantConfigSpec& c : s.configs) (void)resolve(c, (*net)->graph());  // fail before training
     TrainConfig tc;
     tc.epochs = s.epochs, tc.batch_size = s.batch_size, tc.lr = s.lr, tc.momentum = s.momentum;
     tc.weight_decay = s.weight_decay, tc.schedule = s.schedule, tc.seed = s.seed, tc.threads = s.threads;
@@ -171,6 +172,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   }
   GraphNet model = *net;
   const Graph& g = model->graph();
+  for (const QuantConfigSpec& c : s.configs) (void)resolve(c, g);  // bad layer names fail before any work
   // Calibration set: the first images of a seeded permutation of the training set.
   torch::manual_seed(s.seed);
   const int64_t ncal = std::min<int64_t>(s.calibration_images, train.size());

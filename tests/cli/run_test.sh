@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# `lpsim run` end to end on a small scenario: outputs, resume, determinism, the
+# TorchScript path, and bad input (exit 2, file:line and key in the message).
+set -euo pipefail
+LPSIM=$1
+SRC=$2
+CACHE=$3   # netlist cache shared between test runs
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+cat > "$d/s.yaml" <<YAML
+name: small
+seed: 3
+dataset: {train_limit: 3000, test_limit: 500}
+model: {arch: mlp, cache: $d/models, train: {epochs: 1}}
+hardware: {energy_vectors: 1024, energy_images: 8, netlist_cache: $CACHE}
+quantization:
+  calibration_images: 128
+  configs:
+    - name: fp32
+    - name: int8
+      weights: int8
+      activations: int8
+    - name: int4w16
+      weights: int4
+      activations: int4
+      acc_bits: 16
+      layers:
+        fc3: {quantised: false}
+outputs: {dir: $d/out}
+YAML
+"$LPSIM" run -q "$d/s.yaml" > "$d/first.txt"
+[ "$(wc -l < "$d/out/summary.csv")" -eq 4 ] || fail "summary.csv rows"
+[ "$(wc -l < "$d/out/layers.csv")" -eq 10 ] || fail "layers.csv rows"
+test -s "$d/out/report.json" || fail "report.json"
+test -s "$d/out/energy_layers.png" || fail "plot"
+[ -z "$(find "$d/out" -name '*.tmp*')" ] || fail "temporary files left"
+grep -q "int4w16,fc3,fp32" "$d/out/layers.csv" || fail "per-layer override not applied"
+grep -q "mac int4x4 acc16 array" "$d/out/layers.csv" || fail "int4 unit with 16-bit accumulator"
+cp "$d/out/layers.csv" "$d/layers1.csv"
+# Second run reuses every finished configuration.
+"$LPSIM" run -q "$d/s.yaml" > "$d/second.txt"
+[ "$(grep -c '(reused)' "$d/second.txt")" -eq 3 ] || fail "resume: $(cat "$d/second.txt")"
+# --fresh recomputes, bit-identically (same seed).
+"$LPSIM" run -q --fresh "$d/s.yaml" > /dev/null
+cmp "$d/layers1.csv" "$d/out/layers.csv" || fail "fresh run differs"
+# Bring your own model: the TorchScript fixture through the same pipeline.
+cat > "$d/ts.yaml" <<YAML
+dataset: {train_limit: 1000, test_limit: 200}
+model: {torchscript: $SRC/tests/nn/fixtures/tiny_cnn.pt}
+hardware: {energy_model: none}
+quantization: {configs: [{name: int8, weights: int8, activations: int8}]}
+outputs: {dir: $d/ts, plot: false}
+YAML
+"$LPSIM" run -q "$d/ts.yaml" > /dev/null || fail "torchscript scenario"
+grep -q "int8,conv2,int8,int8,int32,49,36,8" "$d/ts/layers.csv" || fail "torchscript layer shapes"
+# Bad input: exit 2 naming file:line and key.
+expect_error() {  # yaml, expected substring
+  printf '%s\n' "$1" > "$d/bad.yaml"
+  set +e
+  out=$("$LPSIM" run -q "$d/bad.yaml" 2>&1)
+  rc=$?
+  set -e
+  [ $rc -eq 2 ] || fail "exit $rc for: $1"
+  echo "$out" | grep -qF "$2" || fail "message '$out' lacks '$2'"
+}
+expect_error "model: {arch: lenet5, layers: 3}" "bad.yaml:1:23: model.layers: unknown key"
+expect_error "dataset: {path: /nonexistent}" "/nonexistent: dataset directory not found"
+expect_error $'model: {arch: mlp, cache: '"$d"$'/m}\nquantization:\n  configs:\n    - name: a\n      weights: int8\n      activations: int8\n      layers: {conv9: {weights: int4}}' "bad.yaml:7:16: layers.conv9: no conv/linear layer 'conv9'"
+expect_error "model: {torchscript: /nonexistent.pt}" "/nonexistent.pt: TorchScript file not found"
+echo "run_test: all checks passed"
