@@ -18,6 +18,7 @@ Command add_energy(CLI::App& app, const bool& json) {
     bool is_unsigned = false;
     std::string cache = "results/netlists";
     std::string model = "gate";
+    std::string wire_load = power::kDefaultWireLoad;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("energy", "Gate-level energy per operation and area of an RTL unit (Yosys + switching)");
@@ -37,6 +38,8 @@ Command add_energy(CLI::App& app, const bool& json) {
   sub->add_option("--cycle-ns", o->req.cycle_ns, "clock period for leakage energy")->capture_default_str();
   sub->add_option("--netlist-cache", o->cache, "folder of cached Yosys netlists")->capture_default_str();
   sub->add_flag("--unit-delay", o->req.unit_delay, "unit-delay simulation: count glitches too (slower)");
+  sub->add_option("--wire-load", o->wire_load, "NanGate wire-load model for net capacitance from fan-out (none: pins only)")
+      ->capture_default_str();
   sub->add_option("--model", o->model, "gate (switching of the synthesised netlist) | analytic (PANN toggle model)")
       ->capture_default_str();
   return {sub, [o, &json] {
@@ -47,7 +50,8 @@ Command add_energy(CLI::App& app, const bool& json) {
               o->req.operands = power::read_operand_file(s);
               o->req.stream = "operands";
             }
-            const power::CellLibrary lib = power::load_cell_library(power::default_cell_library_path());
+            power::CellLibrary lib = power::load_cell_library(power::default_cell_library_path());
+            lib.wire_load = power::load_wire_load(power::default_wire_load_path(), o->wire_load);
             if (o->model == "analytic") {
               if (o->req.unit != "mul" && o->req.unit != "mac")
                 throw InputError("the analytic model covers mul and mac", {}, "--model");

@@ -20,6 +20,7 @@ std::vector<double> transition_energy_fj(const Netlist& n, const CellLibrary& li
   for (uint32_t net = 2; net < n.num_nets; ++net) {
     double cap_ff = 0;
     for (uint32_t g : n.fanout[net]) cap_ff += lib.at(n.gates[g].cell).input_cap_ff;
+    cap_ff += lib.wire_load.capacitance_ff(n.fanout[net].size());  // wire from fan-out
     e[net] = 0.5 * cap_ff * v2;  // fF·V² = fJ
   }
   for (const Gate& g : n.gates) e[g.out] += lib.at(g.cell).internal_energy_fj;

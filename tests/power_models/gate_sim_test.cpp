@@ -211,3 +211,32 @@ TEST(GateSim, UnitDelayCountsAtLeastTheZeroDelayTransitions) {
 }
 
 }  // namespace
+
+namespace {
+
+// Wire load from fan-out (NanGate 5K_hvratio_1_1, the library default): the table's own
+// points, Liberty's interpolation and slope extrapolation, and each net's ½CV² with
+// C = pin caps + wire.
+TEST(CellLibrary, WireLoadFromFanout) {
+  const CellLibrary lib = load_cell_library(default_cell_library_path());
+  const WireLoad& w = lib.wire_load;
+  EXPECT_EQ(w.name, "5K_hvratio_1_1");
+  EXPECT_NEAR(w.capacitance_ff(1), 0.1774 * 1.7460, 1e-12);
+  EXPECT_NEAR(w.capacitance_ff(4), 0.1774 * 9.2201, 1e-12);
+  EXPECT_NEAR(w.capacitance_ff(10), 0.1774 * (25.4842 + 27.0320) / 2, 1e-12);  // between 9 and 11
+  EXPECT_NEAR(w.capacitance_ff(13), 0.1774 * (27.0320 + 2 * 5.0), 1e-12);     // slope beyond 11
+  EXPECT_EQ(w.capacitance_ff(0), 0.0);
+  for (size_t f = 1; f < 20; ++f) EXPECT_GT(w.capacitance_ff(f + 1), w.capacitance_ff(f)) << f;
+  EXPECT_EQ(load_wire_load(default_wire_load_path(), "none").capacitance_ff(3), 0.0);
+  EXPECT_THROW(load_wire_load(default_wire_load_path(), "9K_bogus"), InputError);
+  // Per-net energy with and without wires differs by exactly ½·C_wire(fanout)·V².
+  const Netlist n = netlist_of("mul_array", {});
+  CellLibrary bare = lib;
+  bare.wire_load = load_wire_load(default_wire_load_path(), "none");
+  const auto with = transition_energy_fj(n, lib), without = transition_energy_fj(n, bare);
+  const double v2 = lib.voltage_v * lib.voltage_v;
+  for (uint32_t net = 2; net < n.num_nets; ++net)
+    EXPECT_NEAR(with[net] - without[net], 0.5 * w.capacitance_ff(n.fanout[net].size()) * v2, 1e-12) << net;
+}
+
+}  // namespace
