@@ -17,18 +17,26 @@ namespace lpsim::arith {
 // and 2M+1 mantissa bits (E4M3 → e6m7, E5M2 → e7m5), IEEE-style, bias 2^(E+1)-1.
 inline FloatFormat exact_product_format(const FloatFormat& in) { return make_exmy(in.exp_bits + 2, 2 * in.man_bits + 1); }
 
-// a·b as a code of exact_product_format(in). NaN in, or inf·0, gives the canonical
+// a·b rounded (to nearest even) into `out`. NaN in, or inf·0, gives the canonical
 // positive NaN; inf·x gives a signed inf; the sign of zero is the XOR of the signs.
-inline uint32_t fp_mul_exact_golden(const FloatFormat& in, uint32_t a, uint32_t b) {
-  const FloatFormat out = exact_product_format(in);
+// The double product is exact for operands of up to 26 significand bits.
+inline uint32_t fp_mul_golden(const FloatFormat& in, const FloatFormat& out, uint32_t a, uint32_t b) {
   const double x = in.decode(a), y = in.decode(b);
   const bool inf_times_zero = (std::isinf(x) && y == 0) || (std::isinf(y) && x == 0);
   if (std::isnan(x) || std::isnan(y) || inf_times_zero) return out.nan_magnitude();
   const bool negative = ((a ^ b) & in.sign_bit()) != 0;
-  const double p = std::fabs(x * y);  // exact: at most 2(M+1) significant bits
+  const double p = std::fabs(x * y);
   const Encoded e = encode(out, p, RoundMode::nearest_even, Overflow::to_special);
   return (negative ? out.sign_bit() : 0u) | e.code;
 }
+
+// a·b as a code of exact_product_format(in): no rounding happens.
+inline uint32_t fp_mul_exact_golden(const FloatFormat& in, uint32_t a, uint32_t b) {
+  return fp_mul_golden(in, exact_product_format(in), a, b);
+}
+
+// a·b rounded to nearest even in the operand format (rtl/fp_mul_rne).
+inline uint32_t fp_mul_rne_golden(const FloatFormat& f, uint32_t a, uint32_t b) { return fp_mul_golden(f, f, a, b); }
 
 // a + b rounded to nearest even in `fmt` (IEEE-style specials), with subnormals. The
 // significands are aligned with 3 extra bits and the bits shifted out of the smaller one

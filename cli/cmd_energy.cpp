@@ -22,8 +22,8 @@ Command add_energy(CLI::App& app, const bool& json) {
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("energy", "Gate-level energy per operation and area of an RTL unit (Yosys + switching)");
-  sub->add_option("--unit", o->req.unit, "mul | mac | acc | add | pann_add | luq_mul | fp_add | fp_mul | fp8_mac")->capture_default_str();
-  sub->add_option("--format", o->req.format, "fp_add: fp16 | bf16 | fp32; fp_mul, fp8_mac: fp8_e4m3 | fp8_e5m2")->capture_default_str();
+  sub->add_option("--unit", o->req.unit, "mul | mac | acc | add | pann_add | luq_mul | fp_add | fp_mul | fp_mul_rne | fp8_mac")->capture_default_str();
+  sub->add_option("--format", o->req.format, "fp_add, fp_mul_rne: fp16 | bf16 | fp32; fp_mul, fp8_mac: fp8_e4m3 | fp8_e5m2")->capture_default_str();
   sub->add_option("--stream", o->req.stream,
                   "uniform | gauss | laplace (quantised zero-mean) | FILE of operand pairs (two integers per line)")
       ->capture_default_str();

@@ -107,6 +107,12 @@ Command add_energy_findings(CLI::App& app, const bool& json) {
             Req f32 = f16;
             f32.format = "fp32";
             measure("6 Horowitz", "fp32 add", f32, "0.9 pJ");
+            Req fm16{"fp_mul_rne"};
+            fm16.format = "fp16";
+            measure("6 Horowitz", "fp16 mult (RNE, array significands)", fm16, "1.1 pJ");
+            Req fm32 = fm16;
+            fm32.format = "fp32";
+            measure("6 Horowitz", "fp32 mult (RNE, array significands)", fm32, "3.7 pJ");
             std::cerr << "\n";
 
             std::string csv = "finding,configuration,module,energy_pj,energy_ci95_pj,toggles_per_op,area_um2,nand2_eq,reference\n";

@@ -58,13 +58,13 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
       throw InputError(req.unit + " format must be fp8_e4m3 or fp8_e5m2", {}, "--format");
   } else if (req.unit == "luq_mul") {
     rep.module = "luq_mul";
-  } else if (req.unit == "fp_add") {
-    rep.module = "fp_add";
+  } else if (req.unit == "fp_add" || req.unit == "fp_mul_rne") {
+    rep.module = req.unit;
     const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(req.format));
     rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
   } else {
     throw InputError(
-        "unknown unit '" + req.unit + "' (known: mul, mac, acc, add, pann_add, luq_mul, fp_add, fp_mul, fp8_mac)", {},
+        "unknown unit '" + req.unit + "' (known: mul, mac, acc, add, pann_add, luq_mul, fp_add, fp_mul, fp_mul_rne, fp8_mac)", {},
         "--unit");
   }
   if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace" && req.stream != "operands")
@@ -127,7 +127,7 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
     sim.set_input("en_i", ones);
     sim.set_input("clear_i", zeros);
   }
-  const bool fp = req.unit == "fp_add" || req.unit == "fp8_mac" || req.unit == "fp_mul";
+  const bool fp = req.unit == "fp_add" || req.unit == "fp8_mac" || req.unit == "fp_mul" || req.unit == "fp_mul_rne";
   const arith::FloatFormat ffmt = fp ? std::get<arith::FloatFormat>(arith::parse_format(req.format)) : arith::fp16();
   const int wa = req.unit == "luq_mul" ? 4 : req.a_bits, wb = req.unit == "luq_mul" ? 4 : req.b_bits;
   const uint64_t ma = (uint64_t{1} << wa) - 1, mb = (uint64_t{1} << wb) - 1;

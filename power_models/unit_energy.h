@@ -15,9 +15,9 @@
 namespace lpsim::power {
 
 struct UnitEnergyRequest {
-  std::string unit = "mul";   // mul | mac | add | luq_mul | fp_add
+  std::string unit = "mul";   // mul | mac | acc | add | pann_add | luq_mul | fp_add | fp_mul | fp_mul_rne | fp8_mac
   std::string arch = "array"; // array | booth (mul, mac); ripple | kogge_stone (add)
-  std::string format = "fp16";   // fp_add: fp16 | bf16 | fp32
+  std::string format = "fp16";   // fp_add, fp_mul_rne: fp16 | bf16 | fp32; fp_mul, fp8_mac: fp8_e4m3 | fp8_e5m2
   std::string stream = "uniform";  // uniform codes | gauss / laplace: quantised zero-mean
                                    // N(0, (2^(b-2))²) / Laplace(b = 2^(b-2)), offset by
                                    // 2^(b-1) for unsigned units (a zero point) | operands

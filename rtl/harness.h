@@ -200,6 +200,17 @@ CheckResult check_fp_mul(const arith::FloatFormat& fmt, const CheckOptions& opt)
       [](V& m) { return m.p_o; }, [](V& m, uint64_t a, uint64_t b) { m.a_i = a; m.b_i = b; });
 }
 
+// FP multiplier with RNE rounding: exhaustive for 8-bit formats, FP corners and random
+// codes for wider ones.
+template <typename V>
+CheckResult check_fp_mul_rne(const arith::FloatFormat& fmt, const CheckOptions& opt) {
+  const int w = fmt.total_bits();
+  const std::vector<uint64_t> corners = detail::fp_corners(fmt);
+  return check_comb<V>(
+      w, w, opt, "p", [&](uint64_t a, uint64_t b) { return arith::fp_mul_rne_golden(fmt, uint32_t(a), uint32_t(b)); },
+      [](V& m) { return m.p_o; }, [](V& m, uint64_t a, uint64_t b) { m.a_i = a; m.b_i = b; }, &corners);
+}
+
 // FP adder: exhaustive for 8-bit formats, FP corners and random codes for wider ones.
 template <typename V>
 CheckResult check_fp_add(const arith::FloatFormat& fmt, const CheckOptions& opt) {

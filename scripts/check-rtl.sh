@@ -16,6 +16,7 @@ declare -A SETS=(
   [luq_mul]=""
   [luq_mac]="AccWidth=24|AccWidth=12 Saturate=1"
   [fp_add]="ExpBits=5 ManBits=10|ExpBits=8 ManBits=23|ExpBits=5 ManBits=2|ExpBits=8 ManBits=7"
+  [fp_mul_rne]="ExpBits=5 ManBits=10|ExpBits=8 ManBits=23|ExpBits=5 ManBits=2|ExpBits=8 ManBits=7"
   [fp_acc]="ExpBits=5 ManBits=10|ExpBits=8 ManBits=23"
   [fp8_mac]="ExpBits=4 ManBits=3 Bias=7 FnSpecials=1|ExpBits=5 ManBits=2 Bias=15 FnSpecials=0"
   [fp_mul]="ExpBits=4 ManBits=3 Bias=7 FnSpecials=1|ExpBits=5 ManBits=2 Bias=15 FnSpecials=0"

@@ -33,10 +33,16 @@ FPMUL_E5M2 = ("fp_mul", "-GExpBits=5 -GManBits=2 -GBias=15 -GFnSpecials=0", "che
 
 FPADD_E5M2 = ("fp_add", "-GExpBits=5 -GManBits=2", "check_fp_add<Vdut>(lpsim::arith::fp8_e5m2(), o)")
 FPADD_FP16 = ("fp_add", "-GExpBits=5 -GManBits=10", "check_fp_add<Vdut>(lpsim::arith::fp16(), o)")
+FPMULRNE_E5M2 = ("fp_mul_rne", "-GExpBits=5 -GManBits=2", "check_fp_mul_rne<Vdut>(lpsim::arith::fp8_e5m2(), o)")
+FPMULRNE_FP16 = ("fp_mul_rne", "-GExpBits=5 -GManBits=10", "check_fp_mul_rne<Vdut>(lpsim::arith::fp16(), o)")
 FPACC_FP16 = ("fp_acc", "-GExpBits=5 -GManBits=10", "check_fp_acc<Vdut>(lpsim::arith::fp16(), o)")
 
 # (file, original text, mutated text, unit to check it with)
 MUTANTS = [
+    ("fp_mul_rne.sv", "assign up    = guard & (rest | kept[0]);", "assign up    = guard;", FPMULRNE_E5M2),
+    ("fp_mul_rne.sv", "assign rest  = (|shifted[ProdW-2-SigW:0]) | lost;", "assign rest  = |shifted[ProdW-2-SigW:0];", FPMULRNE_E5M2),
+    ("fp_mul_rne.sv", "e_final = rounded[ManBits] ? EW'(1) : '0;", "e_final = '0;", FPMULRNE_E5M2),
+    ("fp_mul_rne.sv", "assign overflow = e_final >= EW'((1 << ExpBits) - 1);", "assign overflow = e_final > EW'((1 << ExpBits) - 1);", FPMULRNE_FP16),
     ("fa.sv", "a_i ^ b_i ^ c_i", "a_i ^ b_i | c_i", MUL_S8),
     ("fa.sv", " | (b_i & c_i)", "", RIPPLE8),
     ("add_ripple.sv", "assign carry[0] = cin_i;", "assign carry[0] = 1'b0;", RIPPLE8),
