@@ -58,8 +58,7 @@ Command add_energy(CLI::App& app, const bool& json) {
               // Coefficients fitted to the gate-level switching of array multipliers/MACs.
               const power::PannModel m = power::fit_pann_model(lib, o->req.rtl_dir, o->req.cache_dir);
               const int bx = o->req.a_bits, bw = o->req.b_bits;
-              const double toggles = m.mul_toggles(bx, bw) +
-                                     (o->req.unit == "mac" ? m.acc_toggles(bx, bw, o->req.acc_bits, o->req.is_signed) : 0);
+              const double toggles = m.unit_toggles(o->req.unit == "mac", bx, bw, o->req.acc_bits, o->req.is_signed);
               const double e = toggles * m.pj_per_toggle;
               if (json) {
                 std::cout << nlohmann::json{{"model", "analytic"}, {"unit", o->req.unit}, {"energy_pj", e},

@@ -11,8 +11,7 @@
 #include <vector>
 
 #include "nn/executor.h"
-#include "power_models/analytic_pann.h"
-#include "power_models/cell_library.h"
+#include "power_models/energy_model.h"
 
 namespace lpsim::nn {
 
@@ -33,20 +32,19 @@ struct LayerPrice {
   double area_um2 = 0, nand2 = 0;
 };
 
-// The MAC unit request (module, widths, signedness) for a layer's formats and the raw
-// operand codes of a weight-stationary sample of its operands.
+// The MAC unit of a layer's formats (OpKey for power_models) and the raw operand codes
+// (activation, weight) of a weight-stationary sample of its operands.
 struct MacStream {
   bool ok = false;
-  std::string note;
-  std::string unit, format;  // "mac" (+ widths) or "fp8_mac" (+ format)
-  int a_bits = 0, b_bits = 0;
-  bool is_signed = true;
-  std::vector<std::pair<uint64_t, uint64_t>> operands;  // (activation, weight) codes
+  std::string note;  // why there is no unit
+  power::OpKey key;
+  std::vector<std::pair<uint64_t, uint64_t>> operands;
 };
 MacStream sample_mac_stream(const LayerQuant& q, const LayerOperands& ops, uint64_t n, int run_length, uint64_t seed);
 
+// gate prices the sampled stream; analytic (optional) prices by the PANN model instead.
 LayerPrice price_layer(const LayerQuant& q, const LayerOperands& ops, const HardwareConfig& hw,
-                       const power::CellLibrary& lib, const power::PannModel* analytic);
+                       power::GateLevelEnergyModel& gate, power::AnalyticPannEnergyModel* analytic);
 
 // Horowitz (ISSCC 2014, 45 nm) FP32 multiply + add: the FP32 reference's price per MAC
 // (lpsim has no FP32 multiplier RTL).

@@ -18,7 +18,7 @@
 #include "nn/progress.h"
 #include "nn/torchscript.h"
 #include "nn/train.h"
-#include "power_models/cell_library.h"
+#include "power_models/energy_model.h"
 
 namespace lpsim::nn {
 namespace {
@@ -178,13 +178,15 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   const int64_t ncal = std::min<int64_t>(s.calibration_images, train.size());
   auto calib = train.images.index_select(0, torch::randperm(train.size()).slice(0, 0, ncal));
   auto energy_images = test.images.slice(0, 0, std::min<int64_t>(s.energy_images, test.size()));
-  const power::CellLibrary lib = power::load_cell_library(power::default_cell_library_path());
   HardwareConfig hw;
   hw.mac_arch = s.mac_arch, hw.energy_model = s.energy_model, hw.energy_vectors = s.energy_vectors;
   hw.seed = s.seed;
   hw.rtl_dir = std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl";
   hw.netlist_cache = s.netlist_cache;
-  std::optional<power::PannModel> pann;
+  auto gate = std::make_shared<power::GateLevelEnergyModel>(
+      power::load_cell_library(power::default_cell_library_path()), hw.rtl_dir, hw.netlist_cache, 1 << 12, s.seed);
+  std::optional<power::AnalyticPannEnergyModel> analytic;
+  if (s.energy_model == "analytic") analytic.emplace(gate);
   const auto cfg_dir = s.output_dir / "configs";
   json all = json::array();
   const int batch = 500;
@@ -235,11 +237,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       if (s.energy_model == "none") {
         p.note = "energy_model: none";
       } else {
-        if (s.energy_model == "analytic" && q.quantised && !pann) {
-          if (opt.progress) std::cerr << "fitting the analytic PANN model (cached netlists after the first run)\n";
-          pann = power::fit_pann_model(lib, hw.rtl_dir, hw.netlist_cache);
-        }
-        p = price_layer(q, ex.recorded()[lc.node], hw, lib, pann ? &*pann : nullptr);
+        p = price_layer(q, ex.recorded()[lc.node], hw, *gate, analytic ? &*analytic : nullptr);
       }
       ebar.update(int64_t(li + 1), int64_t(costs.size()), lc.name);
       const double e = p.priced ? p.pj_per_mac * double(lc.macs) : NAN;

@@ -36,6 +36,10 @@ struct PannModel {
                            acc_signed_b * (bx + bw) + acc_signed_0
                      : acc_unsigned_b * (bx + bw) + acc_unsigned_0;
   }
+  // Toggles per operation of a multiplier (mac = false) or a MAC.
+  double unit_toggles(bool mac, int bx, int bw, int acc_bits, bool is_signed) const {
+    return mul_toggles(bx, bw) + (mac ? acc_toggles(bx, bw, acc_bits, is_signed) : 0);
+  }
   double mac_energy_pj(int bx, int bw, int acc_bits, bool is_signed) const {
     return (mul_toggles(bx, bw) + acc_toggles(bx, bw, acc_bits, is_signed)) * pj_per_toggle;
   }

@@ -247,7 +247,8 @@ TEST(Pricing, WeightStationaryStream) {
   const MacStream s = sample_mac_stream(q, ops, 64 * 50, 64, 9);
   ASSERT_TRUE(s.ok);
   ASSERT_EQ(s.operands.size(), 64u * 50);
-  EXPECT_EQ(s.unit, "mac");
+  EXPECT_EQ(s.key.unit, "mac");
+  EXPECT_EQ(s.key.fmt_a, "int8");
   int weight_changes_inside_runs = 0;
   for (size_t i = 1; i < s.operands.size(); ++i)
     if (i % 64 != 0) weight_changes_inside_runs += s.operands[i].second != s.operands[i - 1].second;

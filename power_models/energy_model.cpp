@@ -1,0 +1,95 @@
+#include "power_models/energy_model.h"
+
+#include "arith/error.h"
+#include "arith/format.h"
+
+namespace lpsim::power {
+
+std::string OpKey::str() const {
+  return unit + " " + fmt_a + "x" + fmt_b + " acc" + std::to_string(acc_bits) + " " + arch;
+}
+
+UnitEnergyRequest request_for(const OpKey& key) {
+  UnitEnergyRequest r;
+  r.unit = key.unit;
+  r.arch = key.arch;
+  r.acc_bits = key.acc_bits;
+  const arith::NumberFormat fa = arith::parse_format(key.fmt_a), fb = arith::parse_format(key.fmt_b);
+  const auto* ia = std::get_if<arith::IntFormat>(&fa);
+  const auto* ib = std::get_if<arith::IntFormat>(&fb);
+  if (ia && ib) {
+    r.format.clear();
+    r.is_signed = ia->is_signed || ib->is_signed;
+    r.a_bits = ia->bits + (r.is_signed && !ia->is_signed ? 1 : 0);
+    r.b_bits = ib->bits + (r.is_signed && !ib->is_signed ? 1 : 0);
+    return r;
+  }
+  const auto* ffa = std::get_if<arith::FloatFormat>(&fa);
+  const auto* ffb = std::get_if<arith::FloatFormat>(&fb);
+  if (ffa && ffb && key.fmt_a == key.fmt_b) {
+    r.format = key.fmt_a;
+    r.a_bits = r.b_bits = ffa->total_bits();
+    return r;
+  }
+  throw InputError("no RTL unit for " + key.fmt_a + " x " + key.fmt_b +
+                   " (integer x integer, or one floating-point format for both operands)");
+}
+
+GateLevelEnergyModel::GateLevelEnergyModel(CellLibrary lib, std::filesystem::path rtl_dir,
+                                           std::filesystem::path cache_dir, uint64_t vectors, uint64_t seed)
+    : lib_(std::move(lib)), rtl_dir_(std::move(rtl_dir)), cache_dir_(std::move(cache_dir)), vectors_(vectors),
+      seed_(seed) {}
+
+UnitEnergyRequest GateLevelEnergyModel::request(const OpKey& key) const {
+  UnitEnergyRequest r = request_for(key);
+  r.rtl_dir = rtl_dir_;
+  r.cache_dir = cache_dir_;
+  r.seed = seed_;
+  r.vectors = vectors_;
+  return r;
+}
+
+namespace {
+OpPrice to_price(const UnitEnergyReport& rep) {
+  return {rep.energy_pj, rep.energy_ci95_pj, rep.leakage_pj, rep.toggles_per_op, rep.area.area_um2,
+          rep.area.nand2_equivalents};
+}
+}  // namespace
+
+OpPrice GateLevelEnergyModel::price(const OpKey& key) {
+  const std::string k = key.str();
+  if (auto it = memo_.find(k); it != memo_.end()) return it->second;
+  return memo_[k] = to_price(measure_unit_energy(request(key), lib_));
+}
+
+OpPrice GateLevelEnergyModel::price(const OpKey& key, std::vector<std::pair<uint64_t, uint64_t>> operands) {
+  UnitEnergyRequest r = request(key);
+  r.stream = "operands";
+  r.operands = std::move(operands);
+  return to_price(measure_unit_energy(r, lib_));
+}
+
+AnalyticPannEnergyModel::AnalyticPannEnergyModel(std::shared_ptr<GateLevelEnergyModel> gate)
+    : gate_(std::move(gate)) {}
+
+const PannModel& AnalyticPannEnergyModel::model() {
+  if (!pann_)
+    pann_ = std::make_unique<PannModel>(fit_pann_model(gate_->library(), gate_->rtl_dir(), gate_->cache_dir()));
+  return *pann_;
+}
+
+OpPrice AnalyticPannEnergyModel::price(const OpKey& key) {
+  if (key.unit != "mac" && key.unit != "mul")
+    throw InputError("the analytic PANN model prices integer mul and mac only, not " + key.unit);
+  const UnitEnergyRequest r = request_for(key);
+  if (!r.format.empty()) throw InputError("the analytic PANN model covers integer operands only, not " + key.fmt_a);
+  const PannModel& m = model();
+  // Area (and leakage) from the netlist: a short uniform run of the same unit.
+  OpPrice p = gate_->price(key);
+  p.toggles_per_op = m.unit_toggles(key.unit == "mac", r.a_bits, r.b_bits, r.acc_bits, r.is_signed);
+  p.energy_pj = p.toggles_per_op * m.pj_per_toggle + p.leakage_pj;
+  p.energy_ci95_pj = 0;
+  return p;
+}
+
+}  // namespace lpsim::power
