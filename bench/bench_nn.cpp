@@ -38,7 +38,7 @@ std::vector<LayerQuant> int8(const Graph& g) {
 }
 
 void BM_Fp32LibTorch(benchmark::State& st) {
-  torch::set_num_threads(1);
+  torch::set_num_threads(int(st.range(1)));
   GraphNet n = model(int(st.range(0)));
   auto x = images();
   torch::NoGradGuard ng;
@@ -48,9 +48,9 @@ void BM_Fp32LibTorch(benchmark::State& st) {
 }
 
 void BM_QuantisedInt8(benchmark::State& st) {
-  torch::set_num_threads(1);
+  torch::set_num_threads(int(st.range(1)));
   GraphNet n = model(int(st.range(0)));
-  QuantizedExecutor ex(n, int8(n->graph()), 1);
+  QuantizedExecutor ex(n, int8(n->graph()), int(st.range(1)));
   auto x = images();
   ex.calibrate(x);
   for (auto _ : st) benchmark::DoNotOptimize(ex.forward(x));
@@ -84,7 +84,8 @@ void BM_EnergyAccounting(benchmark::State& st) {
 
 }  // namespace
 
-BENCHMARK(BM_Fp32LibTorch)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2);
-BENCHMARK(BM_QuantisedInt8)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2);
+// Args: {model (0 lenet5, 1 resnet8), threads}.
+BENCHMARK(BM_Fp32LibTorch)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->MinTime(2);
+BENCHMARK(BM_QuantisedInt8)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK(BM_EnergyAccounting)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_MAIN();

@@ -79,13 +79,14 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
     auto scale = amax / float(format_max(q.weights));
     scale = torch::where(scale > 0, scale, torch::ones_like(scale)).contiguous();
     wscale_[i] = scale;
-    wgrid_[i] = to_grid(q.weights, (w2 / scale.view({-1, 1})).contiguous());
+    wgrid_[i] = to_grid(q.weights, (w2 / scale.view({-1, 1})).contiguous(), true);
   }
 }
 
-torch::Tensor QuantizedExecutor::to_grid(const arith::NumberFormat& f, const torch::Tensor& x) const {
+torch::Tensor QuantizedExecutor::to_grid(const arith::NumberFormat& f, torch::Tensor x, bool in_place) const {
   auto in = x.to(torch::kFloat32).contiguous();
-  auto out = torch::empty_like(in);
+  // in_place: x is the caller's temporary, rounded where it lies (the kernel is elementwise).
+  auto out = in_place ? in : torch::empty_like(in);
   arith::QuantizeOptions opt;
   opt.scale = 1.0f;  // the caller divided by the scale: values land on the format's own grid
   opt.threads = threads_;
@@ -132,8 +133,9 @@ torch::Tensor QuantizedExecutor::gemm(int i, const torch::Tensor& x, bool quanti
     LPSIM_CHECK(act_scale_[i] > 0);  // calibrate() first
     auto acc = accumulate(i, x, record_ ? &recorded_[i] : nullptr);
     const auto shape = nd.kind == OpKind::conv ? std::vector<int64_t>{1, -1, 1, 1} : std::vector<int64_t>{1, -1};
-    auto s = (wscale_[i].to(torch::kFloat64) * double(act_scale_[i])).view(shape);
-    y = (acc.to(torch::kFloat64) * s).to(torch::kFloat32) + bias_[i].view(shape);
+    // Rescale in float32: the accumulator is exact, y = acc · s_x·s_w[n] + bias.
+    auto s = (wscale_[i] * act_scale_[i]).view(shape);
+    y = torch::addcmul(bias_[i].view(shape), acc.to(torch::kFloat32), s);
   }
   out_shape_[i] = std::vector<int64_t>(y.sizes().begin() + 1, y.sizes().end());
   return y;
@@ -143,7 +145,7 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   const Node& nd = graph().nodes[i];
   const LayerQuant& q = layers_[i];
   LPSIM_CHECK(q.quantised && act_scale_[i] > 0);
-  auto qx = to_grid(q.activations, input / act_scale_[i]);
+  auto qx = to_grid(q.activations, input.div(act_scale_[i]), true);
   const auto& wq = wgrid_[i];  // N × K
   const int64_t N = nd.out_channels, K = wq.size(1), B = qx.size(0);
   const bool conv = nd.kind == OpKind::conv;
@@ -211,13 +213,17 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   const double lo = acc_signed ? -std::ldexp(1.0, B_ - 1) : 0.0;
   const double hi = acc_signed ? std::ldexp(1.0, B_ - 1) - 1 : std::ldexp(1.0, B_) - 1;
   // Every partial sum is an integer bounded by Σ|a||w| ≤ K·max|a|·max|w|: below 2^24 any
-  // float32 summation order is exact, below 2^53 any float64 order is.
-  const double bound = double(K) * qx.abs().max().item<double>() * wq.abs().max().item<double>();
+  // float32 summation order is exact, below 2^53 any float64 order is. The formats'
+  // largest magnitudes bound it without a pass over the data.
+  double bound = double(K) * format_max(q.activations) * format_max(q.weights);
+  if (bound > std::ldexp(1.0, 24)) bound = double(K) * qx.abs().max().item<double>() * wq.abs().max().item<double>();
   LPSIM_CHECK(bound < std::ldexp(1.0, 53));
-  auto acc = gemm_exact(qx, wq, bound <= std::ldexp(1.0, 24) ? torch::kFloat32 : torch::kFloat64).to(torch::kFloat64);
+  const bool fits_float = bound <= std::ldexp(1.0, 24);
+  auto acc = gemm_exact(qx, wq, fits_float ? torch::kFloat32 : torch::kFloat64);
   outputs_seen_[i] += acc.numel();
-  out_of_range_[i] += ((acc < lo) | (acc > hi)).sum().item<int64_t>();
   if (bound <= hi) return acc;  // no partial sum can leave the range
+  acc = acc.to(torch::kFloat64);
+  out_of_range_[i] += ((acc < lo) | (acc > hi)).sum().item<int64_t>();
   if (q.acc_overflow == arith::Overflow::wrap) {
     // Two's-complement wrap is addition modulo 2^B: wrapping each partial sum and
     // wrapping the exact total agree.

@@ -55,7 +55,8 @@ class QuantizedExecutor {
 
   torch::Tensor forward(const torch::Tensor& images);
 
-  // Accumulator values (before rescaling) of gemm node i on its input, with the operands.
+  // Accumulator values (before rescaling; float32 when exact in it, else float64) of gemm
+  // node i on its input, with the operands.
   torch::Tensor accumulate(int node, const torch::Tensor& input, LayerOperands* operands = nullptr);
 
   // Records each quantised layer's operands during the next forward() call.
@@ -74,7 +75,7 @@ class QuantizedExecutor {
 
  private:
   torch::Tensor gemm(int i, const torch::Tensor& x, bool quantise);
-  torch::Tensor to_grid(const arith::NumberFormat& f, const torch::Tensor& x) const;
+  torch::Tensor to_grid(const arith::NumberFormat& f, torch::Tensor x, bool in_place) const;
 
   GraphNet net_;
   std::vector<LayerQuant> layers_;
