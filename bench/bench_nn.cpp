@@ -67,11 +67,9 @@ void BM_EnergyAccounting(benchmark::State& st) {
   QuantizedExecutor ex(n, int8(n->graph()), 1);
   auto x = images();
   ex.calibrate(x);
-  HardwareConfig hw;
-  hw.rtl_dir = std::string(LPSIM_SOURCE_DIR) + "/rtl";
-  hw.netlist_cache = std::string(LPSIM_BINARY_DIR) + "/bench-netlists";
-  power::GateLevelEnergyModel gate(power::load_cell_library(power::default_cell_library_path()), hw.rtl_dir,
-                                   hw.netlist_cache);
+  const HardwareConfig hw;
+  power::GateLevelEnergyModel gate(power::load_cell_library(power::default_cell_library_path()),
+                                   std::string(LPSIM_SOURCE_DIR) + "/rtl", std::string(LPSIM_BINARY_DIR) + "/bench-netlists");
   for (auto _ : st) {
     ex.record_next_forward();
     ex.forward(x.slice(0, 0, 64));

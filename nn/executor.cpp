@@ -160,9 +160,16 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
     const int64_t ho = (qx.size(2) + 2 * nd.padding - nd.kernel) / nd.stride + 1;
     return mn.view({B, hw, N}).transpose(1, 2).reshape({B, N, ho, hw / ho});
   };
+  // The im2col'ed activations and K × N weights: built once, for recording and for the
+  // sequential path.
+  torch::Tensor cols_kn, w_kn;
+  auto operands = [&] {
+    if (!cols_kn.defined()) cols_kn = im2col(qx).contiguous(), w_kn = wq.t().contiguous();
+  };
   if (ops) {
-    ops->cols = im2col(qx).contiguous();
-    ops->w = wq.t().contiguous();
+    operands();
+    ops->cols = cols_kn;
+    ops->w = w_kn;
   }
   auto gemm_exact = [&](const torch::Tensor& a, const torch::Tensor& w, torch::ScalarType t) {
     if (conv)
@@ -173,11 +180,10 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   // Sequential accumulation in the PE's order (k = 0 … K−1), for saturation (whose result
   // depends on the order) and FP32 accumulators.
   auto sequential = [&](bool fp32, int64_t lo, int64_t hi) {
-    auto cols = im2col(qx).contiguous();
-    auto w = wq.t().contiguous();  // K × N
-    const int64_t M = cols.size(0);
-    const float* c = cols.data_ptr<float>();
-    const float* wp = w.data_ptr<float>();
+    operands();
+    const int64_t M = cols_kn.size(0);
+    const float* c = cols_kn.data_ptr<float>();
+    const float* wp = w_kn.data_ptr<float>();
     if (fp32) {
       auto out = torch::zeros({M, N}, torch::kFloat32);
       float* o = out.data_ptr<float>();

@@ -4,10 +4,13 @@
 
 namespace lpsim::nn {
 
-GraphNetImpl::GraphNetImpl(Graph g) : g_(std::move(g)) {
+GraphNetImpl::GraphNetImpl(Graph g) : g_(std::move(g)), last_reader_(g_.nodes.size(), -1) {
   for (int i = 0; i < int(g_.nodes.size()); ++i) {
     const Node& n = g_.nodes[i];
-    for (int in : n.inputs) LPSIM_CHECK(in >= -1 && in < i);
+    for (int in : n.inputs) {
+      LPSIM_CHECK(in >= -1 && in < i);
+      if (in >= 0) last_reader_[in] = i;
+    }
     if (n.kind == OpKind::conv) {
       convs_.emplace(i, register_module(n.name, torch::nn::Conv2d(torch::nn::Conv2dOptions(
                                                                       n.in_channels, n.out_channels, n.kernel)
@@ -53,12 +56,7 @@ torch::Tensor GraphNetImpl::run(torch::Tensor x, const GemmFn& gemm, const std::
     }
     // Free intermediate results nobody reads any more (keeps batch memory flat).
     for (int j : n.inputs)
-      if (j >= 0) {
-        bool later = false;
-        for (int k = i + 1; k < int(g_.nodes.size()) && !later; ++k)
-          for (int q : g_.nodes[k].inputs) later |= q == j;
-        if (!later) out[j] = torch::Tensor();
-      }
+      if (j >= 0 && last_reader_[j] == i) out[j] = torch::Tensor();
   }
   return out.back();
 }

@@ -30,6 +30,7 @@ class GraphNetImpl : public torch::nn::Module {
 
  private:
   Graph g_;
+  std::vector<int> last_reader_;  // per node: the last node reading its output (-1: none)
   std::map<int, torch::nn::Conv2d> convs_;
   std::map<int, torch::nn::Linear> linears_;
   std::map<int, torch::nn::BatchNorm2d> bns_;

@@ -17,11 +17,9 @@ namespace lpsim::nn {
 
 struct HardwareConfig {
   std::string mac_arch = "array";      // array | booth (integer MACs)
-  std::string energy_model = "gate";   // gate | analytic
   uint64_t energy_vectors = 1 << 14;   // sampled operations per layer (gate)
   int run_length = 64;                 // activations streamed per held weight
   uint64_t seed = 1;
-  std::filesystem::path rtl_dir, netlist_cache;
 };
 
 struct LayerPrice {

@@ -148,49 +148,47 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   TensorDataset train = to_tensors(raw.train_images, raw.train_labels, s.train_limit);
   TensorDataset test = to_tensors(raw.test_images, raw.test_labels, s.test_limit);
   raw = {};
-  // Model.
-  std::optional<GraphNet> net;
+  // Model: imported, or built in and trained (or loaded) after the configurations have
+  // been checked against its layers, so a bad layer name fails before any work.
+  GraphNet model = s.torchscript.empty() ? GraphNet(make_builtin_model(s.arch)) : import_torchscript(s.torchscript);
+  const Graph& g = model->graph();
+  std::vector<std::vector<LayerQuant>> layer_configs;
+  for (const QuantConfigSpec& c : s.configs) layer_configs.push_back(resolve(c, g));
   std::string model_key;
   if (!s.torchscript.empty()) {
-    net = import_torchscript(s.torchscript);
     model_key = "torchscript:" + std::filesystem::absolute(s.torchscript).string() + ":" +
                 std::to_string(std::filesystem::last_write_time(s.torchscript).time_since_epoch().count());
   } else {
-    net = GraphNet(make_builtin_model(s.arch));
-    for (const QuantConfigSpec& c : s.configs) (void)resolve(c, (*net)->graph());  // fail before training
     TrainConfig tc;
     tc.epochs = s.epochs, tc.batch_size = s.batch_size, tc.lr = s.lr, tc.momentum = s.momentum;
     tc.weight_decay = s.weight_decay, tc.schedule = s.schedule, tc.seed = s.seed, tc.threads = s.threads;
-    model_key = training_key((*net)->graph(), tc, train.size());
+    model_key = training_key(g, tc, train.size());
     ProgressBar bar(opt.progress, "train " + s.arch);
-    const TrainResult tr = train_or_load(*net, train, tc, s.model_cache,
+    const TrainResult tr = train_or_load(model, train, tc, s.model_cache,
                                          [&](int64_t d, int64_t t, const std::string& m) { bar.update(d, t, m); });
     bar.finish();
     if (opt.progress)
       std::cerr << (tr.from_cache ? "model: cached " : fmt::format("model: trained in {:.1f} s ", tr.seconds))
                 << tr.model_file.string() << "\n";
   }
-  GraphNet model = *net;
-  const Graph& g = model->graph();
-  for (const QuantConfigSpec& c : s.configs) (void)resolve(c, g);  // bad layer names fail before any work
   // Calibration set: the first images of a seeded permutation of the training set.
   torch::manual_seed(s.seed);
   const int64_t ncal = std::min<int64_t>(s.calibration_images, train.size());
   auto calib = train.images.index_select(0, torch::randperm(train.size()).slice(0, 0, ncal));
   auto energy_images = test.images.slice(0, 0, std::min<int64_t>(s.energy_images, test.size()));
   HardwareConfig hw;
-  hw.mac_arch = s.mac_arch, hw.energy_model = s.energy_model, hw.energy_vectors = s.energy_vectors;
+  hw.mac_arch = s.mac_arch, hw.energy_vectors = s.energy_vectors;
   hw.seed = s.seed;
-  hw.rtl_dir = std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl";
-  hw.netlist_cache = s.netlist_cache;
-  auto gate = std::make_shared<power::GateLevelEnergyModel>(
-      power::load_cell_library(power::default_cell_library_path()), hw.rtl_dir, hw.netlist_cache, 1 << 12, s.seed);
+  auto gate = std::make_shared<power::GateLevelEnergyModel>(power::load_cell_library(power::default_cell_library_path()),
+                                                            std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl",
+                                                            s.netlist_cache, 1 << 12, s.seed);
   std::optional<power::AnalyticPannEnergyModel> analytic;
   if (s.energy_model == "analytic") analytic.emplace(gate);
   const auto cfg_dir = s.output_dir / "configs";
   json all = json::array();
   const int batch = 500;
-  for (const QuantConfigSpec& c : s.configs) {
+  for (size_t ci = 0; ci < s.configs.size(); ++ci) {
+    const QuantConfigSpec& c = s.configs[ci];
     const std::string key = config_key(c, s, model_key);
     const auto cfg_file = cfg_dir / (c.name + ".json");
     if (s.resume && !opt.fresh && std::filesystem::exists(cfg_file)) {
@@ -207,7 +205,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
         // An unreadable earlier result is recomputed.
       }
     }
-    QuantizedExecutor ex(model, resolve(c, g), s.threads);
+    QuantizedExecutor ex(model, layer_configs[ci], s.threads);
     ex.calibrate(calib);
     // Accuracy over the test set, timed (quantised throughput).
     int64_t correct = 0;

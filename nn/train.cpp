@@ -11,6 +11,7 @@
 
 #include "arith/atomic_file.h"
 #include "arith/error.h"
+#include "arith/hash.h"
 
 namespace lpsim::nn {
 
@@ -24,9 +25,7 @@ std::string training_key(const Graph& g, const TrainConfig& c, int64_t train_siz
   }
   s << "|e" << c.epochs << "|b" << c.batch_size << "|lr" << c.lr << "|m" << c.momentum << "|wd" << c.weight_decay
     << '|' << c.schedule << "|s" << c.seed << "|t" << c.threads << "|n" << train_size << "|torch" << TORCH_VERSION;
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char ch : s.str()) h = (h ^ ch) * 1099511628211ull;
-  return fmt::format("{}-{:016x}", g.arch, h);
+  return fmt::format("{}-{:016x}", g.arch, fnv1a(s.str()));
 }
 
 double learning_rate(const TrainConfig& c, int64_t step, int64_t total) {

@@ -9,15 +9,11 @@
 
 #include "arith/atomic_file.h"
 #include "arith/error.h"
+#include "arith/hash.h"
 
 namespace lpsim::power {
 
 namespace {
-
-uint64_t fnv1a(const std::string& s, uint64_t h = 0xcbf29ce484222325ull) {
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
 
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
