@@ -59,7 +59,8 @@ void BM_QuantisedInt8(benchmark::State& st) {
 }
 
 // Energy accounting of one configuration: record the operands of 64 images, sample
-// 16384 operations per layer and price them gate-level (netlists cached by the first
+// whole output-stationary chains (>= 16384 MACs, >= 20 slots of 64 chains) per layer and
+// price them gate-level (netlists cached by the first
 // iteration's warm-up).
 void BM_EnergyAccounting(benchmark::State& st) {
   torch::set_num_threads(1);
@@ -74,7 +75,8 @@ void BM_EnergyAccounting(benchmark::State& st) {
     ex.record_next_forward();
     ex.forward(x.slice(0, 0, 64));
     double e = 0;
-    for (const auto& c : ex.costs()) e += price_layer(ex.layer(c.node), ex.recorded()[c.node], hw, gate, nullptr).pj_per_mac;
+    for (const auto& c : ex.costs())
+      e += price_layer(ex.layer(c.node), ex.acc_range(c.node), ex.recorded()[c.node], c.M, hw, gate, nullptr).pj_per_mac;
     benchmark::DoNotOptimize(e);
   }
   st.SetLabel(kArchs[st.range(0)]);

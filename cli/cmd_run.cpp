@@ -37,7 +37,9 @@ Command add_run(CLI::App& app, const bool& json) {
               for (const auto& c : r.configs)
                 j.push_back({{"config", c.name}, {"accuracy", c.accuracy}, {"energy_pj", c.energy_pj},
                              {"energy_ci95_pj", c.energy_ci95_pj}, {"unit", c.unit}, {"unit_area_um2", c.area_um2},
-                             {"images_per_s", c.images_per_s}});
+                             {"images_per_s", c.images_per_s}, {"energy_horowitz_pj", c.horowitz_pj},
+                             {"acc_overflow_fraction", c.acc_overflow_fraction},
+                             {"acc_bits_needed", c.acc_bits_needed}});
               std::cout << j.dump(2) << "\n";
               return 0;
             }
@@ -51,9 +53,14 @@ Command add_run(CLI::App& app, const bool& json) {
                                         : std::string("n/a");
               std::cout << fmt::format("{:<10} {:>9.2f} {:>22} {:>12.0f} {:>10.0f}  {}{}\n", c.name, 100 * c.accuracy, e,
                                        c.area_um2, c.images_per_s, c.unit, c.resumed ? " (reused)" : "");
+              if (c.acc_overflow_fraction > 0)
+                std::cout << fmt::format("{:<10} ^ ACCUMULATOR OVERFLOW: {:.3g} % of outputs differ from the exact sum; "
+                                         "{} bits would not overflow\n",
+                                         "", 100 * c.acc_overflow_fraction, c.acc_bits_needed);
             }
-            std::cout << fmt::format("FP32 LibTorch inference: {:.0f} images/s. Results: {}/summary.csv, layers.csv, "
-                                     "report.json, energy_layers.png\n",
+            std::cout << fmt::format("Energy: every row on the same gate-level flow (NanGate 45 nm). FP32 LibTorch "
+                                     "inference: {:.0f} images/s. Results: {}/summary.csv, layers.csv, report.json, "
+                                     "energy_layers.png\n",
                                      r.fp32_images_per_s, r.output_dir);
             return 0;
           }};

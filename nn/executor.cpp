@@ -1,6 +1,8 @@
 #include "nn/executor.h"
 
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <span>
 
 #include "arith/error.h"
@@ -10,20 +12,62 @@ namespace lpsim::nn {
 
 namespace F = torch::nn::functional;
 
-double format_max(const arith::NumberFormat& f) {
-  if (const auto* i = std::get_if<arith::IntFormat>(&f)) return double(i->max_value());
-  return std::get<arith::FloatFormat>(f).max_value();
-}
-
 namespace {
 
 bool is_int(const arith::NumberFormat& f) { return std::holds_alternative<arith::IntFormat>(f); }
-bool is_unsigned_int(const arith::NumberFormat& f) {
+bool is_signed_int(const arith::NumberFormat& f) {
   const auto* i = std::get_if<arith::IntFormat>(&f);
-  return i && !i->is_signed;
+  return i && i->is_signed;
+}
+double levels(const arith::NumberFormat& f) { return std::ldexp(1.0, std::get<arith::IntFormat>(f).bits) - 1; }
+
+// Asymmetric scale and zero point from a range [lo, hi] (widened to include 0, so that
+// zero is exact): s = (hi − lo)/(2^b − 1), z = round(−lo/s) in [0, 2^b − 1].
+std::pair<torch::Tensor, torch::Tensor> asymmetric_scale(torch::Tensor lo, torch::Tensor hi, double top) {
+  lo = lo.clamp_max(0.0), hi = hi.clamp_min(0.0);
+  auto s = (hi - lo) / top;
+  s = torch::where(s > 0, s, torch::ones_like(s));
+  auto z = torch::round(-lo / s).clamp(0.0, top);
+  return {s, z};
+}
+
+// x / s (+ z) in float32 when 1/s is representable there (the common case, and the
+// historical float32 arithmetic), else in double.
+torch::Tensor scale_down(const torch::Tensor& x, double s, double z) {
+  const bool normal = s >= double(std::numeric_limits<float>::min()) && s <= double(std::numeric_limits<float>::max());
+  auto y = normal ? x.div(float(s)) : x.to(torch::kFloat64).div(s).to(torch::kFloat32);
+  if (z != 0) y.add_(float(z));
+  return y;
+}
+
+int bits_for(double max_abs, bool is_signed) {
+  int b = 1;
+  while (b < 64 && (is_signed ? std::ldexp(1.0, b - 1) - 1 : std::ldexp(1.0, b) - 1) < max_abs) ++b;
+  return b;
+}
+
+// Σ_k a[m][k]·w[n][k] exactly, as int64, for integer grids whose sums do not fit a
+// double's 53 bits: each operand splits as hi·2^12 + lo (|hi|, lo < 2^12 for |v| < 2^24),
+// the four partial GEMMs are exact in float64 (K·2^24 < 2^53), recombined in int64.
+torch::Tensor exact_int64_sums(const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, torch::ScalarType)>& gemm,
+                               const torch::Tensor& a, const torch::Tensor& w) {
+  auto split = [](const torch::Tensor& v) {
+    auto d = v.to(torch::kFloat64);
+    auto hi = torch::floor(d / 4096.0);
+    return std::pair{hi, d - hi * 4096.0};
+  };
+  auto [ah, al] = split(a);
+  auto [wh, wl] = split(w);
+  auto i64 = [](const torch::Tensor& t) { return t.to(torch::kInt64); };
+  auto hh = i64(gemm(ah, wh, torch::kFloat64)), hl = i64(gemm(ah, wl, torch::kFloat64));
+  auto lh = i64(gemm(al, wh, torch::kFloat64)), ll = i64(gemm(al, wl, torch::kFloat64));
+  return hh * (int64_t{1} << 24) + (hl + lh) * 4096 + ll;
 }
 
 }  // namespace
+
+double AccRange::lo(bool s) const { return s ? -std::ldexp(1.0, bits - 1) : 0.0; }
+double AccRange::hi(bool s) const { return s ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1; }
 
 QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layers, int threads)
     : net_(std::move(net)), layers_(std::move(layers)), threads_(threads) {
@@ -34,10 +78,11 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
   net_->eval();
   torch::NoGradGuard ng;
   folded_bn_.assign(n, false);
-  weight_.resize(n), bias_.resize(n), wgrid_.resize(n), wscale_.resize(n);
-  act_scale_.assign(n, 0.0f);
+  weight_.resize(n), bias_.resize(n), wgrid_.resize(n), wscale_.resize(n), wzero_.resize(n);
+  act_scale_.assign(n, 0.0), act_zero_.assign(n, 0.0);
   in_shape_.resize(n), out_shape_.resize(n);
   out_of_range_.assign(n, 0), outputs_seen_.assign(n, 0);
+  acc_max_abs_.assign(n, 0.0);
   recorded_.resize(n);
   for (int i = 0; i < int(n); ++i) {
     const Node& nd = g.nodes[i];
@@ -64,6 +109,9 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
     bias_[i] = b.to(torch::kFloat32).contiguous();
     const LayerQuant& q = layers_[i];
     if (!q.quantised) continue;
+    for (const auto* f : {&q.weights, &q.activations})
+      if (const std::string why = operand_format_problem(*f); !why.empty())
+        throw InputError("layer " + nd.name + ": " + why, {}, "weights/activations");
     const bool fa = is_int(q.activations), fw = is_int(q.weights);
     if (q.accumulator == "int" && (!fa || !fw))
       throw InputError("layer " + nd.name + ": floating-point operands need accumulator fp32", {}, "accumulator");
@@ -73,13 +121,23 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
       throw InputError("layer " + nd.name + ": acc_bits must be in [2, 62]", {}, "acc_bits");
     if (q.acc_overflow != arith::Overflow::wrap && q.acc_overflow != arith::Overflow::saturate)
       throw InputError("layer " + nd.name + ": accumulator overflow must be wrap or saturate", {}, "overflow");
-    // Weight scale: max |w| (per output channel or per tensor) onto the format's max.
-    auto w2 = weight_[i].view({nd.out_channels, -1});
-    auto amax = q.per_channel ? w2.abs().amax(1) : w2.abs().max().expand({nd.out_channels});
-    auto scale = amax / float(format_max(q.weights));
-    scale = torch::where(scale > 0, scale, torch::ones_like(scale)).contiguous();
-    wscale_[i] = scale;
-    wgrid_[i] = to_grid(q.weights, (w2 / scale.view({-1, 1})).contiguous(), true);
+    // Weight scale per output channel (or per tensor), in double: symmetric max|w| onto the
+    // format's target, or asymmetric [min, max] with a zero point.
+    auto w2 = w.view({nd.out_channels, -1});
+    torch::Tensor scale, zero;
+    if (is_asymmetric(q.weights)) {
+      auto lo = q.per_channel ? w2.amin(1) : w2.min().expand({nd.out_channels});
+      auto hi = q.per_channel ? w2.amax(1) : w2.max().expand({nd.out_channels});
+      std::tie(scale, zero) = asymmetric_scale(lo, hi, levels(q.weights));
+    } else {
+      auto amax = q.per_channel ? w2.abs().amax(1) : w2.abs().max().expand({nd.out_channels});
+      scale = amax / scale_target(q.weights);
+      scale = torch::where(scale > 0, scale, torch::ones_like(scale));
+      zero = torch::zeros_like(scale);
+    }
+    wscale_[i] = scale.contiguous();
+    wzero_[i] = zero.contiguous();
+    wgrid_[i] = to_grid(q.weights, (w2 / scale.view({-1, 1}) + zero.view({-1, 1})).to(torch::kFloat32).contiguous(), true);
   }
 }
 
@@ -97,17 +155,29 @@ torch::Tensor QuantizedExecutor::to_grid(const arith::NumberFormat& f, torch::Te
 
 void QuantizedExecutor::calibrate(const torch::Tensor& images) {
   torch::NoGradGuard ng;
-  std::vector<float> amax(graph().nodes.size(), 0.0f);
+  const size_t n = graph().nodes.size();
+  std::vector<double> amax(n, 0.0), lo(n, 0.0), hi(n, 0.0);
   net_->run(
       images,
       [&](int i, const torch::Tensor& x) {
-        amax[i] = std::max(amax[i], x.abs().max().item<float>());
+        amax[i] = std::max(amax[i], x.abs().max().item<double>());
+        lo[i] = std::min(lo[i], x.min().item<double>());
+        hi[i] = std::max(hi[i], x.max().item<double>());
         return gemm(i, x, false);
       },
       [&](int i) { return bool(folded_bn_[i]); });
-  for (size_t i = 0; i < amax.size(); ++i)
-    if (Graph::is_gemm(graph().nodes[i].kind) && layers_[i].quantised)
-      act_scale_[i] = amax[i] > 0 ? float(amax[i] / format_max(layers_[i].activations)) : 1.0f;
+  for (size_t i = 0; i < n; ++i) {
+    if (!Graph::is_gemm(graph().nodes[i].kind) || !layers_[i].quantised) continue;
+    const auto& f = layers_[i].activations;
+    if (is_asymmetric(f)) {
+      auto [s, z] = asymmetric_scale(torch::tensor({lo[i]}, torch::kFloat64), torch::tensor({hi[i]}, torch::kFloat64),
+                                     levels(f));
+      act_scale_[i] = s.item<double>(), act_zero_[i] = z.item<double>();
+    } else {
+      act_scale_[i] = amax[i] > 0 ? amax[i] / scale_target(f) : 1.0;
+      act_zero_[i] = 0;
+    }
+  }
 }
 
 torch::Tensor QuantizedExecutor::forward(const torch::Tensor& images) {
@@ -117,6 +187,21 @@ torch::Tensor QuantizedExecutor::forward(const torch::Tensor& images) {
       [&](int i) { return bool(folded_bn_[i]); });
   record_ = false;
   return y;
+}
+
+AccRange QuantizedExecutor::acc_range(int i) const {
+  const LayerQuant& q = layers_.at(i);
+  AccRange r;
+  r.bits = q.acc_bits;
+  r.mac_signed = is_signed_int(q.activations) || is_signed_int(q.weights);
+  const bool zero_points = act_zero_.at(i) != 0 || (wzero_.at(i).defined() && wzero_[i].abs().max().item<double>() > 0);
+  r.out_signed = r.mac_signed || zero_points;
+  return r;
+}
+
+int QuantizedExecutor::acc_bits_needed(int i) const {
+  const AccRange r = acc_range(i);
+  return bits_for(acc_max_abs_.at(i), layers_[i].acc_overflow == arith::Overflow::saturate ? r.mac_signed : r.out_signed);
 }
 
 torch::Tensor QuantizedExecutor::gemm(int i, const torch::Tensor& x, bool quantise) {
@@ -129,13 +214,30 @@ torch::Tensor QuantizedExecutor::gemm(int i, const torch::Tensor& x, bool quanti
                     F::Conv2dFuncOptions().bias(bias_[i]).stride(nd.stride).padding(nd.padding));
     else
       y = F::linear(x, weight_[i], bias_[i]);
+    if (quantise && record_) {  // the FP32 layer's operands, for pricing on the FP32 MAC
+      LayerOperands& ops = recorded_[i];
+      ops.fp32 = true;
+      ops.cols = nd.kind == OpKind::conv
+                     ? F::unfold(x, F::UnfoldFuncOptions({nd.kernel, nd.kernel}).padding(nd.padding).stride(nd.stride))
+                           .transpose(1, 2)
+                           .reshape({-1, weight_[i].size(1)})
+                           .contiguous()
+                     : x.reshape({x.size(0), -1}).contiguous();
+      ops.w = weight_[i].t().contiguous();
+    }
   } else {
     LPSIM_CHECK(act_scale_[i] > 0);  // calibrate() first
     auto acc = accumulate(i, x, record_ ? &recorded_[i] : nullptr);
     const auto shape = nd.kind == OpKind::conv ? std::vector<int64_t>{1, -1, 1, 1} : std::vector<int64_t>{1, -1};
-    // Rescale in float32: the accumulator is exact, y = acc · s_x·s_w[n] + bias.
-    auto s = (wscale_[i] * act_scale_[i]).view(shape);
-    y = torch::addcmul(bias_[i].view(shape), acc.to(torch::kFloat32), s);
+    // y = acc · s_x·s_w[n] + bias: in float32 when the combined scales are normal floats.
+    auto s = wscale_[i] * act_scale_[i];
+    const double smin = s.min().item<double>(), smax = s.max().item<double>();
+    if (smin >= double(std::numeric_limits<float>::min()) && smax <= double(std::numeric_limits<float>::max())) {
+      y = torch::addcmul(bias_[i].view(shape), acc.to(torch::kFloat32), s.to(torch::kFloat32).view(shape));
+    } else {
+      y = torch::addcmul(bias_[i].to(torch::kFloat64).view(shape), acc.to(torch::kFloat64), s.view(shape))
+              .to(torch::kFloat32);
+    }
   }
   out_shape_[i] = std::vector<int64_t>(y.sizes().begin() + 1, y.sizes().end());
   return y;
@@ -145,10 +247,12 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   const Node& nd = graph().nodes[i];
   const LayerQuant& q = layers_[i];
   LPSIM_CHECK(q.quantised && act_scale_[i] > 0);
-  auto qx = to_grid(q.activations, input.div(act_scale_[i]), true);
-  const auto& wq = wgrid_[i];  // N × K
+  const double za = act_zero_[i];
+  auto qx = to_grid(q.activations, scale_down(input, act_scale_[i], za), true);
+  const auto& wq = wgrid_[i];  // N × K raw codes
   const int64_t N = nd.out_channels, K = wq.size(1), B = qx.size(0);
   const bool conv = nd.kind == OpKind::conv;
+  const bool wzeros = wzero_[i].abs().max().item<double>() > 0;
   auto im2col = [&](const torch::Tensor& t) {  // (M_total × K), rows in (image, position) order
     if (!conv) return t.reshape({B, K});
     auto c = F::unfold(t, F::UnfoldFuncOptions({nd.kernel, nd.kernel}).padding(nd.padding).stride(nd.stride));
@@ -163,13 +267,19 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   // The im2col'ed activations and K × N weights: built once, for recording and for the
   // sequential path.
   torch::Tensor cols_kn, w_kn;
+  // Padding holds real zero: the raw code z_a (im2col pads with 0, hence the shift).
   auto operands = [&] {
-    if (!cols_kn.defined()) cols_kn = im2col(qx).contiguous(), w_kn = wq.t().contiguous();
+    if (cols_kn.defined()) return;
+    cols_kn = (za != 0 && conv && nd.padding > 0 ? im2col(qx - float(za)) + float(za) : im2col(qx)).contiguous();
+    w_kn = wq.t().contiguous();
   };
   if (ops) {
     operands();
     ops->cols = cols_kn;
     ops->w = w_kn;
+    ops->fp32 = false;
+    ops->act_zero = za;
+    ops->weight_zero = wzero_[i];
   }
   auto gemm_exact = [&](const torch::Tensor& a, const torch::Tensor& w, torch::ScalarType t) {
     if (conv)
@@ -177,70 +287,110 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
                        F::Conv2dFuncOptions().stride(nd.stride).padding(nd.padding));
     return F::linear(a.to(t), w.to(t));
   };
-  // Sequential accumulation in the PE's order (k = 0 … K−1), for saturation (whose result
-  // depends on the order) and FP32 accumulators.
-  auto sequential = [&](bool fp32, int64_t lo, int64_t hi) {
+  if (q.accumulator == "fp32") {
+    // Sequential FP32 in the PE's order (k = 0 … K−1): one RNE rounding of each product
+    // (exact for operands of up to 12 significand bits) and of each addition.
     operands();
     const int64_t M = cols_kn.size(0);
     const float* c = cols_kn.data_ptr<float>();
     const float* wp = w_kn.data_ptr<float>();
-    if (fp32) {
-      auto out = torch::zeros({M, N}, torch::kFloat32);
-      float* o = out.data_ptr<float>();
-      for (int64_t m = 0; m < M; ++m) {
-        float* acc = o + m * N;
-        for (int64_t k = 0; k < K; ++k) {
-          const float a = c[m * K + k];
-          const float* wr = wp + k * N;
-          for (int64_t n = 0; n < N; ++n) acc[n] += a * wr[n];  // exact product, one RNE rounding
-        }
-      }
-      return to_output(out);
-    }
-    auto out = torch::zeros({M, N}, torch::kInt64);
-    int64_t* o = out.data_ptr<int64_t>();
+    auto out = torch::zeros({M, N}, torch::kFloat32);
+    float* o = out.data_ptr<float>();
     for (int64_t m = 0; m < M; ++m) {
-      int64_t* acc = o + m * N;
+      float* acc = o + m * N;
       for (int64_t k = 0; k < K; ++k) {
-        const int64_t a = int64_t(c[m * K + k]);
+        const float a = c[m * K + k];
         const float* wr = wp + k * N;
-        for (int64_t n = 0; n < N; ++n) acc[n] = std::clamp<int64_t>(acc[n] + a * int64_t(wr[n]), lo, hi);
+        for (int64_t n = 0; n < N; ++n) acc[n] += a * wr[n];
       }
     }
-    return to_output(out.to(torch::kFloat64));
-  };
-  if (q.accumulator == "fp32") {
-    auto r = sequential(true, 0, 0);
-    outputs_seen_[i] += r.numel();
-    return r;
+    outputs_seen_[i] += out.numel();
+    return to_output(out);
   }
-  const bool acc_signed = !(is_unsigned_int(q.activations) && is_unsigned_int(q.weights));
-  const int B_ = q.acc_bits;
-  const double lo = acc_signed ? -std::ldexp(1.0, B_ - 1) : 0.0;
-  const double hi = acc_signed ? std::ldexp(1.0, B_ - 1) - 1 : std::ldexp(1.0, B_) - 1;
+  const AccRange range = acc_range(i);
+  // Centred operands q − z (exact small integers in float32).
+  auto ca = za != 0 ? qx - float(za) : qx;
+  auto cw = wzeros ? wq - wzero_[i].to(torch::kFloat32).view({-1, 1}) : wq;
   // Every partial sum is an integer bounded by Σ|a||w| ≤ K·max|a|·max|w|: below 2^24 any
-  // float32 summation order is exact, below 2^53 any float64 order is. The formats'
-  // largest magnitudes bound it without a pass over the data.
-  double bound = double(K) * format_max(q.activations) * format_max(q.weights);
-  if (bound > std::ldexp(1.0, 24)) bound = double(K) * qx.abs().max().item<double>() * wq.abs().max().item<double>();
-  LPSIM_CHECK(bound < std::ldexp(1.0, 53));
-  const bool fits_float = bound <= std::ldexp(1.0, 24);
-  auto acc = gemm_exact(qx, wq, fits_float ? torch::kFloat32 : torch::kFloat64);
-  outputs_seen_[i] += acc.numel();
-  if (bound <= hi) return acc;  // no partial sum can leave the range
-  acc = acc.to(torch::kFloat64);
-  out_of_range_[i] += ((acc < lo) | (acc > hi)).sum().item<int64_t>();
-  if (q.acc_overflow == arith::Overflow::wrap) {
-    // Two's-complement wrap is addition modulo 2^B: wrapping each partial sum and
-    // wrapping the exact total agree.
-    const double span = std::ldexp(1.0, B_);
-    return acc - span * torch::floor((acc - lo) / span);
+  // float32 summation order is exact, below 2^53 any float64 order is; beyond, the
+  // operands are split (exact_int64_sums). The formats bound it without a data pass.
+  const double mag_a = za != 0 ? std::max(za, levels(q.activations) - za) : format_max_magnitude(q.activations);
+  const double mag_w = wzeros ? std::max(wzero_[i].max().item<double>(),
+                                         levels(q.weights) - wzero_[i].min().item<double>())
+                              : format_max_magnitude(q.weights);
+  double bound = double(K) * mag_a * mag_w;
+  if (bound > std::ldexp(1.0, 24)) bound = double(K) * ca.abs().max().item<double>() * cw.abs().max().item<double>();
+  torch::Tensor C;
+  if (bound <= std::ldexp(1.0, 24))
+    C = gemm_exact(ca, cw, torch::kFloat32);
+  else if (bound < std::ldexp(1.0, 53))
+    C = gemm_exact(ca, cw, torch::kFloat64);
+  else
+    C = exact_int64_sums(gemm_exact, ca, cw);
+  outputs_seen_[i] += C.numel();
+  const bool saturate = q.acc_overflow == arith::Overflow::saturate;
+  const double out_lo = range.lo(range.out_signed), out_hi = range.hi(range.out_signed);
+  const double mac_lo = range.lo(range.mac_signed), mac_hi = range.hi(range.mac_signed);
+  // Raw register bound (what the MAC holds before the corrections).
+  const double raw_bound = (za == 0 && !wzeros) ? bound
+                                                : double(K) * format_max_magnitude(q.activations) *
+                                                      format_max_magnitude(q.weights);
+  const bool raw_reachable = saturate && raw_bound > std::min(mac_hi, -mac_lo > 0 ? -mac_lo : mac_hi);
+  if (bound <= std::min(out_hi, -out_lo > 0 ? -out_lo : out_hi) && !raw_reachable) {
+    // No value can leave the range: the exact sums are the result.
+    acc_max_abs_[i] = std::max(acc_max_abs_[i], C.abs().max().item<double>());
+    return C;
   }
-  // Saturation: outputs whose |partial sums| may reach the rails need the sequential order.
-  auto absb = gemm_exact(qx.abs(), wq.abs(), torch::kFloat64);
-  if ((absb > hi).any().item<bool>() || (acc_signed && (-absb < lo).any().item<bool>()))
-    return sequential(false, int64_t(lo), int64_t(hi));
-  return acc;
+  auto Ci = C.to(torch::kInt64);
+  acc_max_abs_[i] = std::max(acc_max_abs_[i], double(Ci.abs().max().item<int64_t>()));
+  const int64_t olo = int64_t(out_lo), ohi = int64_t(out_hi);
+  if (!saturate) {
+    // Two's-complement wrap is arithmetic modulo 2^B: wrapping every partial sum and the
+    // corrections, or wrapping the exact centred sum, agree.
+    out_of_range_[i] += ((Ci < olo) | (Ci > ohi)).sum().item<int64_t>();
+    const int64_t mask = (int64_t{1} << q.acc_bits) - 1;
+    return torch::bitwise_and(Ci - olo, mask) + olo;
+  }
+  if (!raw_reachable) {
+    out_of_range_[i] += ((Ci < olo) | (Ci > ohi)).sum().item<int64_t>();
+    return Ci.clamp(olo, ohi);
+  }
+  // Saturation reachable: the raw register in the PE's k-order, every partial sum clamped
+  // to the MAC's range; the exact (unclamped) running sums give the width that would not
+  // saturate. Then the corrections, exactly, and the output clamp.
+  operands();
+  const int64_t M = cols_kn.size(0);
+  const float* c = cols_kn.data_ptr<float>();
+  const float* wp = w_kn.data_ptr<float>();
+  const int64_t lo = int64_t(mac_lo), hi = int64_t(mac_hi);
+  auto raw = torch::zeros({M, N}, torch::kInt64), raw_exact = torch::zeros({M, N}, torch::kInt64);
+  std::vector<uint8_t> hit(size_t(M * N), 0);
+  int64_t* o = raw.data_ptr<int64_t>();
+  int64_t max_abs = 0;
+  for (int64_t m = 0; m < M; ++m) {
+    int64_t* acc = o + m * N;
+    int64_t* e = raw_exact.data_ptr<int64_t>() + m * N;
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t a = int64_t(c[m * K + k]);
+      const float* wr = wp + k * N;
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t p = a * int64_t(wr[n]);
+        const int64_t s = acc[n] + p;
+        e[n] += p;
+        max_abs = std::max(max_abs, e[n] < 0 ? -e[n] : e[n]);
+        if (s < lo || s > hi) hit[size_t(m * N + n)] = 1;
+        acc[n] = std::clamp(s, lo, hi);
+      }
+    }
+  }
+  acc_max_abs_[i] = std::max(acc_max_abs_[i], double(max_abs));
+  // Corrections: C = raw_exact − corr, so corr = raw_exact − C; the result is raw − corr.
+  auto Crows = conv ? Ci.flatten(2).transpose(1, 2).reshape({-1, N}) : Ci;
+  auto corrected = raw - (raw_exact - Crows);
+  auto result = corrected.clamp(olo, ohi);
+  auto hit_t = torch::from_blob(hit.data(), {M, N}, torch::kUInt8).to(torch::kBool);
+  out_of_range_[i] += (hit_t | (corrected < olo) | (corrected > ohi)).sum().item<int64_t>();
+  return to_output(result);
 }
 
 std::vector<LayerCost> QuantizedExecutor::costs() const {

@@ -2,8 +2,24 @@
 // hardware would: weights and activations rounded onto their formats by arith::quantize
 // (the one quantiser in lpsim), products summed exactly in an integer accumulator of
 // acc_bits (two's-complement wrap or saturate, as the rtl/ mac) or, for floating
-// operands, in sequential FP32 (as the rtl/ fp8_mac), then rescaled. BatchNorm that
-// follows a conv is folded into it first. Other layers run in float32.
+// operands, in sequential FP32 (as the rtl/ fp8_mac / fp_mac), then rescaled. BatchNorm
+// that follows a conv is folded into it first. Other layers run in float32.
+//
+// Scales: symmetric formats (intN, floating point) map max|x| onto the format's largest
+// value (floating formats wider than 2^16 onto 2^16, so products and sums stay inside
+// FP32); unsigned integer formats are asymmetric, as gemmlowp/TFLite: real = s·(q − z)
+// with an integer zero point z, from [min(x, 0), max(x, 0)]. Scales are doubles; the
+// rescale runs in float32 where the combined scale is a normal float, else in double.
+//
+// Accumulator semantics (what is bit-exact): the MAC multiplies raw codes q_a·q_w (an
+// unsigned operand beside a signed one is zero-extended) into an acc_bits register of
+// the MAC's signedness. With zero points the result is the centred sum
+// C = Σ(q_a − z_a)(q_w − z_w) = Σq_a·q_w − z_w·Σq_a − z_a·Σq_w + K·z_a·z_w: the last two
+// terms are per-channel constants (folded into the bias offline), z_w·Σq_a is a run-time
+// correction (row sums of the activations). Wrap: everything modulo 2^acc_bits (as
+// gemmlowp's int32 arithmetic), so the result is C wrapped into the output range (signed
+// when there is a zero point or a signed operand). Saturate: the raw register saturates
+// in the PE's k-order, the corrections are then applied exactly and the result clamped.
 #pragma once
 
 #include <torch/torch.h>
@@ -14,6 +30,7 @@
 #include "arith/format.h"
 #include "arith/rounding.h"
 #include "nn/net.h"
+#include "nn/operand_formats.h"
 
 namespace lpsim::nn {
 
@@ -41,7 +58,19 @@ struct LayerCost {
 // cols (M_total × K, the im2col'ed activations) and w (K × N). For energy sampling and
 // for checking against the golden MAC.
 struct LayerOperands {
-  torch::Tensor cols, w;
+  torch::Tensor cols, w;  // float32 grid values (raw codes of integer formats); FP32 layers: the float values
+  bool fp32 = false;      // an unquantised (FP32) layer
+  double act_zero = 0;    // zero point of the activations (asymmetric formats)
+  torch::Tensor weight_zero;  // float64 (N): zero point of each output channel's weights
+};
+
+// Integer accumulator range of a quantised layer (see the semantics above).
+struct AccRange {
+  bool mac_signed = true;   // the MAC's register: signed if either operand format is
+  bool out_signed = true;   // the corrected result: signed if there is a zero point too
+  int bits = 32;
+  double lo(bool is_signed) const;
+  double hi(bool is_signed) const;
 };
 
 class QuantizedExecutor {
@@ -65,13 +94,22 @@ class QuantizedExecutor {
 
   // Per-layer costs per image (valid after a forward call).
   std::vector<LayerCost> costs() const;
-  // Outputs whose exact sum left the accumulator range, per node, since construction.
+  // Outputs that differ from the exact sum because of the accumulator's width, per node,
+  // since construction: wrap — the centred sum is outside the output range; saturate —
+  // some partial sum (k-order) hit a rail, or the corrected result was clamped.
   const std::vector<int64_t>& out_of_range() const { return out_of_range_; }
   const std::vector<int64_t>& outputs_seen() const { return outputs_seen_; }
+  // Largest |value| the accumulator had to hold, per node: wrap — the centred sums;
+  // saturate — the exact (unclamped) raw partial sums where a rail was reachable, else the
+  // centred sums. acc_bits_needed() turns it into a width.
+  const std::vector<double>& acc_max_abs() const { return acc_max_abs_; }
+  int acc_bits_needed(int node) const;
+  AccRange acc_range(int node) const;
 
   const Graph& graph() const { return net_->graph(); }
   const LayerQuant& layer(int i) const { return layers_.at(i); }
-  float input_scale(int i) const { return act_scale_.at(i); }
+  double input_scale(int i) const { return act_scale_.at(i); }
+  double input_zero(int i) const { return act_zero_.at(i); }
 
  private:
   torch::Tensor gemm(int i, const torch::Tensor& x, bool quantise);
@@ -82,16 +120,16 @@ class QuantizedExecutor {
   int threads_;
   std::vector<bool> folded_bn_;                 // BN nodes folded into their conv
   std::vector<torch::Tensor> weight_, bias_;    // folded float weights (N × K) and bias
-  std::vector<torch::Tensor> wgrid_, wscale_;   // weight grid values (N × K) and scales (N)
-  std::vector<float> act_scale_;
+  std::vector<torch::Tensor> wgrid_, wscale_, wzero_;  // weight grid values (N × K), scales and zero points (N, double)
+  std::vector<double> act_scale_, act_zero_;
   std::vector<std::vector<int64_t>> in_shape_;  // per-image input shape seen at each node
   std::vector<std::vector<int64_t>> out_shape_;
   std::vector<int64_t> out_of_range_, outputs_seen_;
+  std::vector<double> acc_max_abs_;
   std::vector<LayerOperands> recorded_;
   bool record_ = false;
 };
 
-// Largest magnitude of a format (the value max|x| is mapped to).
-double format_max(const arith::NumberFormat& f);
+
 
 }  // namespace lpsim::nn

@@ -1,6 +1,8 @@
 #include "nn/pricing.h"
 
-#include <functional>
+#include <bit>
+#include <cmath>
+#include <optional>
 #include <random>
 
 #include <fmt/format.h>
@@ -10,84 +12,263 @@
 
 namespace lpsim::nn {
 
-MacStream sample_mac_stream(const LayerQuant& q, const LayerOperands& ops, uint64_t n, int run_length,
-                            uint64_t seed) {
-  MacStream s;
+Dataflow parse_dataflow(const std::string& s) {
+  if (s == "output_stationary") return Dataflow::output_stationary;
+  if (s == "weight_stationary") return Dataflow::weight_stationary;
+  throw InputError("'" + s + "' is not one of: output_stationary, weight_stationary", {}, "hardware.dataflow");
+}
+
+const char* dataflow_name(Dataflow d) {
+  return d == Dataflow::output_stationary ? "output_stationary" : "weight_stationary";
+}
+
+namespace {
+
+bool is_fp8(const std::string& f) { return f == "fp8_e4m3" || f == "fp8_e5m2"; }
+
+// Raw code of a grid value as the unit's port sees it.
+struct Coder {
+  bool float_bits = false;  // FP32 layer: the float's own bits
+  const arith::FloatFormat* fmt = nullptr;
+  uint64_t mask = ~uint64_t{0};
+  uint64_t operator()(float v) const {
+    if (float_bits) return std::bit_cast<uint32_t>(v);
+    if (fmt) return arith::encode(*fmt, double(v)).code;
+    return uint64_t(int64_t(v)) & mask;
+  }
+};
+
+}  // namespace
+
+PeUnit pe_unit(const LayerQuant& q, const HardwareConfig& hw) {
+  PeUnit pe;
+  const bool ws = hw.dataflow == Dataflow::weight_stationary;
+  const std::string sfx = ws ? "_ws" : "";
+  if (!q.quantised) {
+    pe.key = {"fp_mac" + sfx, "fp32", "fp32", 32, "array"};
+    pe.label = "fp_mac fp32" + std::string(ws ? " ws" : "");
+    pe.ok = true;
+    return pe;
+  }
+  const std::string fa = arith::format_name(q.activations), fw = arith::format_name(q.weights);
   const bool ints = std::holds_alternative<arith::IntFormat>(q.activations) &&
                     std::holds_alternative<arith::IntFormat>(q.weights);
-  const auto* fa = std::get_if<arith::FloatFormat>(&q.activations);
-  const bool fp8 = fa && q.accumulator == "fp32" && arith::format_name(q.activations) == arith::format_name(q.weights) &&
-                   (arith::format_name(q.activations) == "fp8_e4m3" || arith::format_name(q.activations) == "fp8_e5m2");
   if (ints && q.accumulator == "int") {
-    s.key = {"mac", arith::format_name(q.activations), arith::format_name(q.weights), q.acc_bits, "array"};
-  } else if (fp8) {
-    s.key = {"fp8_mac", arith::format_name(q.activations), arith::format_name(q.weights), 32, "array"};
-  } else {
-    s.note = "no RTL unit for " + arith::format_name(q.activations) + " x " + arith::format_name(q.weights) +
-             " with a " + q.accumulator + " accumulator (int x int with an int accumulator, or FP8 E4M3/E5M2 with fp32)";
-    return s;
-  }
-  const power::UnitEnergyRequest r = power::request_for(s.key);
-  std::function<uint64_t(float)> code_a, code_b;
-  if (ints) {
+    pe.key = {"mac" + sfx, fa, fw, q.acc_bits, hw.mac_arch};
+    const power::UnitEnergyRequest r = power::request_for(pe.key);
     if (q.acc_bits < r.a_bits + r.b_bits) {
-      s.note = fmt::format("no MAC RTL with an accumulator ({} b) narrower than the product ({} b)", q.acc_bits,
-                           r.a_bits + r.b_bits);
-      return s;
+      pe.note = fmt::format("no MAC RTL with an accumulator ({} b) narrower than the product ({} b)", q.acc_bits,
+                            r.a_bits + r.b_bits);
+      return pe;
     }
-    const uint64_t ma = (uint64_t{1} << r.a_bits) - 1, mb = (uint64_t{1} << r.b_bits) - 1;
-    code_a = [ma](float v) { return uint64_t(int64_t(v)) & ma; };
-    code_b = [mb](float v) { return uint64_t(int64_t(v)) & mb; };
+    pe.label = fmt::format("mac {}{}x{} acc{} {}{}", r.is_signed ? "int" : "uint", r.a_bits, r.b_bits, q.acc_bits,
+                           hw.mac_arch, ws ? " ws" : "");
+    pe.ok = true;
+    return pe;
+  }
+  if (q.accumulator == "fp32" && fa == fw && (is_fp8(fa) || fa == "fp16")) {
+    pe.key = {"fp8_mac" + sfx, fa, fw, 32, "array"};
+    pe.label = fmt::format("fp8_mac {} acc fp32{}", fa, ws ? " ws" : "");
+    pe.ok = true;
+    return pe;
+  }
+  if (q.accumulator == "fp32" && fa == "fp32" && fw == "fp32") {
+    pe.key = {"fp_mac" + sfx, "fp32", "fp32", 32, "array"};
+    pe.label = "fp_mac fp32" + std::string(ws ? " ws" : "");
+    pe.ok = true;
+    return pe;
+  }
+  pe.note = "no RTL unit for " + fa + " x " + fw + " with a " + q.accumulator +
+            " accumulator (int x int with an int accumulator, FP8 E4M3/E5M2 or FP16 with fp32, or fp32)";
+  return pe;
+}
+
+LayerChains layer_chains(const LayerQuant& q, const AccRange& range, const LayerOperands& ops, const PeUnit& pe,
+                         const HardwareConfig& hw, uint64_t chains, uint64_t seed) {
+  LayerChains out;
+  const power::UnitEnergyRequest r = power::request_for(pe.key);
+  Coder ca, cw;
+  std::optional<arith::FloatFormat> ffa, ffw;
+  const bool fp_acc = ops.fp32 || q.accumulator == "fp32";
+  if (ops.fp32) {
+    ca.float_bits = cw.float_bits = true;
+  } else if (!r.format.empty()) {
+    ffa = std::get<arith::FloatFormat>(q.activations), ffw = std::get<arith::FloatFormat>(q.weights);
+    ca.fmt = &*ffa, cw.fmt = &*ffw;
   } else {
-    const arith::FloatFormat f = *fa;
-    code_a = code_b = [f](float v) { return uint64_t(arith::encode(f, double(v)).code); };
+    ca.mask = (uint64_t{1} << r.a_bits) - 1, cw.mask = (uint64_t{1} << r.b_bits) - 1;
   }
   const int64_t M = ops.cols.size(0), K = ops.cols.size(1), N = ops.w.size(1);
   const float* c = ops.cols.data_ptr<float>();
   const float* w = ops.w.data_ptr<float>();
   std::mt19937_64 rng(seed);
-  const int64_t run = std::min<int64_t>(run_length, M);
-  s.operands.reserve(n);
-  while (s.operands.size() < n) {
-    // A held weight w[k][n] and activations a[m][k] for consecutive output positions m.
-    const int64_t k = std::uniform_int_distribution<int64_t>(0, K - 1)(rng);
-    const int64_t j = std::uniform_int_distribution<int64_t>(0, N - 1)(rng);
-    const int64_t m0 = std::uniform_int_distribution<int64_t>(0, M - run)(rng);
-    const uint64_t wc = code_b(w[k * N + j]);
-    for (int64_t m = m0; m < m0 + run && s.operands.size() < n; ++m) s.operands.emplace_back(code_a(c[m * K + k]), wc);
+  auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  if (hw.dataflow == Dataflow::output_stationary) {
+    // One output (m, n): a clear cycle presenting the first operands, then K MACs.
+    out.len = uint32_t(K + 1), out.ops = uint32_t(K);
+    out.count = chains ? chains : uint64_t(M * N);
+    out.steps.reserve(out.count * out.len);
+    for (uint64_t i = 0; i < out.count; ++i) {
+      const int64_t m = chains ? pick(0, M - 1) : int64_t(i) / N;
+      const int64_t n = chains ? pick(0, N - 1) : int64_t(i) % N;
+      out.steps.push_back({ca(c[m * K]), cw(w[n]), 0, power::kStepClear});
+      for (int64_t k = 0; k < K; ++k) out.steps.push_back({ca(c[m * K + k]), cw(w[k * N + n]), 0, power::kStepEnable});
+    }
+    return out;
   }
-  s.ok = true;
-  return s;
+  // Weight-stationary: PE (k, n) holds w[k][n]; positions m0 … m0+R−1 stream past, each
+  // with the partial sum of k' < k arriving from above, in the accumulator's semantics.
+  int64_t R = std::min<int64_t>(hw.ws_run, M);
+  if (!chains)
+    while (M % R) --R;  // exhaustive: runs tile the positions exactly
+  const int bits = q.acc_bits;
+  const int64_t lo = range.mac_signed ? -(int64_t{1} << (bits - 1)) : 0;
+  const int64_t hi = range.mac_signed ? (int64_t{1} << (bits - 1)) - 1 : (int64_t{1} << bits) - 1;
+  const uint64_t psum_mask = fp_acc ? 0xFFFFFFFFu : (bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1);
+  const bool saturate = q.acc_overflow == arith::Overflow::saturate;
+  auto psum = [&](int64_t m, int64_t n, int64_t k) -> uint64_t {
+    if (fp_acc) {
+      float s = 0;
+      for (int64_t j = 0; j < k; ++j) s += c[m * K + j] * w[j * N + n];  // RNE product, RNE add
+      return std::bit_cast<uint32_t>(s);
+    }
+    int64_t s = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      s += int64_t(c[m * K + j]) * int64_t(w[j * N + n]);
+      if (saturate) s = std::clamp(s, lo, hi);
+    }
+    return uint64_t(s) & psum_mask;  // wrap: the low bits are the register's value
+  };
+  const int64_t runs = M / R;
+  out.len = uint32_t(R + 1), out.ops = uint32_t(R);
+  out.count = chains ? chains : uint64_t(K * N * runs);
+  out.steps.reserve(out.count * out.len);
+  for (uint64_t i = 0; i < out.count; ++i) {
+    int64_t k, n, m0;
+    if (chains) {
+      k = pick(0, K - 1), n = pick(0, N - 1), m0 = pick(0, M - R);
+    } else {
+      const int64_t run = int64_t(i) % runs, kn = int64_t(i) / runs;
+      k = kn % K, n = kn / K, m0 = run * R;
+    }
+    const uint64_t wc = cw(w[k * N + n]);
+    out.steps.push_back({ca(c[m0 * K + k]), wc, psum(m0, n, k), power::kStepLoad});
+    for (int64_t m = m0; m < m0 + R; ++m) out.steps.push_back({ca(c[m * K + k]), wc, psum(m, n, k), power::kStepEnable});
+  }
+  return out;
 }
 
-LayerPrice price_layer(const LayerQuant& q, const LayerOperands& ops, const HardwareConfig& hw,
-                       power::GateLevelEnergyModel& gate, power::AnalyticPannEnergyModel* analytic) {
+double horowitz_mac_pj(const LayerQuant& q) {
+  if (!q.quantised) return 3.7 + 0.9;
+  const std::string fa = arith::format_name(q.activations), fw = arith::format_name(q.weights);
+  if (q.accumulator == "fp32" && fa == "fp32" && fw == "fp32") return 3.7 + 0.9;
+  if (q.accumulator == "fp32" && fa == "fp16" && fw == "fp16") return 1.1 + 0.9;
+  if (q.accumulator == "int" && fa == "int8" && fw == "int8" && q.acc_bits <= 32) return 0.2 + 0.1;
+  return NAN;
+}
+
+namespace {
+
+uint64_t chains_for(const HardwareConfig& hw, uint32_t ops_per_chain) {
+  const uint64_t slots = std::max<uint64_t>(hw.min_slots, (hw.energy_vectors + 64 * ops_per_chain - 1) / (64 * ops_per_chain));
+  return 64 * slots;
+}
+
+// z_w·Σ_k q_a for every output (weights with a zero point): the row sums of the
+// activation codes on an accumulator (a clear, then K additions per row), and per output
+// one multiplication z_w × row sum and one addition into the result.
+void price_correction(const LayerQuant& q, const LayerOperands& ops, int64_t rows_per_image, const HardwareConfig& hw,
+                      power::GateLevelEnergyModel& gate, LayerPrice& p) {
+  const int64_t M = ops.cols.size(0), K = ops.cols.size(1), N = ops.w.size(1);
+  const auto& ia = std::get<arith::IntFormat>(q.activations);
+  const auto& iw = std::get<arith::IntFormat>(q.weights);
+  const int sum_bits = ia.bits + int(std::ceil(std::log2(double(K)))) + (ia.is_signed ? 1 : 0);
+  if (sum_bits > 32) {
+    p.correction_unit = "not priced: row sums wider than 32 bits";
+    p.correction_pj_per_image = NAN;
+    return;
+  }
+  const std::string sum_fmt = (ia.is_signed ? "int" : "uint") + std::to_string(sum_bits);
+  const float* c = ops.cols.data_ptr<float>();
+  std::mt19937_64 rng(hw.seed ^ 0x636F7272ull);
+  // Row sums on the `acc` unit.
+  const power::OpKey acc_key{"acc", ia.name(), ia.name(), sum_bits, "ripple"};
+  const uint64_t n_chains = chains_for(hw, uint32_t(K));
+  std::vector<power::ChainStep> steps;
+  steps.reserve(n_chains * (K + 1));
+  const uint64_t amask = (uint64_t{1} << ia.bits) - 1;
+  std::vector<int64_t> sums;
+  for (uint64_t i = 0; i < n_chains; ++i) {
+    const int64_t m = std::uniform_int_distribution<int64_t>(0, M - 1)(rng);
+    steps.push_back({uint64_t(int64_t(c[m * K])) & amask, 0, 0, power::kStepClear});
+    int64_t s = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      steps.push_back({uint64_t(int64_t(c[m * K + k])) & amask, 0, 0, power::kStepEnable});
+      s += int64_t(c[m * K + k]);
+    }
+    sums.push_back(s);
+  }
+  const power::OpPrice add = gate.price_chains(acc_key, std::move(steps), uint32_t(K + 1), uint32_t(K));
+  // z_w × row sum on a multiplier (real pairs), plus one adder of the accumulator's width.
+  const power::OpKey mul_key{"mul", sum_fmt, iw.name(), 32, hw.mac_arch};
+  std::vector<std::pair<uint64_t, uint64_t>> pairs;
+  const uint64_t smask = (uint64_t{1} << sum_bits) - 1, wmask = (uint64_t{1} << iw.bits) - 1;
+  const double* zw = ops.weight_zero.data_ptr<double>();
+  for (size_t i = 0; i < std::max<size_t>(sums.size(), 4096); ++i) {
+    const int64_t n = std::uniform_int_distribution<int64_t>(0, N - 1)(rng);
+    pairs.emplace_back(uint64_t(sums[i % sums.size()]) & smask, uint64_t(int64_t(zw[n])) & wmask);
+  }
+  const power::OpPrice mul = gate.price(mul_key, std::move(pairs));
+  const std::string acc_fmt = "int" + std::to_string(std::min(q.acc_bits, 32));
+  const power::OpPrice out_add = gate.price({"add", acc_fmt, acc_fmt, 32, "ripple"});
+  const double rows = double(rows_per_image), outs = double(rows_per_image) * double(N);
+  p.correction_pj_per_image = rows * double(K) * add.energy_pj + outs * (mul.energy_pj + out_add.energy_pj);
+  p.correction_ci95_pj = std::hypot(rows * double(K) * add.energy_ci95_pj, outs * mul.energy_ci95_pj,
+                                    outs * out_add.energy_ci95_pj);
+  p.correction_unit = fmt::format("acc {} +{} b (row sums) + mul {}x{} + add{}", ia.name(), sum_bits - ia.bits, sum_fmt,
+                                  iw.name(), std::min(q.acc_bits, 32));
+}
+
+}  // namespace
+
+LayerPrice price_layer(const LayerQuant& q, const AccRange& range, const LayerOperands& ops, int64_t rows_per_image,
+                       const HardwareConfig& hw, power::GateLevelEnergyModel& gate,
+                       power::AnalyticPannEnergyModel* analytic) {
   LayerPrice p;
-  if (!q.quantised) {
-    p.priced = true;
-    p.unit = "fp32 (Horowitz 45 nm table)";
-    p.pj_per_mac = kHorowitzFp32MacPj;
+  p.horowitz_pj_per_mac = horowitz_mac_pj(q);
+  const PeUnit pe = pe_unit(q, hw);
+  if (!pe.ok) {
+    p.note = pe.note;
     return p;
   }
-  MacStream s = sample_mac_stream(q, ops, std::max<uint64_t>(hw.energy_vectors, 128), hw.run_length, hw.seed);
-  if (!s.ok) {
-    p.note = s.note;
+  if (!ops.cols.defined()) {
+    p.note = "no operands recorded";
     return p;
   }
-  if (s.key.unit == "mac") s.key.arch = hw.mac_arch;
-  const bool use_analytic = analytic && s.key.unit == "mac";
-  const power::OpPrice op = use_analytic ? analytic->price(s.key) : gate.price(s.key, std::move(s.operands));
-  const power::UnitEnergyRequest r = power::request_for(s.key);
+  p.unit = pe.label;
+  const bool int_mac = pe.key.unit == "mac" || pe.key.unit == "mac_ws";
+  power::OpPrice op;
+  if (analytic && int_mac) {
+    power::OpKey k = pe.key;
+    k.unit = "mac";  // the PANN model knows the MAC; the dataflow does not enter it
+    op = analytic->price(k);
+    p.unit += " (analytic)";
+  } else {
+    const uint32_t ops_per_chain =
+        hw.dataflow == Dataflow::output_stationary ? uint32_t(ops.cols.size(1))
+                                                   : uint32_t(std::min<int64_t>(hw.ws_run, ops.cols.size(0)));
+    LayerChains ch = layer_chains(q, range, ops, pe, hw, chains_for(hw, ops_per_chain), hw.seed);
+    op = gate.price_chains(pe.key, std::move(ch.steps), ch.len, ch.ops);
+  }
   p.priced = true;
-  p.unit = s.key.unit == "mac"
-               ? fmt::format("mac {}{}x{} acc{} {}", r.is_signed ? "int" : "uint", r.a_bits, r.b_bits, q.acc_bits,
-                             hw.mac_arch)
-               : fmt::format("fp8_mac {} acc fp32", r.format);
-  if (use_analytic) p.unit += " (analytic)";
   p.pj_per_mac = op.energy_pj;
   p.ci95_pj = op.energy_ci95_pj;
+  p.batches = op.batches;
+  p.sampled_macs = op.operations;
   p.area_um2 = op.area_um2;
   p.nand2 = op.nand2;
+  if (!ops.fp32 && ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0)
+    price_correction(q, ops, rows_per_image, hw, gate, p);
   return p;
 }
 

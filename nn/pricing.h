@@ -1,13 +1,26 @@
-// Energy and area of a quantised layer's MAC unit on the layer's own operands: a stream
-// sampled from the real tensors in the order a weight-stationary PE sees them (one weight
-// held, a run of consecutive activations streaming past), priced gate-level by
-// power_models (mean and 95 % interval) or by the analytic PANN model.
+// Energy and area of a layer's processing element on the layer's own operands, in the
+// order a dataflow feeds them, priced gate-level by power_models (or by the analytic
+// PANN model). Every configuration, the FP32 reference included, is priced by the same
+// flow: integer MACs on rtl/mac (mac_ws), FP8 on fp8_mac (fp8_mac_ws), FP32 on fp_mac
+// (fp_mac_ws). Horowitz's 45 nm table is only a labelled extra column.
+//
+// Dataflows (hardware.dataflow):
+//  * output_stationary (default): a PE accumulates one output's K products in k-order in
+//    its own register, cleared between outputs — the semantics the executor computes
+//    (the register, its width and its overflow are the accumulator the user configures).
+//    A chain is one output: a clear cycle, then K multiply-accumulates.
+//  * weight_stationary: a PE holds w[k][n] and adds its product to the partial sum
+//    Σ_{k'<k} arriving from the PE above (in the accumulator's semantics), registering the
+//    result and forwarding the activation; output positions stream past, ws_run per weight
+//    load (for linear layers consecutive positions are consecutive images: a batch). A
+//    chain is one weight load, then ws_run partial-sum updates.
+// Chains are drawn at random (seeded) from every output position of the recorded images
+// (which run_scenario draws across the test set); slots of 64 chains run in the 64 lanes
+// of the gate simulator, and the 95 % interval is a Student-t interval over slot means.
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "nn/executor.h"
@@ -15,10 +28,16 @@
 
 namespace lpsim::nn {
 
+enum class Dataflow { output_stationary, weight_stationary };
+Dataflow parse_dataflow(const std::string& s);  // InputError on anything else
+const char* dataflow_name(Dataflow d);
+
 struct HardwareConfig {
   std::string mac_arch = "array";      // array | booth (integer MACs)
-  uint64_t energy_vectors = 1 << 14;   // sampled operations per layer (gate)
-  int run_length = 64;                 // activations streamed per held weight
+  Dataflow dataflow = Dataflow::output_stationary;
+  uint64_t energy_vectors = 1 << 14;   // sampled MACs per layer (at least min_slots × 64 chains)
+  int ws_run = 64;                     // output positions per weight load (weight-stationary)
+  int min_slots = 20;                  // batches of 64 chains behind each interval
   uint64_t seed = 1;
 };
 
@@ -27,25 +46,44 @@ struct LayerPrice {
   std::string unit;        // e.g. "mac int8x8 acc32 array"
   std::string note;        // why a layer is not priced
   double pj_per_mac = 0, ci95_pj = 0;
+  uint64_t batches = 0, sampled_macs = 0;
   double area_um2 = 0, nand2 = 0;
+  // Run-time zero-point correction (z_w·Σ_k q_a per output; weights with a zero point):
+  // energy per image, on the gate-level accumulator/multiplier/adder units.
+  double correction_pj_per_image = 0, correction_ci95_pj = 0;
+  std::string correction_unit;
+  double horowitz_pj_per_mac = 0;  // Horowitz ISSCC 2014 45 nm, where the table has the operation (else NaN)
 };
 
-// The MAC unit of a layer's formats (OpKey for power_models) and the raw operand codes
-// (activation, weight) of a weight-stationary sample of its operands.
-struct MacStream {
+// The PE of a layer under a dataflow: the OpKey priced and the unit's label; ok = false
+// with a note when no RTL unit implements the layer's arithmetic.
+struct PeUnit {
   bool ok = false;
-  std::string note;  // why there is no unit
+  std::string note;
   power::OpKey key;
-  std::vector<std::pair<uint64_t, uint64_t>> operands;
+  std::string label;
 };
-MacStream sample_mac_stream(const LayerQuant& q, const LayerOperands& ops, uint64_t n, int run_length, uint64_t seed);
+PeUnit pe_unit(const LayerQuant& q, const HardwareConfig& hw);
 
-// gate prices the sampled stream; analytic (optional) prices by the PANN model instead.
-LayerPrice price_layer(const LayerQuant& q, const LayerOperands& ops, const HardwareConfig& hw,
-                       power::GateLevelEnergyModel& gate, power::AnalyticPannEnergyModel* analytic);
+// Chains of one layer for a sequential PE (power::ChainStep): `chains` drawn at random
+// with `seed`, or every chain of the layer when chains == 0 (exhaustive; the WS run is
+// then the largest divisor of the positions not above ws_run).
+struct LayerChains {
+  std::vector<power::ChainStep> steps;
+  uint32_t len = 0, ops = 0;
+  uint64_t count = 0;
+};
+LayerChains layer_chains(const LayerQuant& q, const AccRange& range, const LayerOperands& ops, const PeUnit& pe,
+                         const HardwareConfig& hw, uint64_t chains, uint64_t seed);
 
-// Horowitz (ISSCC 2014, 45 nm) FP32 multiply + add: the FP32 reference's price per MAC
-// (lpsim has no FP32 multiplier RTL).
-inline constexpr double kHorowitzFp32MacPj = 3.7 + 0.9;
+// Prices a layer: rows_per_image = output positions per image (for the correction term).
+LayerPrice price_layer(const LayerQuant& q, const AccRange& range, const LayerOperands& ops, int64_t rows_per_image,
+                       const HardwareConfig& hw, power::GateLevelEnergyModel& gate,
+                       power::AnalyticPannEnergyModel* analytic);
+
+// Horowitz (ISSCC 2014, 45 nm) multiply + add per MAC where the table has both: FP32
+// 3.7 + 0.9 pJ, FP16 × FP16 into an FP32 add 1.1 + 0.9, INT8 × INT8 into a 32-bit add
+// 0.2 + 0.1; NaN otherwise.
+double horowitz_mac_pj(const LayerQuant& q);
 
 }  // namespace lpsim::nn

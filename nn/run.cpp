@@ -86,7 +86,8 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
                       o.accumulator.value_or(""), o.acc_bits.value_or(0), o.overflow.value_or(""),
                       o.per_channel.value_or(true)};
   j["test_limit"] = s.test_limit, j["calib"] = s.calibration_images, j["seed"] = s.seed;
-  j["hw"] = {s.mac_arch, s.energy_model, s.energy_vectors, s.energy_images};
+  j["hw"] = {s.mac_arch, s.energy_model, s.energy_vectors, s.energy_images, s.dataflow, s.ws_run};
+  j["pricing"] = 2;  // chain pricing on one gate-level basis: results of older runs are recomputed
   return j.dump();
 }
 
@@ -138,8 +139,24 @@ void write_plot(const std::filesystem::path& dir, const json& configs) {
 
 }  // namespace
 
+// The output directory must be creatable and writable before any work starts.
+void check_output_dir(const Scenario& s) {
+  const std::string where = s.output_dir_where.empty() ? s.file.string() : s.output_dir_where;
+  std::error_code ec;
+  std::filesystem::create_directories(s.output_dir / "configs", ec);
+  if (ec) throw InputError("cannot create output directory " + s.output_dir.string() + ": " + ec.message(), where, "outputs.dir");
+  const auto probe = s.output_dir / ".lpsim-write-test.tmp";
+  {
+    std::ofstream out(probe);
+    out << "ok";
+    if (!out) throw InputError("output directory " + s.output_dir.string() + " is not writable", where, "outputs.dir");
+  }
+  std::filesystem::remove(probe, ec);
+}
+
 RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   const auto t_start = Clock::now();
+  check_output_dir(s);
   torch::set_num_threads(s.threads);
   RunSummary summary;
   summary.output_dir = s.output_dir.string();
@@ -175,9 +192,14 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   torch::manual_seed(s.seed);
   const int64_t ncal = std::min<int64_t>(s.calibration_images, train.size());
   auto calib = train.images.index_select(0, torch::randperm(train.size()).slice(0, 0, ncal));
-  auto energy_images = test.images.slice(0, 0, std::min<int64_t>(s.energy_images, test.size()));
+  // Energy images: drawn across the whole test set (seeded), not its first images.
+  torch::manual_seed(s.seed + 0x656E65);
+  const int64_t n_energy = std::min<int64_t>(s.energy_images, test.size());
+  auto energy_images = test.images.index_select(0, torch::randperm(test.size()).slice(0, 0, n_energy));
   HardwareConfig hw;
   hw.mac_arch = s.mac_arch, hw.energy_vectors = s.energy_vectors;
+  hw.dataflow = parse_dataflow(s.dataflow);
+  hw.ws_run = s.ws_run;
   hw.seed = s.seed;
   auto gate = std::make_shared<power::GateLevelEnergyModel>(power::load_cell_library(power::default_cell_library_path()),
                                                             std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl",
@@ -224,7 +246,9 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     ex.forward(energy_images);
     const auto costs = ex.costs();
     json jl = json::array();
-    double energy = 0, var = 0, area = 0, nand2 = 0;
+    double energy = 0, var = 0, area = 0, nand2 = 0, horowitz = 0;
+    int64_t overflowed = 0, outputs = 0;
+    int bits_needed = 0;
     std::string units;
     bool all_priced = true;
     ProgressBar ebar(opt.progress && s.energy_model != "none", "energy " + c.name);
@@ -235,18 +259,25 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       if (s.energy_model == "none") {
         p.note = "energy_model: none";
       } else {
-        p = price_layer(q, ex.recorded()[lc.node], hw, *gate, analytic ? &*analytic : nullptr);
+        const AccRange range = q.quantised ? ex.acc_range(lc.node) : AccRange{};
+        p = price_layer(q, range, ex.recorded()[lc.node], lc.M, hw, *gate, analytic ? &*analytic : nullptr);
       }
       ebar.update(int64_t(li + 1), int64_t(costs.size()), lc.name);
-      const double e = p.priced ? p.pj_per_mac * double(lc.macs) : NAN;
+      const double e = p.priced ? p.pj_per_mac * double(lc.macs) + p.correction_pj_per_image : NAN;
       all_priced &= p.priced;
+      horowitz += p.horowitz_pj_per_mac * double(lc.macs);
       if (p.priced) {
         energy += e;
-        var += std::pow(p.ci95_pj * double(lc.macs), 2);
+        var += std::pow(p.ci95_pj * double(lc.macs), 2) + std::pow(p.correction_ci95_pj, 2);
         if (p.area_um2 > area) area = p.area_um2, nand2 = p.nand2;
         if (units.find(p.unit) == std::string::npos) units += (units.empty() ? "" : "; ") + p.unit;
       }
       const int64_t outs = ex.outputs_seen()[lc.node];
+      const bool int_acc = q.quantised && q.accumulator == "int";
+      if (int_acc) {
+        overflowed += ex.out_of_range()[lc.node], outputs += outs;
+        bits_needed = std::max(bits_needed, ex.acc_bits_needed(lc.node));
+      }
       jl.push_back({{"layer", lc.name},
                     {"M", lc.M}, {"K", lc.K}, {"N", lc.N},
                     {"macs", lc.macs}, {"additions", lc.additions},
@@ -255,15 +286,23 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
                     {"activations", q.quantised ? arith::format_name(q.activations) : "fp32"},
                     {"accumulator", q.quantised ? (q.accumulator == "int" ? fmt::format("int{}", q.acc_bits) : "fp32") : "fp32"},
                     {"acc_out_of_range_fraction", outs ? double(ex.out_of_range()[lc.node]) / double(outs) : 0.0},
+                    {"acc_bits_needed", int_acc ? ex.acc_bits_needed(lc.node) : 0},
+                    {"act_zero_point", q.quantised ? ex.input_zero(lc.node) : 0.0},
                     {"unit", p.unit}, {"note", p.note},
                     {"pj_per_mac", p.priced ? p.pj_per_mac : NAN}, {"ci95_pj_per_mac", p.ci95_pj},
-                    {"energy_pj", e}, {"unit_area_um2", p.area_um2}});
+                    {"energy_batches", p.batches}, {"sampled_macs", p.sampled_macs},
+                    {"correction_pj", p.correction_pj_per_image}, {"correction_unit", p.correction_unit},
+                    {"energy_pj", e}, {"unit_area_um2", p.area_um2},
+                    {"horowitz_pj_per_mac", p.horowitz_pj_per_mac}});
     }
     ebar.finish();
     json j = {{"name", c.name}, {"key", key}, {"accuracy", double(correct) / double(test.size())},
               {"test_images", test.size()},
               {"energy_pj", all_priced ? energy : NAN}, {"energy_ci95_pj", std::sqrt(var)},
-              {"energy_model", s.energy_model}, {"unit", units},
+              {"energy_model", s.energy_model}, {"dataflow", s.dataflow}, {"unit", units},
+              {"energy_horowitz_pj", horowitz},
+              {"acc_overflow_fraction", outputs ? double(overflowed) / double(outputs) : 0.0},
+              {"acc_bits_needed", bits_needed},
               {"unit_area_um2", area}, {"unit_nand2", nand2},
               {"images_per_s", double(test.size()) / eval_s}, {"energy_seconds", since(t_energy)},
               {"layers", jl}, {"resumed", false}};
@@ -280,30 +319,39 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     summary.fp32_images_per_s = double(test.size()) / since(t);
   }
   // Reports.
-  std::string csv = "config,accuracy,energy_pj_per_inference,energy_ci95_pj,unit,unit_area_um2,unit_nand2,images_per_s\n";
+  std::string csv =
+      "config,accuracy,energy_pj_per_inference,energy_ci95_pj,unit,unit_area_um2,unit_nand2,images_per_s,dataflow,"
+      "energy_horowitz_pj_per_inference,acc_overflow_fraction,acc_bits_needed\n";
   std::string lcsv =
       "config,layer,weights,activations,accumulator,M,K,N,macs,additions,weight_bits,input_bits,output_bits,"
-      "acc_out_of_range_fraction,unit,pj_per_mac,ci95_pj_per_mac,energy_pj,unit_area_um2,note\n";
+      "acc_out_of_range_fraction,unit,pj_per_mac,ci95_pj_per_mac,energy_pj,unit_area_um2,acc_bits_needed,act_zero_point,"
+      "energy_batches,sampled_macs,correction_pj,horowitz_pj_per_mac,note\n";
+  auto num = [](const json& o, const char* k) { return o.contains(k) && o[k].is_number() ? o[k].get<double>() : NAN; };
   for (const auto& j : all) {
     ConfigResult r;
     r.name = j["name"], r.accuracy = j["accuracy"];
-    r.energy_pj = j["energy_pj"].is_number() ? j["energy_pj"].get<double>() : NAN;
-    r.energy_ci95_pj = j["energy_ci95_pj"], r.unit = j["unit"], r.area_um2 = j["unit_area_um2"];
+    r.energy_pj = num(j, "energy_pj");
+    r.energy_ci95_pj = num(j, "energy_ci95_pj"), r.unit = j["unit"], r.area_um2 = j["unit_area_um2"];
     r.nand2 = j["unit_nand2"], r.images_per_s = j["images_per_s"], r.resumed = j["resumed"];
+    r.horowitz_pj = num(j, "energy_horowitz_pj");
+    r.acc_overflow_fraction = num(j, "acc_overflow_fraction");
+    r.acc_bits_needed = j.value("acc_bits_needed", 0);
     summary.configs.push_back(r);
-    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f}\n", r.name, r.accuracy, r.energy_pj,
-                       r.energy_ci95_pj, csv_escape(r.unit), r.area_um2, r.nand2, r.images_per_s);
+    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{}\n", r.name, r.accuracy,
+                       r.energy_pj, r.energy_ci95_pj, csv_escape(r.unit), r.area_um2, r.nand2, r.images_per_s,
+                       j.value("dataflow", ""), r.horowitz_pj, r.acc_overflow_fraction,
+                       r.acc_bits_needed ? std::to_string(r.acc_bits_needed) : std::string());
     for (const auto& l : j["layers"]) {
-      auto num = [&](const char* k) { return l[k].is_number() ? l[k].get<double>() : NAN; };
-      lcsv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{},{:.6g},{:.3g},{:.6g},{:.1f},{}\n", r.name,
-                          l["layer"].get<std::string>(), l["weights"].get<std::string>(),
-                          l["activations"].get<std::string>(), l["accumulator"].get<std::string>(),
-                          l["M"].get<int64_t>(), l["K"].get<int64_t>(), l["N"].get<int64_t>(), l["macs"].get<int64_t>(),
-                          l["additions"].get<int64_t>(), l["weight_bits"].get<int64_t>(),
-                          l["input_bits"].get<int64_t>(), l["output_bits"].get<int64_t>(),
-                          num("acc_out_of_range_fraction"), csv_escape(l["unit"]), num("pj_per_mac"),
-                          num("ci95_pj_per_mac"), num("energy_pj"), num("unit_area_um2"),
-                          csv_escape(l["note"]));
+      lcsv += fmt::format(
+          "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{},{:.6g},{:.3g},{:.6g},{:.1f},{},{:.6g},{},{},{:.6g},{:.6g},{}\n",
+          r.name, l["layer"].get<std::string>(), l["weights"].get<std::string>(), l["activations"].get<std::string>(),
+          l["accumulator"].get<std::string>(), l["M"].get<int64_t>(), l["K"].get<int64_t>(), l["N"].get<int64_t>(),
+          l["macs"].get<int64_t>(), l["additions"].get<int64_t>(), l["weight_bits"].get<int64_t>(),
+          l["input_bits"].get<int64_t>(), l["output_bits"].get<int64_t>(), num(l, "acc_out_of_range_fraction"),
+          csv_escape(l["unit"]), num(l, "pj_per_mac"), num(l, "ci95_pj_per_mac"), num(l, "energy_pj"),
+          num(l, "unit_area_um2"), l.value("acc_bits_needed", 0) ? std::to_string(l.value("acc_bits_needed", 0)) : "",
+          num(l, "act_zero_point"), l.value("energy_batches", uint64_t{0}), l.value("sampled_macs", uint64_t{0}),
+          num(l, "correction_pj"), num(l, "horowitz_pj_per_mac"), csv_escape(l["note"]));
     }
   }
   json report = {{"scenario", s.name}, {"file", s.file.string()}, {"model", g.arch}, {"model_key", model_key},

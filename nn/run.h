@@ -23,6 +23,9 @@ struct ConfigResult {
   std::string unit;             // MAC unit(s)
   double area_um2 = 0, nand2 = 0;
   double images_per_s = 0;
+  double horowitz_pj = 0;            // labelled extra: Horowitz's 45 nm table (NaN where it lacks an operation)
+  double acc_overflow_fraction = 0;  // outputs whose accumulator result differs from the exact sum
+  int acc_bits_needed = 0;           // narrowest integer accumulator with no overflow (0: no integer layer)
   bool resumed = false;
 };
 

@@ -9,6 +9,7 @@
 #include "arith/error.h"
 #include "arith/format.h"
 #include "nn/graph.h"
+#include "nn/operand_formats.h"
 
 namespace lpsim::nn {
 namespace {
@@ -90,16 +91,38 @@ class Reader {
            "value " + std::to_string(v) + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
   void format(const YAML::Node& parent, const char* name, const std::string& key, const std::string& v) const {
+    arith::NumberFormat f;
     try {
-      (void)arith::parse_format(v);
+      f = arith::parse_format(v);
     } catch (const InputError& e) {
       fail(parent[name], key + "." + name, e.message());
     }
+    if (const std::string why = operand_format_problem(f); !why.empty()) fail(parent[name], key + "." + name, why);
   }
 
  private:
   std::string file_;
 };
+
+// A configuration's (or layer's) arithmetic must be executable and have a unit: an integer
+// accumulator needs integer operands at least as wide together as the product.
+void check_arithmetic(const Reader& r, const YAML::Node& n, const std::string& key, const std::string& w,
+                      const std::string& a, const std::string& acc, int acc_bits) {
+  const arith::NumberFormat fw = arith::parse_format(w), fa = arith::parse_format(a);
+  const auto* iw = std::get_if<arith::IntFormat>(&fw);
+  const auto* ia = std::get_if<arith::IntFormat>(&fa);
+  if (acc == "int" && (!iw || !ia))
+    r.fail(n, key + ".accumulator",
+           "floating-point operands (" + w + " x " + a + ") need accumulator: fp32, not an integer accumulator");
+  if (acc == "int") {
+    const bool any_signed = iw->is_signed || ia->is_signed;
+    const int product = iw->bits + ia->bits + (any_signed && !iw->is_signed) + (any_signed && !ia->is_signed);
+    if (acc_bits < product)
+      r.fail(n, key + ".acc_bits",
+             "an accumulator of " + std::to_string(acc_bits) + " bits is narrower than the " + a + " x " + w +
+                 " product (" + std::to_string(product) + " bits): use acc_bits >= " + std::to_string(product));
+  }
+}
 
 }  // namespace
 
@@ -158,10 +181,14 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
     }
   }
   if (const auto h = root["hardware"]) {
-    r.expect_map(h, "hardware",
-                 {"mac", "acc_bits", "overflow", "energy_model", "energy_vectors", "energy_images", "netlist_cache"});
+    r.expect_map(h, "hardware", {"mac", "dataflow", "ws_run", "acc_bits", "overflow", "energy_model", "energy_vectors",
+                                 "energy_images", "netlist_cache"});
     r.get(h, "mac", "hardware", s.mac_arch);
     r.one_of(h, "mac", "hardware", s.mac_arch, {"array", "booth"});
+    r.get(h, "dataflow", "hardware", s.dataflow);
+    r.one_of(h, "dataflow", "hardware", s.dataflow, {"output_stationary", "weight_stationary"});
+    r.get(h, "ws_run", "hardware", s.ws_run);
+    r.range(h, "ws_run", "hardware", s.ws_run, 1, 4096);
     r.get(h, "acc_bits", "hardware", s.acc_bits);
     r.range(h, "acc_bits", "hardware", s.acc_bits, 2, 62);
     r.get(h, "overflow", "hardware", s.overflow);
@@ -210,6 +237,7 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
       r.get(c, "overflow", key, spec.overflow);
       r.one_of(c, "overflow", key, spec.overflow, {"wrap", "saturate"});
       r.get(c, "per_channel", key, spec.per_channel);
+      if (!spec.fp32) check_arithmetic(r, c, key, spec.weights, spec.activations, spec.accumulator, spec.acc_bits);
       if (const auto ls = c["layers"]) {
         if (!ls.IsMap()) r.fail(ls, key + ".layers", "expected a mapping of layer name to settings");
         for (const auto& kv : ls) {
@@ -231,6 +259,14 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
           r.get(ln, "overflow", lkey, o.overflow);
           if (o.overflow) r.one_of(ln, "overflow", lkey, *o.overflow, {"wrap", "saturate"});
           r.get(ln, "per_channel", lkey, o.per_channel);
+          // The layer's effective arithmetic: its own keys over the configuration's.
+          const bool quantised = o.quantised ? *o.quantised : (o.weights || o.activations || !spec.fp32);
+          if (quantised) {
+            const std::string w = o.weights.value_or(spec.weights), a = o.activations.value_or(spec.activations);
+            if (w.empty() || a.empty())
+              r.fail(ln, lkey, "a quantised layer needs weights and activations formats");
+            check_arithmetic(r, ln, lkey, w, a, o.accumulator.value_or(spec.accumulator), o.acc_bits.value_or(spec.acc_bits));
+          }
           spec.layers[lname] = o;
         }
       }
@@ -246,6 +282,7 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
   if (const auto o = root["outputs"]) {
     r.expect_map(o, "outputs", {"dir", "plot", "resume"});
     r.get(o, "dir", "outputs", s.output_dir);
+    if (o["dir"]) s.output_dir_where = r.where(o["dir"]);
     r.get(o, "plot", "outputs", s.plot);
     r.get(o, "resume", "outputs", s.resume);
   }

@@ -54,6 +54,8 @@ struct Scenario {
   std::vector<QuantConfigSpec> configs;
   // hardware
   std::string mac_arch = "array";
+  std::string dataflow = "output_stationary";  // output_stationary | weight_stationary
+  int ws_run = 64;  // weight-stationary: output positions streamed per weight load
   int acc_bits = 32;
   std::string overflow = "wrap";
   std::string energy_model = "gate";
@@ -62,6 +64,7 @@ struct Scenario {
   std::filesystem::path netlist_cache = "results/netlists";
   // outputs
   std::filesystem::path output_dir = "results/scenario";
+  std::string output_dir_where;  // file:line:col of outputs.dir (for errors found when creating it)
   bool plot = true;
   bool resume = true;  // reuse configurations already finished under output_dir
 };

@@ -51,8 +51,11 @@ UnitEnergyRequest GateLevelEnergyModel::request(const OpKey& key) const {
 
 namespace {
 OpPrice to_price(const UnitEnergyReport& rep) {
-  return {rep.energy_pj, rep.energy_ci95_pj, rep.leakage_pj, rep.toggles_per_op, rep.area.area_um2,
-          rep.area.nand2_equivalents};
+  OpPrice p;
+  p.energy_pj = rep.energy_pj, p.energy_ci95_pj = rep.energy_ci95_pj, p.batches = rep.batches;
+  p.operations = rep.operations, p.leakage_pj = rep.leakage_pj, p.toggles_per_op = rep.toggles_per_op;
+  p.area_um2 = rep.area.area_um2, p.nand2 = rep.area.nand2_equivalents;
+  return p;
 }
 }  // namespace
 
@@ -66,6 +69,16 @@ OpPrice GateLevelEnergyModel::price(const OpKey& key, std::vector<std::pair<uint
   UnitEnergyRequest r = request(key);
   r.stream = "operands";
   r.operands = std::move(operands);
+  return to_price(measure_unit_energy(r, lib_));
+}
+
+OpPrice GateLevelEnergyModel::price_chains(const OpKey& key, std::vector<ChainStep> chains, uint32_t chain_len,
+                                           uint32_t chain_ops) {
+  UnitEnergyRequest r = request(key);
+  r.stream = "chains";
+  r.chains = std::move(chains);
+  r.chain_len = chain_len;
+  r.chain_ops = chain_ops;
   return to_price(measure_unit_energy(r, lib_));
 }
 

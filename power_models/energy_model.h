@@ -37,6 +37,8 @@ struct OpCount {
 struct OpPrice {
   double energy_pj = 0;       // per operation
   double energy_ci95_pj = 0;  // half-width of the 95 % interval (gate-level), 0 if analytic
+  uint64_t batches = 0;       // independent batches behind the interval (chains: slots of 64)
+  uint64_t operations = 0;    // operations simulated
   double leakage_pj = 0;      // included in energy_pj
   double toggles_per_op = 0;
   double area_um2 = 0;
@@ -66,6 +68,8 @@ class GateLevelEnergyModel : public EnergyModel {
   std::string name() const override { return "gate"; }
   OpPrice price(const OpKey& key) override;
   OpPrice price(const OpKey& key, std::vector<std::pair<uint64_t, uint64_t>> operands);
+  // On independent chains of a sequential unit (see UnitEnergyRequest::chains).
+  OpPrice price_chains(const OpKey& key, std::vector<ChainStep> chains, uint32_t chain_len, uint32_t chain_ops);
   const CellLibrary& library() const { return lib_; }
   const std::filesystem::path& rtl_dir() const { return rtl_dir_; }
   const std::filesystem::path& cache_dir() const { return cache_dir_; }

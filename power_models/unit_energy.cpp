@@ -67,9 +67,17 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
         "unknown unit '" + req.unit + "' (known: mul, mac, acc, add, pann_add, luq_mul, fp_add, fp_mul, fp_mul_rne, fp8_mac)", {},
         "--unit");
   }
-  if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace" && req.stream != "operands")
+  if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace" && req.stream != "operands" &&
+      req.stream != "chains")
     throw InputError("unknown stream '" + req.stream + "' (known: uniform, gauss, laplace, a file of operands)", {},
                      "--stream");
+  if (req.stream == "chains") {
+    const bool ws = req.unit.size() > 3 && req.unit.compare(req.unit.size() - 3, 3, "_ws") == 0;
+    if (!ws && req.unit != "mac" && req.unit != "fp8_mac" && req.unit != "fp_mac" && req.unit != "acc")
+      throw InputError("chain streams drive sequential units (mac, fp8_mac, fp_mac, acc, *_ws), not " + req.unit);
+    if (req.chain_len == 0 || req.chain_ops == 0 || req.chains.empty() || req.chains.size() % req.chain_len != 0)
+      throw InputError("a chain stream needs whole chains of chain_len > 0 steps and chain_ops > 0");
+  }
   if (req.stream == "operands" && req.operands.size() < 128)
     throw InputError("need at least 128 operand pairs, got " + std::to_string(req.operands.size()), {}, "--stream");
   if (req.stream != "operands" && req.vectors < 128) throw InputError("need at least 128 vectors", {}, "--vectors");
@@ -171,10 +179,109 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
   return finish(rep, sim, std::vector<uint64_t>(sim.step_costs().size(), 64), req.cycle_ns);
 }
 
+// Chains: slot s runs chains 64s … 64s+63 in lanes 0 … 63, step by step; the slot's energy
+// over its completed operations is one batch mean.
+UnitEnergyReport run_chains(const UnitEnergyRequest& req, const CellLibrary& lib, UnitEnergyReport rep) {
+  const Netlist n = load_yosys_json(synthesize({rep.module, rep.params, req.rtl_dir, req.cache_dir}));
+  rep.area = unit_area(n, lib);
+  GateSim sim(n);
+  sim.set_transition_costs(transition_energy_fj(n, lib));
+  sim.set_unit_delay(req.unit_delay);
+  const bool ws = req.unit.size() > 3 && req.unit.compare(req.unit.size() - 3, 3, "_ws") == 0;
+  const bool acc = req.unit == "acc";
+  const uint32_t len = req.chain_len;
+  const uint64_t n_chains = req.chains.size() / len;
+  const uint64_t slots = (n_chains + 63) / 64;
+  LaneValues a{}, b{}, c{}, clear{}, en{}, load{}, ones{};
+  ones.fill(1);
+  sim.set_input("rst_ni", ones);
+  auto drive = [&](int l, const ChainStep& st) {
+    a[l] = st.a, b[l] = st.b, c[l] = st.c;
+    clear[l] = (st.ctrl & kStepClear) != 0;
+    en[l] = (st.ctrl & kStepEnable) != 0;
+    load[l] = (st.ctrl & kStepLoad) != 0;
+  };
+  auto apply = [&] {
+    sim.set_input(acc ? "in_i" : "a_i", a);
+    if (!acc) sim.set_input("b_i", b);
+    sim.set_input("en_i", en);
+    if (ws) {
+      sim.set_input("psum_i", c);
+      sim.set_input("w_load_i", load);
+    } else {
+      sim.set_input("clear_i", clear);
+    }
+  };
+  // Warm-up (the simulator's first step counts no transitions): each lane starts from the
+  // last step of its own last chain, as if it had just finished some other chain.
+  for (int l = 0; l < 64; ++l) {
+    if (uint64_t(l) >= n_chains) continue;
+    const uint64_t last = l + 64 * ((n_chains - 1 - l) / 64);
+    drive(l, req.chains[(last + 1) * len - 1]);
+  }
+  apply();
+  sim.step();
+  std::vector<double> slot_per_op;  // fJ per operation of each full slot
+  double energy = 0;
+  for (uint64_t s = 0; s < slots; ++s) {
+    const size_t first_cost = sim.step_costs().size();
+    for (uint32_t t = 0; t < len; ++t) {
+      for (int l = 0; l < 64; ++l) {
+        const uint64_t ch = s * 64 + l;
+        if (ch < n_chains) {
+          drive(l, req.chains[ch * len + t]);
+        } else {
+          clear[l] = en[l] = load[l] = 0;  // idle lane: inputs held, nothing enabled
+        }
+      }
+      apply();
+      sim.step();
+    }
+    double e = 0;
+    for (size_t i = first_cost; i < sim.step_costs().size(); ++i) e += sim.step_costs()[i];
+    energy += e;
+    const uint64_t in_slot = std::min<uint64_t>(64, n_chains - s * 64);
+    if (in_slot == 64) slot_per_op.push_back(e / double(64 * uint64_t(req.chain_ops)));
+  }
+  const uint64_t ops = n_chains * req.chain_ops;
+  rep.operations = ops;
+  uint64_t toggles = 0;
+  for (uint64_t t : sim.toggles()) toggles += t;
+  rep.toggles_per_op = double(toggles) / double(ops);
+  rep.leakage_pj = rep.area.leakage_nw * req.cycle_ns * 1e-6 * double(n_chains * len) / double(ops);
+  rep.energy_pj = energy / double(ops) * 1e-3 + rep.leakage_pj;
+  const size_t S = slot_per_op.size();
+  rep.batches = S;
+  if (S >= 2) {
+    double mean = 0, var = 0;
+    for (double v : slot_per_op) mean += v;
+    mean /= double(S);
+    for (double v : slot_per_op) var += (v - mean) * (v - mean);
+    var /= double(S - 1);
+    rep.energy_ci95_pj = student_t95(S - 1) * std::sqrt(var / double(S)) * 1e-3;
+  } else {
+    rep.energy_ci95_pj = NAN;  // fewer than two full slots: no interval
+  }
+  return rep;
+}
+
 }  // namespace
+
+double student_t95(uint64_t dof) {
+  // Two-sided 97.5 % quantiles of Student's t; beyond 30 degrees of freedom the
+  // Cornish-Fisher expansion around 1.96 is accurate to 1e-4.
+  static const double table[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                 2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080,
+                                 2.074, 2.069,  2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  if (dof == 0) return NAN;
+  if (dof <= 30) return table[dof];
+  const double z = 1.959964, v = double(dof);
+  return z + (z * z * z + z) / (4 * v) + (5 * std::pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * v * v);
+}
 
 UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLibrary& lib) {
   UnitEnergyReport rep = prepare(req);
+  if (req.stream == "chains") return run_chains(req, lib, rep);
   if (req.unit != "pann_add") return run_stream(req, lib, rep);
   // PANN: each lane runs x·R jobs back to back (start, R additions, done); an operation is
   // one multiplication replaced, so its energy includes its R add cycles and the start.

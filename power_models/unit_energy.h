@@ -14,6 +14,15 @@
 
 namespace lpsim::power {
 
+// One step of one lane of a chain stream (stream == "chains"): the operands and control
+// inputs of a sequential unit for one clock cycle.
+struct ChainStep {
+  uint64_t a = 0, b = 0;  // a_i, b_i (acc: in_i = a)
+  uint64_t c = 0;         // psum_i of a weight-stationary PE
+  uint8_t ctrl = 0;       // kStepClear | kStepEnable | kStepLoad
+};
+inline constexpr uint8_t kStepClear = 1, kStepEnable = 2, kStepLoad = 4;
+
 struct UnitEnergyRequest {
   std::string unit = "mul";   // mul | mac | acc | add | pann_add | luq_mul | fp_add | fp_mul | fp_mul_rne | fp8_mac
   std::string arch = "array"; // array | booth (mul, mac); ripple | kogge_stone (add)
@@ -24,6 +33,15 @@ struct UnitEnergyRequest {
   // stream == "operands": the operand pairs (raw codes, in stream order), e.g. recorded
   // from real tensors by the executor or read by read_operand_file().
   std::vector<std::pair<uint64_t, uint64_t>> operands;
+  // stream == "chains": independent chains of chain_len steps each, back to back (chain i
+  // at [i·chain_len, (i+1)·chain_len)), each completing chain_ops operations — e.g. one
+  // output's K products after a clear (output-stationary) or one held weight's run of
+  // partial-sum updates after a load (weight-stationary). Lane l runs chains l, l+64, …
+  // in lock step, so a slot of 64 chains is an independent batch: the 95 % interval is a
+  // Student-t interval over slot means, honest however long the chains are. Lanes
+  // without a chain in the last slot idle (inputs held, no enable).
+  std::vector<ChainStep> chains;
+  uint32_t chain_len = 0, chain_ops = 0;
   int a_bits = 8, b_bits = 8, acc_bits = 32;
   bool is_signed = true;
   uint64_t vectors = 1 << 16;  // operations simulated
@@ -38,6 +56,7 @@ struct UnitEnergyReport {
   std::map<std::string, std::string> params;
   double energy_pj = 0;         // per operation, dynamic + leakage
   double energy_ci95_pj = 0;    // half-width of the 95 % interval of the dynamic part
+  uint64_t batches = 0;         // independent batches behind the interval
   double leakage_pj = 0;        // per operation
   double toggles_per_op = 0;
   UnitArea area;
@@ -45,6 +64,9 @@ struct UnitEnergyReport {
 };
 
 UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLibrary& lib);
+
+// Two-sided 95 % Student-t quantile with `dof` degrees of freedom.
+double student_t95(uint64_t dof);
 
 // Operand pairs from a text file: two integers per line (decimal, or hex with 0x; a
 // negative decimal is taken as two's complement), '#' starts a comment. InputError
