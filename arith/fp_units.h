@@ -1,21 +1,32 @@
 // Golden models of the floating-point RTL units: the exact FP8 multiplier (OCP E4M3 /
-// E5M2 product, exact in a wider IEEE-style format, so no rounding happens at all) and
-// the round-to-nearest-even FP adder.
+// E5M2 product, exact in a wider IEEE-style format, so no rounding happens at all), the
+// round-to-nearest-even FP multiplier and adder, and the MACs built from them (FP8 with
+// an FP32 accumulator; one-format FP MACs such as FP32).
 // Built on FloatFormat::decode and encode (exact doubles), independent of the RTL's
 // integer datapath.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <utility>
 
+#include "arith/error.h"
 #include "arith/float_format.h"
 
 namespace lpsim::arith {
 
 // The format that holds every product of two `in` values exactly: 2 more exponent bits
 // and 2M+1 mantissa bits (E4M3 → e6m7, E5M2 → e7m5), IEEE-style, bias 2^(E+1)-1.
-inline FloatFormat exact_product_format(const FloatFormat& in) { return make_exmy(in.exp_bits + 2, 2 * in.man_bits + 1); }
+// FP16 operands give e7m21, wider than make_exmy's user limit of 10 mantissa bits but
+// still exact in a double and a 29-bit code, so it is built directly (rtl/fp8_mac at FP16).
+inline FloatFormat exact_product_format(const FloatFormat& in) {
+  const int e = in.exp_bits + 2, m = 2 * in.man_bits + 1;
+  if (m <= 10) return make_exmy(e, m);
+  FloatFormat f{"e" + std::to_string(e) + "m" + std::to_string(m), e, m, (1 << (e - 1)) - 1, true, Specials::ieee};
+  LPSIM_CHECK(e <= 8 && m <= 23);
+  return f;
+}
 
 // a·b rounded (to nearest even) into `out`. NaN in, or inf·0, gives the canonical
 // positive NaN; inf·x gives a signed inf; the sign of zero is the XOR of the signs.
@@ -84,6 +95,13 @@ inline uint32_t fp8_mac_golden(const FloatFormat& in, uint32_t acc, uint32_t a, 
   const double v = exact_product_format(in).decode(p);
   const uint32_t p32 = std::isnan(v) ? f32.nan_magnitude() : encode(f32, v, RoundMode::nearest_even, Overflow::to_special).code;
   return fp_add_golden(f32, acc, p32);
+}
+
+// One step of the FP MAC in a single IEEE-style format (rtl/fp_mac, rtl/fp_mac_ws): the
+// product rounded to nearest even in the format (fp_mul_rne), then acc + product rounded
+// again (fp_add): two roundings, as an FP32 MAC without fused multiply-add does.
+inline uint32_t fp_mac_golden(const FloatFormat& f, uint32_t acc, uint32_t a, uint32_t b) {
+  return fp_add_golden(f, acc, fp_mul_rne_golden(f, a, b));
 }
 
 }  // namespace lpsim::arith

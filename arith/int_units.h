@@ -1,6 +1,7 @@
 // Golden models of the integer arithmetic units in rtl/: multiplier, adder, accumulator,
-// MAC, the PANN repeated-addition unit (papers.md §1) and the LUQ multiplier-free
-// INT4 × radix-2 FP4 unit (papers.md §2). The RTL is checked bit-for-bit against these.
+// MAC, the weight-stationary PE of a systolic array, the PANN repeated-addition unit
+// (papers.md §1) and the LUQ multiplier-free INT4 × radix-2 FP4 unit (papers.md §2). The
+// RTL is checked bit-for-bit against these.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +38,8 @@ inline AddResult add_golden(uint64_t a, uint64_t b, bool cin, int width) {
 
 // The accumulator register: each enabled cycle adds a (sign-extended) input; clear wins
 // over enable. Wrap keeps the low `width` bits, saturate clamps to the width's range.
+// Widths up to 62 bits (the unit energy driver allows accumulators wider than IntFormat's
+// 32 bits): with |in| < 2^61 the exact sum still fits an int64.
 struct AccumulatorModel {
   int width = 32;
   bool is_signed = true;
@@ -51,12 +54,36 @@ struct AccumulatorModel {
       return;
     }
     if (!enable) return;
-    const IntFormat f{width, is_signed};
-    uint8_t flags = 0;
-    value = int_fit(f, value + in, saturate ? Overflow::saturate : Overflow::wrap, &flags);
-    overflow = (flags & kOverflow) != 0;
+    const int64_t lo = is_signed ? -(int64_t{1} << (width - 1)) : 0;
+    const int64_t hi = is_signed ? (int64_t{1} << (width - 1)) - 1 : (int64_t{1} << width) - 1;
+    const int64_t v = value + in;
+    overflow = v < lo || v > hi;
+    if (!overflow)
+      value = v;
+    else if (saturate)
+      value = v < lo ? lo : hi;
+    else
+      value = operand_value(uint64_t(v), width, is_signed);  // the low `width` bits, reinterpreted
   }
 };
+
+// One step of the weight-stationary PE (rtl/mac_ws): the partial sum arriving from the
+// PE above (psum_in, an acc_width-bit code) plus the product a·w, wrapped or saturated
+// exactly as the accumulator does (the same AccumulatorModel, started at psum_in instead
+// of its own register). Returns the acc_width-bit code and whether the addition left the
+// range. The weight register and the forwarded activation are plain registers.
+struct MacWsResult {
+  uint64_t psum;  // low acc_width bits
+  bool overflow;
+};
+
+inline MacWsResult mac_ws_golden(uint64_t a, uint64_t w, uint64_t psum_in, int width_a, int width_b, int acc_width,
+                                 bool is_signed, bool saturate) {
+  AccumulatorModel acc{acc_width, is_signed, saturate, operand_value(psum_in, acc_width, is_signed)};
+  acc.clock(false, true, operand_value(a, width_a, is_signed) * operand_value(w, width_b, is_signed));
+  const uint64_t mask = acc_width >= 64 ? ~uint64_t{0} : (uint64_t{1} << acc_width) - 1;
+  return {uint64_t(acc.value) & mask, acc.overflow};
+}
 
 // PANN: x·R computed as R additions of an unsigned activation x (no multiplier).
 inline uint64_t pann_golden(uint64_t x, uint64_t r) { return x * r; }

@@ -22,16 +22,22 @@ Command add_energy(CLI::App& app, const bool& json) {
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("energy", "Gate-level energy per operation and area of an RTL unit (Yosys + switching)");
-  sub->add_option("--unit", o->req.unit, "mul | mac | acc | add | pann_add | luq_mul | fp_add | fp_mul | fp_mul_rne | fp8_mac")->capture_default_str();
-  sub->add_option("--format", o->req.format, "fp_add, fp_mul_rne: fp16 | bf16 | fp32; fp_mul, fp8_mac: fp8_e4m3 | fp8_e5m2")->capture_default_str();
+  sub->add_option("--unit", o->req.unit,
+                  "mul | mac | mac_ws | acc | add | pann_add | luq_mul | fp_add | fp_mul | fp_mul_rne | fp_mac | fp_mac_ws | "
+                  "fp8_mac | fp8_mac_ws (*_ws: weight-stationary systolic PEs)")
+      ->capture_default_str();
+  sub->add_option("--format", o->req.format,
+                  "fp_add, fp_mul_rne, fp_mac, fp_mac_ws: fp16 | bf16 | fp32; fp_mul: fp8_e4m3 | fp8_e5m2; fp8_mac, "
+                  "fp8_mac_ws: fp8_e4m3 | fp8_e5m2 | fp16")
+      ->capture_default_str();
   sub->add_option("--stream", o->req.stream,
                   "uniform | gauss | laplace (quantised zero-mean) | FILE of operand pairs (two integers per line)")
       ->capture_default_str();
-  sub->add_option("--arch", o->req.arch, "array | booth (mul, mac); ripple | kogge_stone (add)")->capture_default_str();
+  sub->add_option("--arch", o->req.arch, "array | booth (mul, mac, mac_ws); ripple | kogge_stone (add)")->capture_default_str();
   sub->add_option("--a-bits", o->req.a_bits, "operand A width (add: adder width; acc: input width; pann_add: activation width)")->capture_default_str();
   sub->add_option("--b-bits", o->req.b_bits, "operand B width (pann_add: width of the repetition count R)")
       ->capture_default_str();
-  sub->add_option("--acc-bits", o->req.acc_bits, "accumulator width (mac)")->capture_default_str();
+  sub->add_option("--acc-bits", o->req.acc_bits, "accumulator width (mac; mac_ws: partial-sum width)")->capture_default_str();
   sub->add_flag("--signed,!--unsigned", o->req.is_signed, "two's complement operands (default) or unsigned");
   sub->add_option("--vectors,-n", o->req.vectors, "operations simulated (uniform random operands)")->capture_default_str();
   sub->add_option("--seed", o->req.seed, "seed of the operand stream")->capture_default_str();

@@ -53,7 +53,7 @@ Command add_verify_rtl(CLI::App& app, const bool& json) {
             uint64_t failed_units = 0;
             std::string first_failure;
             if (!json)
-              std::cout << fmt::format("{:<28} {:<58} {:>10} {:>10} {:>8}\n", "unit", "parameters", "vectors",
+              std::cout << fmt::format("{:<28} {:<64} {:>10} {:>10} {:>8}\n", "unit", "parameters", "vectors",
                                        "mismatches", "seconds");
             for (const rtl::RtlUnit* u : selected) {
               const rtl::CheckResult r = u->check(opt);
@@ -67,7 +67,7 @@ Command add_verify_rtl(CLI::App& app, const bool& json) {
                                {"exhaustive", u->exhaustive}, {"vectors", r.vectors}, {"mismatches", r.mismatches},
                                {"seconds", r.seconds}, {"first_failure", r.first_failure}});
               } else {
-                std::cout << fmt::format("{:<28} {:<58} {:>10} {:>10} {:>8.3f}\n", u->name,
+                std::cout << fmt::format("{:<28} {:<64} {:>10} {:>10} {:>8.3f}\n", u->name,
                                          u->params + (u->exhaustive ? " (all)" : ""), r.vectors, r.mismatches,
                                          r.seconds)
                           << std::flush;

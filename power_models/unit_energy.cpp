@@ -26,14 +26,15 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
     if (req.arch != "array" && req.arch != "booth") throw InputError("arch must be array or booth", {}, "--arch");
     rep.module = "mul_" + req.arch;
     rep.params = {{"WidthA", std::to_string(req.a_bits)}, {"WidthB", std::to_string(req.b_bits)}, {"Signed", sgn}};
-  } else if (req.unit == "mac") {
+  } else if (req.unit == "mac" || req.unit == "mac_ws") {
     if (req.arch != "array" && req.arch != "booth") throw InputError("arch must be array or booth", {}, "--arch");
     if (req.acc_bits < req.a_bits + req.b_bits || req.acc_bits > 64)
       throw InputError("accumulator width must be in [a_bits + b_bits, 62]", {}, "--acc-bits");
-    rep.module = "mac";
+    rep.module = req.unit;
     rep.params = {{"WidthA", std::to_string(req.a_bits)}, {"WidthB", std::to_string(req.b_bits)},
                   {"AccWidth", std::to_string(req.acc_bits)}, {"Signed", sgn},
                   {"Booth", req.arch == "booth" ? "1" : "0"}};
+    if (req.unit == "mac_ws") rep.params["Saturate"] = "0";  // the psum wraps, as mac's accumulator
   } else if (req.unit == "add") {
     if (req.arch != "ripple" && req.arch != "kogge_stone")
       throw InputError("arch must be ripple or kogge_stone for add", {}, "--arch");
@@ -48,24 +49,35 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
       throw InputError("accumulator width must be in [a_bits, 64]", {}, "--acc-bits");
     rep.module = "accumulator";
     rep.params = {{"Width", std::to_string(req.acc_bits)}, {"InWidth", std::to_string(req.a_bits)}, {"Signed", sgn}};
-  } else if (req.unit == "fp8_mac" || req.unit == "fp_mul") {
+  } else if (req.unit == "fp8_mac" || req.unit == "fp8_mac_ws" || req.unit == "fp_mul") {
     rep.module = req.unit;
     if (req.format == "fp8_e4m3")
       rep.params = {{"ExpBits", "4"}, {"ManBits", "3"}, {"Bias", "7"}, {"FnSpecials", "1"}};
     else if (req.format == "fp8_e5m2")
       rep.params = {{"ExpBits", "5"}, {"ManBits", "2"}, {"Bias", "15"}, {"FnSpecials", "0"}};
+    else if (req.format == "fp16" && req.unit != "fp_mul")  // verified: the e7m21 product widens to FP32
+      rep.params = {{"ExpBits", "5"}, {"ManBits", "10"}, {"Bias", "15"}, {"FnSpecials", "0"}};
     else
-      throw InputError(req.unit + " format must be fp8_e4m3 or fp8_e5m2", {}, "--format");
+      throw InputError(req.unit + " format must be fp8_e4m3 or fp8_e5m2" + (req.unit != "fp_mul" ? " or fp16" : ""),
+                       {}, "--format");
   } else if (req.unit == "luq_mul") {
     rep.module = "luq_mul";
   } else if (req.unit == "fp_add" || req.unit == "fp_mul_rne") {
     rep.module = req.unit;
     const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(req.format));
     rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
+  } else if (req.unit == "fp_mac" || req.unit == "fp_mac_ws") {
+    // IEEE-style formats only: fp_mul_rne and fp_add know no E4M3-style specials.
+    if (req.format != "fp16" && req.format != "bf16" && req.format != "fp32")
+      throw InputError(req.unit + " format must be fp16, bf16 or fp32", {}, "--format");
+    rep.module = req.unit;
+    const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(req.format));
+    rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
   } else {
-    throw InputError(
-        "unknown unit '" + req.unit + "' (known: mul, mac, acc, add, pann_add, luq_mul, fp_add, fp_mul, fp_mul_rne, fp8_mac)", {},
-        "--unit");
+    throw InputError("unknown unit '" + req.unit +
+                         "' (known: mul, mac, mac_ws, acc, add, pann_add, luq_mul, fp_add, fp_mul, fp_mul_rne, fp_mac, "
+                         "fp_mac_ws, fp8_mac, fp8_mac_ws)",
+                     {}, "--unit");
   }
   if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace" && req.stream != "operands" &&
       req.stream != "chains")
@@ -124,18 +136,26 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
   sim.set_transition_costs(transition_energy_fj(n, lib));
   sim.set_unit_delay(req.unit_delay);
   const bool recorded = req.stream == "operands";
+  // Weight-stationary PEs: one step in 64 of each lane loads a new weight (w_load_i = 1,
+  // en_i = 0, no product), staggered over the lanes so that every step after the first
+  // (when every lane loads) completes 63 products; psum_i is a fresh random partial sum.
+  const bool ws = req.unit == "mac_ws" || req.unit == "fp8_mac_ws" || req.unit == "fp_mac_ws";
   const uint64_t n_ops = recorded ? req.operands.size() : req.vectors;
-  const uint64_t steps = recorded ? n_ops / 64 : (n_ops + 63) / 64 + 1;  // +1: the first step has no "previous"
+  const uint64_t steps = recorded ? n_ops / 64
+                         : ws     ? (n_ops + 62) / 63 + 1
+                                  : (n_ops + 63) / 64 + 1;  // +1: the first step has no "previous"
   const arith::RandomStream rng(req.seed, 0x454E47u);
   LaneValues a{}, b{}, ones{}, zeros{};
   ones.fill(1);
-  const bool sequential = req.unit == "mac" || req.unit == "fp8_mac" || req.unit == "acc";
+  const bool sequential = req.unit == "mac" || req.unit == "fp8_mac" || req.unit == "fp_mac" || req.unit == "acc";
   if (sequential) {
     sim.set_input("rst_ni", ones);
     sim.set_input("en_i", ones);
     sim.set_input("clear_i", zeros);
   }
-  const bool fp = req.unit == "fp_add" || req.unit == "fp8_mac" || req.unit == "fp_mul" || req.unit == "fp_mul_rne";
+  if (ws) sim.set_input("rst_ni", ones);
+  const bool fp = req.unit == "fp_add" || req.unit == "fp8_mac" || req.unit == "fp_mul" || req.unit == "fp_mul_rne" ||
+                  req.unit == "fp_mac" || req.unit == "fp8_mac_ws" || req.unit == "fp_mac_ws";
   const arith::FloatFormat ffmt = fp ? std::get<arith::FloatFormat>(arith::parse_format(req.format)) : arith::fp16();
   const int wa = req.unit == "luq_mul" ? 4 : req.a_bits, wb = req.unit == "luq_mul" ? 4 : req.b_bits;
   const uint64_t ma = (uint64_t{1} << wa) - 1, mb = (uint64_t{1} << wb) - 1;
@@ -151,6 +171,25 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
     const int64_t q = int64_t(std::clamp(std::nearbyint(z * std::ldexp(1.0, width - 2)), lo, hi));
     return uint64_t(req.is_signed ? q : q + (int64_t{1} << (width - 1))) & mask;
   };
+  // Partial sums of the WS units: integer codes of the accumulator width (uniform codes,
+  // or the quantised distribution at that width); FP values of N(0,1) (or Laplace)
+  // magnitude in the psum format (FP32 for fp8_mac_ws, the operand format for fp_mac_ws).
+  const arith::RandomStream psum_rng(req.seed, 0x50534Du /* "PSM" */);
+  const arith::FloatFormat pfmt = req.unit == "fp8_mac_ws" ? arith::fp32() : ffmt;
+  const uint64_t mp = req.acc_bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << req.acc_bits) - 1;
+  auto psum_value = [&](uint64_t i) -> uint64_t {
+    const auto w = psum_rng.block(i);
+    if (req.unit != "mac_ws") {
+      const double u = (w[0] + 0.5) * 0x1p-32, v = (w[1] + 0.5) * 0x1p-32;
+      const double z = req.stream == "laplace" ? (u < 0.5 ? std::log(2 * u) : -std::log(2 * (1 - u)))
+                                               : std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * v);
+      return arith::encode(pfmt, z).code;
+    }
+    if (req.stream == "uniform" || recorded) return ((uint64_t{w[0]} << 32) | w[1]) & mp;
+    return operand(w[2], w[3], req.acc_bits, mp);
+  };
+  LaneValues psum{}, en{}, load{}, a_held{}, w_bus{};
+  std::vector<uint64_t> ops_per_step;
   for (uint64_t t = 0; t < steps; ++t) {
     for (int l = 0; l < 64; ++l) {
       // Lane l walks its own contiguous piece of the stream.
@@ -164,6 +203,28 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
       a[l] = operand(w[0], w[2], wa, ma);
       b[l] = operand(w[1], w[3], wb, mb);
     }
+    uint64_t ops = 64;
+    if (ws) {
+      // A load step brings only the new weight (this step's b); otherwise the weight bus
+      // holds and a product is computed. On a load step the activation and psum hold.
+      ops = 0;
+      for (int l = 0; l < 64; ++l) {
+        load[l] = t == 0 || (t + uint64_t(l)) % 64 == 0;
+        en[l] = !load[l];
+        if (load[l]) {
+          w_bus[l] = b[l];
+          a[l] = a_held[l];
+        } else {
+          a_held[l] = a[l];
+          psum[l] = psum_value(uint64_t(l) * steps + t);
+          ++ops;
+        }
+        b[l] = w_bus[l];
+      }
+      sim.set_input("w_load_i", load);
+      sim.set_input("en_i", en);
+      sim.set_input("psum_i", psum);
+    }
     if (req.unit == "acc") {
       sim.set_input("in_i", a);  // one addend per operation
     } else {
@@ -175,8 +236,9 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
       sim.set_input("cin_i", cin);
     }
     sim.step();
+    if (t > 0) ops_per_step.push_back(ops);  // the first step is not priced (no "previous")
   }
-  return finish(rep, sim, std::vector<uint64_t>(sim.step_costs().size(), 64), req.cycle_ns);
+  return finish(rep, sim, ops_per_step, req.cycle_ns);
 }
 
 // Chains: slot s runs chains 64s … 64s+63 in lanes 0 … 63, step by step; the slot's energy

@@ -24,9 +24,15 @@ struct ChainStep {
 inline constexpr uint8_t kStepClear = 1, kStepEnable = 2, kStepLoad = 4;
 
 struct UnitEnergyRequest {
-  std::string unit = "mul";   // mul | mac | acc | add | pann_add | luq_mul | fp_add | fp_mul | fp_mul_rne | fp8_mac
-  std::string arch = "array"; // array | booth (mul, mac); ripple | kogge_stone (add)
-  std::string format = "fp16";   // fp_add, fp_mul_rne: fp16 | bf16 | fp32; fp_mul, fp8_mac: fp8_e4m3 | fp8_e5m2
+  std::string unit = "mul";   // mul | mac | mac_ws | acc | add | pann_add | luq_mul | fp_add | fp_mul | fp_mul_rne |
+                              // fp_mac | fp_mac_ws | fp8_mac | fp8_mac_ws
+  std::string arch = "array"; // array | booth (mul, mac, mac_ws); ripple | kogge_stone (add)
+  std::string format = "fp16";   // fp_add, fp_mul_rne, fp_mac, fp_mac_ws: fp16 | bf16 | fp32; fp_mul: fp8_e4m3 |
+                                 // fp8_e5m2; fp8_mac, fp8_mac_ws: fp8_e4m3 | fp8_e5m2 | fp16
+  // The weight-stationary units (mac_ws, fp8_mac_ws, fp_mac_ws) load a new weight every
+  // 64 steps per lane (no product on that step) and get a random partial sum psum_i every
+  // step: uniform codes of acc_bits (mac_ws, uniform and recorded streams), the stream's
+  // distribution at acc_bits (gauss, laplace), or an N(0,1) / Laplace value (FP units).
   std::string stream = "uniform";  // uniform codes | gauss / laplace: quantised zero-mean
                                    // N(0, (2^(b-2))²) / Laplace(b = 2^(b-2)), offset by
                                    // 2^(b-1) for unsigned units (a zero point) | operands

@@ -9,6 +9,8 @@
 #include <verilated.h>
 #include <verilated_vcd_c.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdint>
@@ -266,18 +268,63 @@ struct SeqStep {
   uint64_t a, b;
 };
 
+namespace detail {
+
+// An integer operand biased to its extremes 3/8 of the time.
+inline uint64_t biased_operand(uint32_t r, uint32_t pick, int width) {
+  const uint64_t m = mask(width);
+  switch (pick & 7u) {
+    case 0: return m;                                  // all ones: -1 or unsigned max
+    case 1: return (uint64_t{1} << (width - 1)) & m;   // most negative
+    case 2: return ((uint64_t{1} << (width - 1)) - 1) & m;  // most positive
+    default: return uint64_t(r) & m;
+  }
+}
+
+// A partial sum (width bits) that a product of product_width bits pushes out of range
+// half of the time: just below the unsigned max / -1, just below the signed max, just
+// above the most negative value; otherwise 0 or random.
+inline uint64_t biased_psum(uint64_t r, uint32_t pick, int width, int product_width) {
+  const uint64_t m = mask(width), small = (r >> 32) & mask(product_width), half = uint64_t{1} << (width - 1);
+  switch (pick & 7u) {
+    case 0: return m;
+    case 1: return (m - small) & m;
+    case 2: return (half - 1 - small) & m;
+    case 3: return (half + small) & m;
+    case 4: return 0;
+    default: return r & m;
+  }
+}
+
+// A random FP code: every code equally likely for formats of <= 8 bits (the sequence
+// covers them all); for wider ones 1/8 FP corners, 3/8 uniform codes (any exponent, so
+// overflow, underflow, subnormals, inf and NaN) and 1/2 values within 2^±16 of 1 with a
+// random mantissa and sign (products and sums in range, where rounding and cancellation
+// decide the result).
+inline uint64_t fp_operand(const arith::FloatFormat& f, uint32_t r0, uint32_t r1) {
+  const uint64_t m = mask(f.total_bits()), man = mask(f.man_bits);
+  if (f.total_bits() <= 8) return r0 & m;
+  switch (r1 & 7u) {
+    case 0: {
+      const std::vector<uint64_t> c = fp_corners(f);
+      return c[r0 % c.size()];
+    }
+    case 1:
+    case 2:
+    case 3: return r0 & m;
+    default: {
+      const int e = std::clamp(f.bias + int(r1 >> 3 & 31u) - 16, 0, (1 << f.exp_bits) - 2);
+      return (r0 & f.sign_bit()) | (uint64_t(e) << f.man_bits) | (r0 & man);
+    }
+  }
+}
+
+}  // namespace detail
+
 inline SeqStep random_step(const arith::RandomStream& rng, uint64_t i, int wa, int wb) {
   const auto w = rng.block(i);
-  auto operand = [](uint32_t r, uint32_t pick, int width) {
-    const uint64_t m = detail::mask(width);
-    switch (pick & 7u) {
-      case 0: return m;                                  // all ones: -1 or unsigned max
-      case 1: return (uint64_t{1} << (width - 1)) & m;   // most negative
-      case 2: return ((uint64_t{1} << (width - 1)) - 1) & m;  // most positive
-      default: return uint64_t(r) & m;
-    }
-  };
-  return {(w[0] & 63u) == 0, (w[0] >> 6 & 7u) != 0, operand(w[1], w[0] >> 9, wa), operand(w[2], w[0] >> 12, wb)};
+  return {(w[0] & 63u) == 0, (w[0] >> 6 & 7u) != 0, detail::biased_operand(w[1], w[0] >> 9, wa),
+          detail::biased_operand(w[2], w[0] >> 12, wb)};
 }
 
 // Accumulator / MAC: the golden AccumulatorModel clocked alongside the RTL. For an
@@ -328,19 +375,22 @@ CheckResult check_accumulate(int wa, int wb, int acc_width, bool is_signed, bool
   return r;
 }
 
-// FP8 MAC: random sequences of clear / enable / FP8 operand pairs (all codes equally
-// likely, so NaN, inf, subnormals and cancellation all occur), FP32 accumulator.
-template <typename V>
-CheckResult check_fp8_mac(const arith::FloatFormat& fmt, const CheckOptions& opt) {
+// FP MAC (fp8_mac, fp_mac): random sequences of clear / enable / operand pairs into an
+// accumulator of acc_fmt; golden(acc, a, b) is one enabled step. FP8 operands: all codes
+// equally likely, so NaN, inf, subnormals and cancellation all occur; wider operands:
+// detail::fp_operand. A NaN sum is cleared on the next cycle (it would stick).
+template <typename V, typename Golden>
+CheckResult check_fp_mac_seq(const arith::FloatFormat& fmt, const arith::FloatFormat& acc_fmt, uint32_t tag,
+                             const CheckOptions& opt, Golden golden) {
   const auto t0 = std::chrono::steady_clock::now();
-  const arith::RandomStream rng(opt.seed, 0x464D43u);
+  const arith::RandomStream rng(opt.seed, tag);
   CheckResult r;
   Clocked<V> tb(opt.trace_path);
   uint32_t gold = 0;
   for (uint64_t i = 0; i < opt.random_vectors; ++i) {
     const auto w = rng.block(i);
-    const bool clear = (w[0] & 63u) == 0 || std::isnan(arith::fp32().decode(gold)), enable = (w[0] >> 6 & 7u) != 0;
-    const uint64_t a = w[1] & 255u, b = w[2] & 255u;
+    const bool clear = (w[0] & 63u) == 0 || acc_fmt.is_nan(gold), enable = (w[0] >> 6 & 7u) != 0;
+    const uint64_t a = detail::fp_operand(fmt, w[1], w[3]), b = detail::fp_operand(fmt, w[2], w[3] >> 16);
     tb.m->clear_i = clear;
     tb.m->en_i = enable;
     tb.m->a_i = a;
@@ -349,7 +399,7 @@ CheckResult check_fp8_mac(const arith::FloatFormat& fmt, const CheckOptions& opt
     if (clear)
       gold = 0;
     else if (enable)
-      gold = arith::fp8_mac_golden(fmt, gold, uint32_t(a), uint32_t(b));
+      gold = golden(gold, uint32_t(a), uint32_t(b));
     const uint64_t expect = gold ^ (r.vectors == opt.inject_mismatch_at), got = uint64_t(tb.m->acc_o);
     ++r.vectors;
     if (got == expect) continue;
@@ -360,6 +410,167 @@ CheckResult check_fp8_mac(const arith::FloatFormat& fmt, const CheckOptions& opt
   }
   r.seconds = detail::since(t0);
   return r;
+}
+
+// FP8 MAC (also FP16 operands): the exact product widened to an FP32 accumulator.
+template <typename V>
+CheckResult check_fp8_mac(const arith::FloatFormat& fmt, const CheckOptions& opt) {
+  return check_fp_mac_seq<V>(fmt, arith::fp32(), 0x464D43u, opt, [&](uint32_t acc, uint32_t a, uint32_t b) {
+    return arith::fp8_mac_golden(fmt, acc, a, b);
+  });
+}
+
+// FP MAC in one format: product and sum each rounded to nearest even in fmt.
+template <typename V>
+CheckResult check_fp_mac(const arith::FloatFormat& fmt, const CheckOptions& opt) {
+  return check_fp_mac_seq<V>(fmt, fmt, 0x46504Du, opt, [&](uint32_t acc, uint32_t a, uint32_t b) {
+    return arith::fp_mac_golden(fmt, acc, a, b);
+  });
+}
+
+// Weight-stationary PE (mac_ws, fp8_mac_ws, fp_mac_ws): the weight register, the
+// forwarded activation a_o, the registered psum_o (and overflow_o where the unit has it)
+// clocked alongside golden(a, w, psum_in) -> arith::MacWsResult. For operands of <= 8
+// bits every weight is loaded in turn and every activation multiplied by it (each with a
+// drawn psum_i), then opt.random_vectors random cycles follow: load 1/8, enable 7/8,
+// independently, so a load and a product at the same edge (the old weight is used)
+// happen too. b_i is random on cycles without a load, so a unit that multiplies b_i
+// instead of its weight register fails. draw(words, w, a) gives {a, b, psum_i} from
+// eight random words and the current weight w; a non-null a fixes the activation (the
+// exhaustive part), so that FP units can still put psum_i near the product.
+template <typename V, typename Draw, typename Golden>
+CheckResult check_ws(int wa, int wb, uint32_t tag, const CheckOptions& opt, Draw draw, Golden golden) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const arith::RandomStream rng(opt.seed, tag);
+  const uint64_t per_weight = (uint64_t{1} << wa) + 1;  // one load, then every activation
+  const uint64_t n_exh = wa <= 8 && wb <= 8 ? (uint64_t{1} << wb) * per_weight : 0;
+  CheckResult r;
+  uint64_t fail_step = 0;
+  auto run = [&](const std::string& trace, uint64_t steps) {
+    Clocked<V> tb(trace);
+    uint64_t w = 0, a_o = 0, psum_o = 0;  // the golden registers (reset to 0)
+    bool ovf_o = false;
+    for (uint64_t i = 0; i < steps; ++i) {
+      const auto w0 = rng.block(2 * i), w1 = rng.block(2 * i + 1);
+      const std::array<uint32_t, 8> words = {w0[0], w0[1], w0[2], w0[3], w1[0], w1[1], w1[2], w1[3]};
+      bool load = (words[0] & 7u) == 0, enable = (words[0] >> 3 & 7u) != 0;
+      uint64_t a_fixed = 0;
+      if (i < n_exh) {  // exhaustive part: load weight i / per_weight, then every activation
+        load = i % per_weight == 0;
+        enable = !load;
+        a_fixed = load ? 0 : i % per_weight - 1;
+      }
+      auto [a, b, psum] = draw(words, w, i < n_exh ? &a_fixed : nullptr);
+      if (i < n_exh && load) b = i / per_weight;
+      tb.m->w_load_i = load;
+      tb.m->en_i = enable;
+      tb.m->a_i = a;
+      tb.m->b_i = b;
+      tb.m->psum_i = psum;
+      tb.clock();
+      ovf_o = false;
+      if (enable) {
+        const arith::MacWsResult g = golden(a, w, psum);
+        psum_o = g.psum;
+        ovf_o = g.overflow;
+        a_o = a;
+      }
+      if (load) w = b;  // after the product: this edge still multiplies by the old weight
+      if (!trace.empty()) continue;
+      const uint64_t expect = psum_o ^ (r.vectors == opt.inject_mismatch_at), got = uint64_t(tb.m->psum_o);
+      const uint64_t got_a = uint64_t(tb.m->a_o);
+      bool got_ovf = false;
+      if constexpr (requires(V& v) { v.overflow_o; }) got_ovf = tb.m->overflow_o;
+      ++r.vectors;
+      if (got == expect && got_a == a_o && got_ovf == ovf_o) continue;
+      if (r.mismatches++ == 0) {
+        fail_step = i;
+        r.first_failure = "cycle " + std::to_string(i) + ": w_load=" + std::to_string(load) + " en=" +
+                          std::to_string(enable) + " a=" + hex(a) + " b=" + hex(b) + " psum_i=" + hex(psum) +
+                          " w=" + hex(w) + " expected psum=" + hex(expect) + " a_o=" + hex(a_o) + " ovf=" +
+                          std::to_string(ovf_o) + " got psum=" + hex(got) + " a_o=" + hex(got_a) + " ovf=" +
+                          std::to_string(got_ovf);
+      }
+      if (r.mismatches >= 1000) return;
+    }
+  };
+  run("", n_exh + opt.random_vectors);
+  if (r.mismatches && !opt.trace_path.empty()) run(opt.trace_path, fail_step + 1);  // replay into the VCD
+  r.seconds = detail::since(t0);
+  return r;
+}
+
+// Integer weight-stationary PE: biased operands (detail::biased_operand) and partial
+// sums that overflow half of the time (detail::biased_psum).
+template <typename V>
+CheckResult check_mac_ws(int wa, int wb, int acc_width, bool is_signed, bool saturate, const CheckOptions& opt) {
+  return check_ws<V>(
+      wa, wb, 0x4D5753u /* "MWS" */, opt,
+      [=](const std::array<uint32_t, 8>& r, uint64_t, const uint64_t* a_fixed) {
+        return std::array<uint64_t, 3>{a_fixed ? *a_fixed : detail::biased_operand(r[1], r[0] >> 9, wa),
+                                       detail::biased_operand(r[2], r[0] >> 12, wb),
+                                       detail::biased_psum(uint64_t{r[3]} << 32 | r[4], r[0] >> 15, acc_width, wa + wb)};
+      },
+      [=](uint64_t a, uint64_t w, uint64_t psum) {
+        return arith::mac_ws_golden(a, w, psum, wa, wb, acc_width, is_signed, saturate);
+      });
+}
+
+namespace detail {
+
+// An FP partial sum for the weight-stationary FP PEs, given the product p (in psum_fmt)
+// that will be added to it: 1/8 FP corners, 1/8 uniform codes, 1/8 exactly -p (exact
+// cancellation to +0), 3/8 p's exponent with a random mantissa and sign (near
+// cancellation, renormalisation, rounding carries), 1/4 detail::fp_operand.
+inline uint64_t fp_psum(const arith::FloatFormat& f, uint64_t p, uint32_t r0, uint32_t r1) {
+  const uint64_t m = mask(f.total_bits()), man = mask(f.man_bits), exp = m & ~man & ~uint64_t{f.sign_bit()};
+  switch (r1 & 7u) {
+    case 0: {
+      const std::vector<uint64_t> c = fp_corners(f);
+      return c[r0 % c.size()];
+    }
+    case 1: return r0 & m;
+    case 2: return p ^ f.sign_bit();
+    case 3:
+    case 4:
+    case 5: return (p & exp) | (r0 & (man | f.sign_bit()));
+    default: return fp_operand(f, r0, r1 >> 3);
+  }
+}
+
+}  // namespace detail
+
+// FP8 weight-stationary PE: the exact product widened to FP32 plus an FP32 psum_i.
+template <typename V>
+CheckResult check_fp8_mac_ws(const arith::FloatFormat& fmt, const CheckOptions& opt) {
+  const int w = fmt.total_bits();
+  const arith::FloatFormat f32 = arith::fp32();
+  return check_ws<V>(
+      w, w, 0x465753u /* "FWS" */, opt,
+      [&](const std::array<uint32_t, 8>& r, uint64_t wt, const uint64_t* a_fixed) {
+        const uint64_t a = a_fixed ? *a_fixed : detail::fp_operand(fmt, r[1], r[4]), b = detail::fp_operand(fmt, r[2], r[4] >> 8);
+        const uint64_t p = arith::fp_mul_golden(fmt, f32, uint32_t(a), uint32_t(wt));  // exact
+        return std::array<uint64_t, 3>{a, b, detail::fp_psum(f32, p, r[3], r[5])};
+      },
+      [&](uint64_t a, uint64_t wt, uint64_t psum) {
+        return arith::MacWsResult{arith::fp8_mac_golden(fmt, uint32_t(psum), uint32_t(a), uint32_t(wt)), false};
+      });
+}
+
+// FP weight-stationary PE in one format: product and sum rounded to nearest even.
+template <typename V>
+CheckResult check_fp_mac_ws(const arith::FloatFormat& fmt, const CheckOptions& opt) {
+  const int w = fmt.total_bits();
+  return check_ws<V>(
+      w, w, 0x505753u /* "PWS" */, opt,
+      [&](const std::array<uint32_t, 8>& r, uint64_t wt, const uint64_t* a_fixed) {
+        const uint64_t a = a_fixed ? *a_fixed : detail::fp_operand(fmt, r[1], r[4]), b = detail::fp_operand(fmt, r[2], r[4] >> 8);
+        const uint64_t p = arith::fp_mul_rne_golden(fmt, uint32_t(a), uint32_t(wt));
+        return std::array<uint64_t, 3>{a, b, detail::fp_psum(fmt, p, r[3], r[5])};
+      },
+      [&](uint64_t a, uint64_t wt, uint64_t psum) {
+        return arith::MacWsResult{arith::fp_mac_golden(fmt, uint32_t(psum), uint32_t(a), uint32_t(wt)), false};
+      });
 }
 
 // FP accumulator: random sequences of clear / enable / addends (random codes, half of

@@ -36,6 +36,16 @@ FPADD_FP16 = ("fp_add", "-GExpBits=5 -GManBits=10", "check_fp_add<Vdut>(lpsim::a
 FPMULRNE_E5M2 = ("fp_mul_rne", "-GExpBits=5 -GManBits=2", "check_fp_mul_rne<Vdut>(lpsim::arith::fp8_e5m2(), o)")
 FPMULRNE_FP16 = ("fp_mul_rne", "-GExpBits=5 -GManBits=10", "check_fp_mul_rne<Vdut>(lpsim::arith::fp16(), o)")
 FPACC_FP16 = ("fp_acc", "-GExpBits=5 -GManBits=10", "check_fp_acc<Vdut>(lpsim::arith::fp16(), o)")
+FPMAC_FP16 = ("fp_mac", "-GExpBits=5 -GManBits=10", "check_fp_mac<Vdut>(lpsim::arith::fp16(), o)")
+MACWS_S8 = ("mac_ws", "-GWidthA=8 -GWidthB=8 -GAccWidth=32 -GSigned=1", "check_mac_ws<Vdut>(8, 8, 32, 1, 0, o)")
+MACWS_S4X5_SAT = ("mac_ws", "-GWidthA=4 -GWidthB=5 -GAccWidth=12 -GSigned=1 -GSaturate=1 -GBooth=1",
+                  "check_mac_ws<Vdut>(4, 5, 12, 1, 1, o)")
+MACWS_U4_SAT = ("mac_ws", "-GWidthA=4 -GWidthB=4 -GAccWidth=10 -GSigned=0 -GSaturate=1",
+                "check_mac_ws<Vdut>(4, 4, 10, 0, 1, o)")
+FP8WS_E4M3 = ("fp8_mac_ws", "-GExpBits=4 -GManBits=3 -GBias=7 -GFnSpecials=1",
+              "check_fp8_mac_ws<Vdut>(lpsim::arith::fp8_e4m3(), o)")
+FPWS_FP16 = ("fp_mac_ws", "-GExpBits=5 -GManBits=10", "check_fp_mac_ws<Vdut>(lpsim::arith::fp16(), o)")
+FP8MAC_FP16 = ("fp8_mac", "-GExpBits=5 -GManBits=10 -GBias=15 -GFnSpecials=0", "check_fp8_mac<Vdut>(lpsim::arith::fp16(), o)")
 
 # (file, original text, mutated text, unit to check it with)
 MUTANTS = [
@@ -100,6 +110,22 @@ MUTANTS = [
     ("fp8_mac.sv", "8'(pe) - 8'(PBias) + 8'd127", "8'(pe) - 8'(PBias) + 8'd126",
      ("fp8_mac", "-GExpBits=4 -GManBits=3 -GBias=7 -GFnSpecials=1", "check_fp8_mac<Vdut>(lpsim::arith::fp8_e4m3(), o)")),
     ("fp_acc.sv", "else if (clear_i) acc_o <= '0;", "else if (clear_i && !en_i) acc_o <= '0;", FPACC_FP16),
+    ("fp8_mac.sv", "else if (&pe) p32 = {ps, 8'hFF, pm, {(23 - PM){1'b0}}};", "else if (&pe) p32 = {ps, 8'hFF, 23'b0};",
+     FP8MAC_FP16),
+    ("fp_mac.sv", ".en_i(en_i), .in_i(p)", ".en_i(1'b1), .in_i(p)", FPMAC_FP16),
+    # The weight-stationary PEs: the product must use the weight register, not b_i.
+    ("mac_ws.sv", "u_mul (.a_i(a_i), .b_i(w_q), .p_o(product));\n  end\n",
+     "u_mul (.a_i(a_i), .b_i(b_i), .p_o(product));\n  end\n", MACWS_S8),
+    ("mac_ws.sv", "assign p_ext = AccWidth'($signed(product));", "assign p_ext = AccWidth'(product);", MACWS_S8),
+    ("mac_ws.sv", "assign ovf = (psum_i[AccWidth-1] == p_ext[AccWidth-1]) && ", "assign ovf = ", MACWS_S4X5_SAT),
+    ("mac_ws.sv", "assign next = ovf ? {AccWidth{1'b1}} : sum;", "assign next = sum;", MACWS_U4_SAT),
+    ("mac_ws.sv", "      a_o        <= a_i;", "      a_o        <= a_o;", MACWS_S8),
+    ("mac_ws.sv", "    end else begin\n      overflow_o <= 1'b0;", "    end else begin\n      overflow_o <= overflow_o;",
+     MACWS_S8),
+    ("fp8_mac_ws.sv", "else if (w_load_i) w_q <= b_i;", "else w_q <= b_i;", FP8WS_E4M3),
+    ("fp8_mac_ws.sv", "8'(pe) - 8'(PBias) + 8'd127", "8'(pe) - 8'(PBias) + 8'd126", FP8WS_E4M3),
+    ("fp_mac_ws.sv", ".a_i(psum_i), .b_i(p)", ".a_i(psum_o), .b_i(p)", FPWS_FP16),
+    ("fp_mac_ws.sv", "    end else if (en_i) begin", "    end else if (en_i | w_load_i) begin", FPWS_FP16),
 ]
 
 
