@@ -220,10 +220,10 @@ torch::Tensor QuantizedExecutor::gemm(int i, const torch::Tensor& x, bool quanti
       ops.cols = nd.kind == OpKind::conv
                      ? F::unfold(x, F::UnfoldFuncOptions({nd.kernel, nd.kernel}).padding(nd.padding).stride(nd.stride))
                            .transpose(1, 2)
-                           .reshape({-1, weight_[i].size(1)})
+                           .reshape({-1, weight_[i][0].numel()})
                            .contiguous()
                      : x.reshape({x.size(0), -1}).contiguous();
-      ops.w = weight_[i].t().contiguous();
+      ops.w = weight_[i].reshape({nd.out_channels, -1}).t().contiguous();
     }
   } else {
     LPSIM_CHECK(act_scale_[i] > 0);  // calibrate() first

@@ -28,11 +28,28 @@ quantization:
       acc_bits: 16
       layers:
         fc3: {quantised: false}
+    - name: int16
+      weights: int16
+      activations: int16
+    - name: uint8
+      weights: uint8
+      activations: uint8
 outputs: {dir: $d/out}
 YAML
 "$LPSIM" run -q "$d/s.yaml" > "$d/first.txt"
-[ "$(wc -l < "$d/out/summary.csv")" -eq 4 ] || fail "summary.csv rows"
-[ "$(wc -l < "$d/out/layers.csv")" -eq 10 ] || fail "layers.csv rows"
+[ "$(wc -l < "$d/out/summary.csv")" -eq 6 ] || fail "summary.csv rows"
+[ "$(wc -l < "$d/out/layers.csv")" -eq 16 ] || fail "layers.csv rows"
+head -1 "$d/out/summary.csv" | grep -q "dataflow,energy_horowitz_pj_per_inference,acc_overflow_fraction,acc_bits_needed" \
+  || fail "summary.csv columns: $(head -1 "$d/out/summary.csv")"
+# Every row on the gate-level flow: the FP32 reference on fp_mac, Horowitz only as its column.
+grep -q "^fp32,.*,fp_mac fp32," "$d/out/summary.csv" || fail "fp32 row not on fp_mac: $(grep ^fp32 "$d/out/summary.csv")"
+# INT16 on the default 32-bit wrapping accumulator overflows: flagged, with the width that would not.
+grep -q "^int16 .*ACCUMULATOR OVERFLOW\|ACCUMULATOR OVERFLOW" "$d/first.txt" || fail "overflow not flagged: $(cat "$d/first.txt")"
+awk -F, '$1=="int16" { exit !($11 > 0 && $12 > 32) }' "$d/out/summary.csv" || fail "int16 overflow columns"
+awk -F, '$1=="int8" { exit !($11 == 0) }' "$d/out/summary.csv" || fail "int8 must not overflow"
+# Zero points: uint8 (asymmetric) close to int8.
+awk -F, '$1=="int8" {a=$2} $1=="uint8" {b=$2} END { d=a-b; if (d<0) d=-d; exit !(b > 0.5 && d < 0.03) }' "$d/out/summary.csv" \
+  || fail "uint8 accuracy: $(cat "$d/out/summary.csv")"
 test -s "$d/out/report.json" || fail "report.json"
 test -s "$d/out/energy_layers.png" || fail "plot"
 [ -z "$(find "$d/out" -name '*.tmp*')" ] || fail "temporary files left"
@@ -41,7 +58,7 @@ grep -q "mac int4x4 acc16 array" "$d/out/layers.csv" || fail "int4 unit with 16-
 cp "$d/out/layers.csv" "$d/layers1.csv"
 # Second run reuses every finished configuration.
 "$LPSIM" run -q "$d/s.yaml" > "$d/second.txt"
-[ "$(grep -c '(reused)' "$d/second.txt")" -eq 3 ] || fail "resume: $(cat "$d/second.txt")"
+[ "$(grep -c '(reused)' "$d/second.txt")" -eq 5 ] || fail "resume: $(cat "$d/second.txt")"
 # --fresh recomputes, bit-identically (same seed).
 "$LPSIM" run -q --fresh "$d/s.yaml" > /dev/null
 cmp "$d/layers1.csv" "$d/out/layers.csv" || fail "fresh run differs"
@@ -69,4 +86,18 @@ expect_error "model: {arch: lenet5, layers: 3}" "bad.yaml:1:23: model.layers: un
 expect_error "dataset: {path: /nonexistent}" "/nonexistent: dataset directory not found"
 expect_error $'model: {arch: mlp, cache: '"$d"$'/m}\nquantization:\n  configs:\n    - name: a\n      weights: int8\n      activations: int8\n      layers: {conv9: {weights: int4}}' "bad.yaml:7:16: layers.conv9: no conv/linear layer 'conv9'"
 expect_error "model: {torchscript: /nonexistent.pt}" "/nonexistent.pt: TorchScript file not found"
+# Validation before any work: formats, accumulators, widths and the output directory.
+expect_error $'quantization:\n  configs:\n    - name: a\n      weights: int1\n      activations: int8' "bad.yaml:4:16: quantization.configs[0].weights: int1 has no positive level"
+expect_error $'quantization:\n  configs:\n    - name: a\n      weights: int32\n      activations: int8' "quantization.configs[0].weights: int32: integer operands wider than 24 bits"
+expect_error $'quantization:\n  configs:\n    - name: a\n      weights: fp8_e4m3\n      activations: fp8_e4m3' "quantization.configs[0].accumulator: floating-point operands (fp8_e4m3 x fp8_e4m3) need accumulator: fp32"
+expect_error $'quantization:\n  configs:\n    - name: a\n      weights: int8\n      activations: int8\n      acc_bits: 12' "quantization.configs[0].acc_bits: an accumulator of 12 bits is narrower than the int8 x int8 product (16 bits)"
+expect_error $'quantization:\n  configs:\n    - name: a\n      weights: int8\n      activations: int8\n      layers: {fc1: {weights: bf16}}' "quantization.configs[0].layers.fc1.accumulator: floating-point operands"
+expect_error "hardware: {dataflow: row_stationary}" "hardware.dataflow: 'row_stationary' is not one of: output_stationary, weight_stationary"
+touch "$d/afile"
+expect_error "outputs: {dir: $d/afile/sub}" "bad.yaml:1:16: outputs.dir: cannot create output directory"
+# Weight-stationary pricing of the same network: every layer on the WS PE.
+sed -e "s#dir: $d/out#dir: $d/ws#" -e 's/hardware: {/hardware: {dataflow: weight_stationary, /' "$d/s.yaml" > "$d/ws.yaml"
+"$LPSIM" run -q "$d/ws.yaml" > /dev/null || fail "weight-stationary scenario"
+grep -q "mac int8x8 acc32 array ws" "$d/ws/layers.csv" || fail "ws unit"
+grep -q "fp_mac fp32 ws" "$d/ws/layers.csv" || fail "ws fp32 unit"
 echo "run_test: all checks passed"
