@@ -40,6 +40,12 @@ struct Coder {
 
 }  // namespace
 
+int64_t ws_run_length(const HardwareConfig& hw, int64_t positions) {
+  int64_t R = std::max<int64_t>(1, std::min<int64_t>(hw.ws_run, positions));
+  while (positions % R) --R;
+  return R;
+}
+
 PeUnit pe_unit(const LayerQuant& q, const HardwareConfig& hw) {
   PeUnit pe;
   const bool ws = hw.dataflow == Dataflow::weight_stationary;
@@ -118,9 +124,7 @@ LayerChains layer_chains(const LayerQuant& q, const AccRange& range, const Layer
   }
   // Weight-stationary: PE (k, n) holds w[k][n]; positions m0 … m0+R−1 stream past, each
   // with the partial sum of k' < k arriving from above, in the accumulator's semantics.
-  int64_t R = std::min<int64_t>(hw.ws_run, M);
-  if (!chains)
-    while (M % R) --R;  // exhaustive: runs tile the positions exactly
+  const int64_t R = ws_run_length(hw, M);
   const int bits = q.acc_bits;
   const int64_t lo = range.mac_signed ? -(int64_t{1} << (bits - 1)) : 0;
   const int64_t hi = range.mac_signed ? (int64_t{1} << (bits - 1)) - 1 : (int64_t{1} << bits) - 1;
@@ -146,7 +150,7 @@ LayerChains layer_chains(const LayerQuant& q, const AccRange& range, const Layer
   for (uint64_t i = 0; i < out.count; ++i) {
     int64_t k, n, m0;
     if (chains) {
-      k = pick(0, K - 1), n = pick(0, N - 1), m0 = pick(0, M - R);
+      k = pick(0, K - 1), n = pick(0, N - 1), m0 = pick(0, runs - 1) * R;
     } else {
       const int64_t run = int64_t(i) % runs, kn = int64_t(i) / runs;
       k = kn % K, n = kn / K, m0 = run * R;
@@ -256,7 +260,7 @@ LayerPrice price_layer(const LayerQuant& q, const AccRange& range, const LayerOp
   } else {
     const uint32_t ops_per_chain =
         hw.dataflow == Dataflow::output_stationary ? uint32_t(ops.cols.size(1))
-                                                   : uint32_t(std::min<int64_t>(hw.ws_run, ops.cols.size(0)));
+                                                   : uint32_t(ws_run_length(hw, ops.cols.size(0)));
     LayerChains ch = layer_chains(q, range, ops, pe, hw, chains_for(hw, ops_per_chain), hw.seed);
     op = gate.price_chains(pe.key, std::move(ch.steps), ch.len, ch.ops);
   }

@@ -36,7 +36,7 @@ struct HardwareConfig {
   std::string mac_arch = "array";      // array | booth (integer MACs)
   Dataflow dataflow = Dataflow::output_stationary;
   uint64_t energy_vectors = 1 << 14;   // sampled MACs per layer (at least min_slots × 64 chains)
-  int ws_run = 64;                     // output positions per weight load (weight-stationary)
+  int ws_run = 64;                     // output positions per weight load (weight-stationary; see ws_run_length)
   int min_slots = 20;                  // batches of 64 chains behind each interval
   uint64_t seed = 1;
 };
@@ -65,9 +65,13 @@ struct PeUnit {
 };
 PeUnit pe_unit(const LayerQuant& q, const HardwareConfig& hw);
 
+// Weight-stationary run: positions streamed per weight load — the largest divisor of the
+// recorded positions not above hw.ws_run, so that runs tile the positions (as an array
+// streams them) and every position is equally likely in a sample.
+int64_t ws_run_length(const HardwareConfig& hw, int64_t positions);
+
 // Chains of one layer for a sequential PE (power::ChainStep): `chains` drawn at random
-// with `seed`, or every chain of the layer when chains == 0 (exhaustive; the WS run is
-// then the largest divisor of the positions not above ws_run).
+// with `seed`, or every chain of the layer when chains == 0 (exhaustive).
 struct LayerChains {
   std::vector<power::ChainStep> steps;
   uint32_t len = 0, ops = 0;
