@@ -107,8 +107,14 @@ ScenarioData load_scenario_data(const Scenario& s, bool progress) {
   if (s.normalize == "default" && !s.torchscript.empty())
     throw InputError("required with model.torchscript (lpsim cannot know the model's preprocessing)", s.file.string(),
                      "dataset.normalize");
+  if (layout == ImageLayout::nchw && info.channels > 4 && info.width <= 4)
+    std::cerr << fmt::format("lpsim: warning: images read as {} channels of {}x{}; if {} is N×H×W×C, set "
+                             "dataset.layout: nhwc\n",
+                             info.channels, info.height, info.width, out.files.train_images.string());
   // 2. The images, their preprocessing and the content hash.
+  const auto t_read = std::chrono::steady_clock::now();
   ImageDataset raw = load_idx_dataset(out.files, layout);
+  const double read_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_read).count();
   if (s.normalize == "none") {
     out.preprocessing.source = "none";
   } else if (s.normalize == "custom") {
@@ -141,14 +147,14 @@ ScenarioData load_scenario_data(const Scenario& s, bool progress) {
             {"preprocessing", {{"scale", "1/255"}, {"mean", p.mean}, {"std", p.std}, {"source", p.source}}}};
   out.report_json = j.dump();
   if (progress)
-    std::cerr << fmt::format("data: {} {}x{}x{}, {} classes, {} training / {} test images; pixel/255{}; hash {:016x} "
-                             "({:.0f} ms)\n",
+    std::cerr << fmt::format("data: {} {}x{}x{}, {} classes, {} training / {} test images; pixel/255{}; read in {:.0f} ms; "
+                             "hash {:016x} ({:.0f} ms)\n",
                              s.dataset, out.shape.channels, out.shape.height, out.shape.width, out.shape.classes,
                              out.train.size(), out.test.size(),
                              p.mean.empty() ? std::string(" only")
                                             : fmt::format(", then - mean [{}] / std [{}] ({})", floats(p.mean),
                                                           floats(p.std), p.source),
-                             out.content_hash, 1e3 * out.hash_seconds);
+                             1e3 * read_s, out.content_hash, 1e3 * out.hash_seconds);
   return out;
 }
 
