@@ -8,6 +8,7 @@
 #include "arith/error.h"
 #include "cli/commands.h"
 #include "power_models/analytic_pann.h"
+#include "power_models/resources.h"
 #include "power_models/unit_energy.h"
 
 namespace lpsim::cli {
@@ -49,7 +50,7 @@ Command add_energy(CLI::App& app, const bool& json) {
   sub->add_option("--model", o->model, "gate (switching of the synthesised netlist) | analytic (PANN toggle model)")
       ->capture_default_str();
   return {sub, [o, &json] {
-            o->req.rtl_dir = std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl";
+            o->req.rtl_dir = power::rtl_dir();
             o->req.cache_dir = o->cache;
             const std::string s = o->req.stream;
             if (s != "uniform" && s != "gauss" && s != "laplace") {  // anything else names a file

@@ -8,6 +8,7 @@
 
 #include "arith/atomic_file.h"
 #include "cli/commands.h"
+#include "power_models/resources.h"
 #include "power_models/unit_energy.h"
 
 namespace lpsim::cli {
@@ -35,7 +36,7 @@ Command add_energy_findings(CLI::App& app, const bool& json) {
                                const std::string& reference = "") {
               q.vectors = o->vectors;
               q.seed = o->seed;
-              q.rtl_dir = std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl";
+              q.rtl_dir = power::rtl_dir();
               q.cache_dir = std::filesystem::path(o->out) / "netlists";
               rows.push_back({finding, config, power::measure_unit_energy(q, lib), reference});
               std::cerr << "." << std::flush;

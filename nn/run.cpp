@@ -19,6 +19,7 @@
 #include "nn/torchscript.h"
 #include "nn/train.h"
 #include "power_models/energy_model.h"
+#include "power_models/resources.h"
 
 namespace lpsim::nn {
 namespace {
@@ -160,25 +161,25 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   torch::set_num_threads(s.threads);
   RunSummary summary;
   summary.output_dir = s.output_dir.string();
-  // Data.
-  ImageDataset raw = load_fashion_mnist(s.dataset_path);
-  TensorDataset train = to_tensors(raw.train_images, raw.train_labels, s.train_limit);
-  TensorDataset test = to_tensors(raw.test_images, raw.test_labels, s.test_limit);
-  raw = {};
+  (void)power::resource_dirs();  // rtl/ and cell data found (or an error) before any work
+  // Data (nn/data.h): checked before any work, preprocessed, hashed for the model key.
+  ScenarioData data = load_scenario_data(s, opt.progress);
+  TensorDataset &train = data.train, &test = data.test;
   // Model: imported, or built in and trained (or loaded) after the configurations have
   // been checked against its layers, so a bad layer name fails before any work.
-  GraphNet model = s.torchscript.empty() ? GraphNet(make_builtin_model(s.arch)) : import_torchscript(s.torchscript);
+  GraphNet model = s.torchscript.empty() ? GraphNet(make_builtin_model(s.arch, data.shape))
+                                         : import_torchscript(s.torchscript, data.shape);
   const Graph& g = model->graph();
   std::vector<std::vector<LayerQuant>> layer_configs;
   for (const QuantConfigSpec& c : s.configs) layer_configs.push_back(resolve(c, g));
   std::string model_key;
   if (!s.torchscript.empty()) {
-    model_key = "torchscript:" + std::filesystem::absolute(s.torchscript).string() + ":" +
-                std::to_string(std::filesystem::last_write_time(s.torchscript).time_since_epoch().count());
+    model_key = torchscript_key(s.torchscript, data.key);
   } else {
     TrainConfig tc;
     tc.epochs = s.epochs, tc.batch_size = s.batch_size, tc.lr = s.lr, tc.momentum = s.momentum;
     tc.weight_decay = s.weight_decay, tc.schedule = s.schedule, tc.seed = s.seed, tc.threads = s.threads;
+    tc.data_key = data.key;
     model_key = training_key(g, tc, train.size());
     ProgressBar bar(opt.progress, "train " + s.arch);
     const TrainResult tr = train_or_load(model, train, tc, s.model_cache,
@@ -202,7 +203,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   hw.ws_run = s.ws_run;
   hw.seed = s.seed;
   auto gate = std::make_shared<power::GateLevelEnergyModel>(power::load_cell_library(power::default_cell_library_path()),
-                                                            std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl",
+                                                            power::rtl_dir(),
                                                             s.netlist_cache, 1 << 12, s.seed);
   std::optional<power::AnalyticPannEnergyModel> analytic;
   if (s.energy_model == "analytic") analytic.emplace(gate);
@@ -357,6 +358,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   json report = {{"scenario", s.name}, {"file", s.file.string()}, {"model", g.arch}, {"model_key", model_key},
                  {"test_images", test.size()}, {"fp32_libtorch_images_per_s", summary.fp32_images_per_s},
                  {"seconds", since(t_start)}, {"configs", all}};
+  report["dataset"] = json::parse(data.report_json);  // the data and its preprocessing (nn/data.h)
   atomic_write_file(s.output_dir / "summary.csv", csv);
   atomic_write_file(s.output_dir / "layers.csv", lcsv);
   atomic_write_file(s.output_dir / "report.json", report.dump(2));

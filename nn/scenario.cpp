@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -124,6 +125,73 @@ void check_arithmetic(const Reader& r, const YAML::Node& n, const std::string& k
   }
 }
 
+// dataset: {name, path, train_images, train_labels, test_images, test_labels, layout,
+// normalize: none | {mean: [...], std: [...]}, train_limit, test_limit}.
+void parse_dataset(const Reader& r, const YAML::Node& d, Scenario& s) {
+  r.expect_map(d, "dataset", {"name", "path", "train_images", "train_labels", "test_images", "test_labels", "layout",
+                              "normalize", "train_limit", "test_limit"});
+  r.get(d, "name", "dataset", s.dataset);
+  r.one_of(d, "name", "dataset", s.dataset, {"fashion-mnist", "idx"});
+  r.get(d, "path", "dataset", s.dataset_path);
+  r.get(d, "train_images", "dataset", s.train_images);
+  r.get(d, "train_labels", "dataset", s.train_labels);
+  r.get(d, "test_images", "dataset", s.test_images);
+  r.get(d, "test_labels", "dataset", s.test_labels);
+  if (s.dataset == "idx" && !d["path"]) {
+    // Without a folder, every file must be named (relative names: to the current directory).
+    if (s.train_images.empty() || s.train_labels.empty() || s.test_images.empty() || s.test_labels.empty())
+      r.fail(d, "dataset.path", "required for name: idx (the folder of the IDX files), unless all four files are named");
+    s.dataset_path = ".";
+  }
+  r.get(d, "layout", "dataset", s.layout);
+  r.one_of(d, "layout", "dataset", s.layout, {"nchw", "nhwc"});
+  if (const auto n = d["normalize"]) {
+    s.norm_where = r.where(n);
+    if (n.IsScalar()) {
+      if (n.Scalar() != "none") r.fail(n, "dataset.normalize", "expected none or {mean: [...], std: [...]}");
+      s.normalize = "none";
+    } else {
+      r.expect_map(n, "dataset.normalize", {"mean", "std"});
+      s.normalize = "custom";
+      auto list = [&](const char* name, std::vector<double>& out, bool positive) {
+        const std::string key = std::string("dataset.normalize.") + name;
+        const YAML::Node v = n[name];
+        if (!v) r.fail(n, key, "missing (give mean and std, one entry per channel or one for all)");
+        std::vector<YAML::Node> items;
+        if (v.IsScalar()) {
+          items.push_back(v);
+        } else if (v.IsSequence() && v.size() > 0) {
+          for (const auto& e : v) items.push_back(e);
+        } else {
+          r.fail(v, key, "expected a number or a non-empty list of numbers");
+        }
+        for (const YAML::Node& e : items) {
+          double x = 0;
+          try {
+            if (!e.IsScalar()) throw YAML::BadConversion(e.Mark());
+            x = e.as<double>();
+          } catch (const YAML::BadConversion&) {
+            r.fail(e, key, "expected a number, got '" + (e.IsScalar() ? e.Scalar() : std::string("a collection")) + "'");
+          }
+          if (!std::isfinite(x) || (positive && !(x > 0)))
+            r.fail(e, key, positive ? "every std must be a finite number > 0" : "not a finite number");
+          out.push_back(x);
+        }
+      };
+      list("mean", s.norm_mean, false);
+      list("std", s.norm_std, true);
+      if (s.norm_mean.size() > 1 && s.norm_std.size() > 1 && s.norm_mean.size() != s.norm_std.size())
+        r.fail(n["std"], "dataset.normalize.std",
+               std::to_string(s.norm_std.size()) + " entries for " + std::to_string(s.norm_mean.size()) +
+                   " means (give one per channel, or one for all)");
+    }
+  }
+  r.get(d, "train_limit", "dataset", s.train_limit);
+  r.get(d, "test_limit", "dataset", s.test_limit);
+  r.range(d, "train_limit", "dataset", double(s.train_limit), 0, 1e9);
+  r.range(d, "test_limit", "dataset", double(s.test_limit), 0, 1e9);
+}
+
 }  // namespace
 
 Scenario parse_scenario(const std::string& text, const std::string& label) {
@@ -143,16 +211,7 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
   r.get(root, "seed", "", s.seed);
   r.get(root, "threads", "", s.threads);
   r.range(root, "threads", "", s.threads, 1, 256);
-  if (const auto d = root["dataset"]) {
-    r.expect_map(d, "dataset", {"name", "path", "train_limit", "test_limit"});
-    r.get(d, "name", "dataset", s.dataset);
-    r.one_of(d, "name", "dataset", s.dataset, {"fashion-mnist"});
-    r.get(d, "path", "dataset", s.dataset_path);
-    r.get(d, "train_limit", "dataset", s.train_limit);
-    r.get(d, "test_limit", "dataset", s.test_limit);
-    r.range(d, "train_limit", "dataset", double(s.train_limit), 0, 1e9);
-    r.range(d, "test_limit", "dataset", double(s.test_limit), 0, 1e9);
-  }
+  if (const auto d = root["dataset"]) parse_dataset(r, d, s);
   if (const auto m = root["model"]) {
     r.expect_map(m, "model", {"arch", "torchscript", "cache", "train"});
     r.get(m, "arch", "model", s.arch);
@@ -164,6 +223,10 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
     r.get(m, "torchscript", "model", s.torchscript);
     if (m["torchscript"] && m["arch"]) r.fail(m["torchscript"], "model.torchscript", "give either arch or torchscript");
     r.get(m, "cache", "model", s.model_cache);
+    if (m["torchscript"] && s.normalize == "default")
+      r.fail(root["dataset"] ? root["dataset"] : m["torchscript"], "dataset.normalize",
+             "required with model.torchscript: lpsim cannot know how the model's inputs were preprocessed (give "
+             "none for pixel/255, or {mean: [...], std: [...]} per channel, applied to pixel/255)");
     if (const auto t = m["train"]) {
       r.expect_map(t, "model.train", {"epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule"});
       r.get(t, "epochs", "model.train", s.epochs);

@@ -39,8 +39,17 @@ struct Scenario {
   uint64_t seed = 1;
   int threads = 2;
   // dataset
-  std::string dataset = "fashion-mnist";
+  std::string dataset = "fashion-mnist";  // fashion-mnist | idx (the user's own IDX files)
   std::filesystem::path dataset_path = "/usr/share/datasets/fashion-mnist";
+  // Empty: the MNIST names under dataset_path; relative: under dataset_path.
+  std::filesystem::path train_images, train_labels, test_images, test_labels;
+  std::string layout = "nchw";  // axis order of 4-D image files: nchw | nhwc
+  // dataset.normalize: "default" (not given: Fashion constants for fashion-mnist, the
+  // training set's per-channel statistics for idx), "none" (pixel/255 only) or "custom"
+  // ((pixel/255 - mean[c]) / std[c]; a single entry applies to every channel).
+  std::string normalize = "default";
+  std::vector<double> norm_mean, norm_std;
+  std::string norm_where;  // file:line:col of dataset.normalize, for the channel-count check
   int64_t train_limit = 0, test_limit = 0;  // 0: all
   // model
   std::string arch = "lenet5";

@@ -2,7 +2,12 @@
 
 #include <torch/script.h>
 
+#include <fmt/format.h>
+
+#include <fstream>
+
 #include "arith/error.h"
+#include "arith/hash.h"
 
 namespace lpsim::nn {
 namespace {
@@ -106,7 +111,7 @@ struct Importer {
 
 }  // namespace
 
-GraphNet import_torchscript(const std::filesystem::path& file) {
+GraphNet import_torchscript(const std::filesystem::path& file, const InputShape& in) {
   if (!std::filesystem::exists(file)) throw InputError("TorchScript file not found", file.string());
   torch::jit::Module m;
   try {
@@ -117,6 +122,8 @@ GraphNet import_torchscript(const std::filesystem::path& file) {
   m.eval();
   Importer imp{file.string(), {}, {}};
   imp.g.arch = "torchscript:" + file.filename().string();
+  imp.g.input_channels = in.channels, imp.g.input_height = in.height, imp.g.input_width = in.width;
+  imp.g.classes = in.classes;
   imp.visit(m, "");
   if (imp.g.nodes.empty()) throw InputError("module has no supported layers", file.string());
   for (const Node& n : imp.g.nodes)
@@ -145,20 +152,43 @@ GraphNet import_torchscript(const std::filesystem::path& file) {
   // The importer assumes forward() is the children in order: check on a probe input.
   torch::NoGradGuard ng;
   torch::manual_seed(0);
-  auto probe = torch::randn({4, 1, 28, 28});
+  auto probe = torch::randn({4, in.channels, in.height, in.width});
+  const std::string shape =
+      std::to_string(in.channels) + "x" + std::to_string(in.height) + "x" + std::to_string(in.width);
   torch::Tensor want, got;
   try {
     want = m.forward({probe}).toTensor();
     got = net->forward(probe);
   } catch (const std::exception& e) {
-    throw InputError(std::string("module does not run on a 1x28x28 input as a sequence of its layers: ") + e.what(),
+    throw InputError("module does not run on the dataset's " + shape + " images as a sequence of its layers: " +
+                         e.what(),
                      file.string());
   }
+  if (want.dim() != 2 || want.size(0) != probe.size(0))
+    throw InputError("module's output on " + shape + " images has shape " + c10::str(want.sizes()) +
+                         ", expected (batch, classes)",
+                     file.string());
+  if (want.size(1) != in.classes)
+    throw InputError("module outputs " + std::to_string(want.size(1)) + " values per image but the dataset has " +
+                         std::to_string(in.classes) + " classes",
+                     file.string());
   if (!want.sizes().equals(got.sizes()) ||
       (want - got).abs().max().item<double>() > 1e-4 * (1 + want.abs().max().item<double>()))
     throw InputError("forward() is not the sequence of the module's children (lpsim imports sequential models)",
                      file.string());
   return net;
+}
+
+std::string torchscript_key(const std::filesystem::path& file, const std::string& data_key) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError("cannot read", file.string());
+  uint64_t h = fnv1a("lpsim-torchscript");
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), std::streamsize(buf.size()));
+    h = fnv1a(std::string_view(buf.data(), size_t(in.gcount())), h);
+  }
+  return fmt::format("torchscript:{}:{:016x}|data:{}", file.filename().string(), h, data_key);
 }
 
 }  // namespace lpsim::nn

@@ -6,12 +6,17 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "nn/net.h"
 
 namespace lpsim::nn {
 
-// The module as a Graph with its weights copied into a GraphNet (input 1×28×28).
-GraphNet import_torchscript(const std::filesystem::path& file);
+// The module as a Graph with its weights copied into a GraphNet, checked on a probe
+// input of `in` (channels × height × width): its output width must be in.classes.
+GraphNet import_torchscript(const std::filesystem::path& file, const InputShape& in = {});
+
+// Key of the imported model for result caches: the file's content hash and the data key.
+std::string torchscript_key(const std::filesystem::path& file, const std::string& data_key);
 
 }  // namespace lpsim::nn

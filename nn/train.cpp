@@ -17,7 +17,7 @@ namespace lpsim::nn {
 
 std::string training_key(const Graph& g, const TrainConfig& c, int64_t train_size) {
   std::ostringstream s;
-  s << g.arch << '|' << g.input_channels << '|' << g.input_size << '|' << g.classes;
+  s << g.arch << '|' << g.input_channels << '|' << g.input_height << 'x' << g.input_width << '|' << g.classes;
   for (const Node& n : g.nodes) {
     s << '|' << n.name << ':' << op_name(n.kind) << ':' << n.in_channels << ',' << n.out_channels << ','
       << n.kernel << ',' << n.stride << ',' << n.padding << ',' << n.bias;
@@ -25,6 +25,7 @@ std::string training_key(const Graph& g, const TrainConfig& c, int64_t train_siz
   }
   s << "|e" << c.epochs << "|b" << c.batch_size << "|lr" << c.lr << "|m" << c.momentum << "|wd" << c.weight_decay
     << '|' << c.schedule << "|s" << c.seed << "|t" << c.threads << "|n" << train_size << "|torch" << TORCH_VERSION;
+  if (!c.data_key.empty()) s << "|data:" << c.data_key;
   return fmt::format("{}-{:016x}", g.arch, fnv1a(s.str()));
 }
 

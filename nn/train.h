@@ -22,6 +22,9 @@ struct TrainConfig {
   std::string schedule = "cosine";  // cosine | step (×0.1 at 50 % and 75 %) | constant
   uint64_t seed = 1;
   int threads = 2;  // fixed, not the core count: thread count changes float reduction order
+  // The training data's identity (ScenarioData::key: content hash, preprocessing, limit);
+  // empty when the caller has none (tests): then only the training-set size keys it.
+  std::string data_key;
 };
 
 struct TrainResult {
@@ -35,7 +38,7 @@ struct TrainResult {
 // progress(done, total, message) is called every few batches.
 using Progress = std::function<void(int64_t, int64_t, const std::string&)>;
 
-// Key of the cache entry: the graph, the config and the training-set size.
+// Key of the cache entry: the graph, the config (with its data key) and the training-set size.
 std::string training_key(const Graph& g, const TrainConfig& cfg, int64_t train_size);
 
 TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const TrainConfig& cfg,

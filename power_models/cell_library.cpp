@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "arith/error.h"
+#include "power_models/resources.h"
 
 namespace lpsim::power {
 
@@ -92,11 +93,11 @@ WireLoad load_wire_load(const std::filesystem::path& csv, const std::string& mod
 }
 
 std::filesystem::path default_wire_load_path() {
-  return std::filesystem::path(LPSIM_SOURCE_DIR) / "power_models" / "data" / "nangate45_wire_load.csv";
+  return data_dir() / "nangate45_wire_load.csv";
 }
 
 std::filesystem::path default_cell_library_path() {
-  return std::filesystem::path(LPSIM_SOURCE_DIR) / "power_models" / "data" / "nangate45_typ_cells.csv";
+  return data_dir() / "nangate45_typ_cells.csv";
 }
 
 }  // namespace lpsim::power

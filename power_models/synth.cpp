@@ -1,5 +1,7 @@
 #include "power_models/synth.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -53,10 +55,13 @@ std::filesystem::path synthesize(const SynthRequest& req) {
     script += " " + req.top;
   }
   // Async resets become synchronous logic so that the simulator needs one DFF type.
-  const fs::path tmp = out.string() + ".tmp";
+  // Per-process temporary and log: parallel test processes may synthesise the same unit
+  // into a shared cache; the last rename wins and both results are identical.
+  const std::string pid = std::to_string(::getpid());
+  const fs::path tmp = out.string() + "." + pid + ".tmp";
   script += "; synth -flatten -top " + req.top + "; async2sync; dfflegalize -cell $_DFF_P_ 01; abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX; opt_clean; "
             "write_json " + tmp.string();
-  const fs::path log = out.string() + ".log";
+  const fs::path log = out.string() + "." + pid + ".log";
   const std::string cmd = "yosys -q -l '" + log.string() + "' -p '" + script + "' >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0 || !fs::exists(tmp)) {
     std::string tail = read_file(log);
@@ -66,6 +71,8 @@ std::filesystem::path synthesize(const SynthRequest& req) {
     throw InputError("yosys failed on " + req.top + ": " + tail, log.string());
   }
   fs::rename(tmp, out);  // atomic: a half-written netlist never sits in the cache
+  std::error_code ec;
+  fs::remove(log, ec);
   return out;
 }
 

@@ -64,7 +64,7 @@ cp "$d/out/layers.csv" "$d/layers1.csv"
 cmp "$d/layers1.csv" "$d/out/layers.csv" || fail "fresh run differs"
 # Bring your own model: the TorchScript fixture through the same pipeline.
 cat > "$d/ts.yaml" <<YAML
-dataset: {train_limit: 1000, test_limit: 200}
+dataset: {train_limit: 1000, test_limit: 200, normalize: {mean: [0.2860], std: [0.3530]}}
 model: {torchscript: $SRC/tests/nn/fixtures/tiny_cnn.pt}
 hardware: {energy_model: none}
 quantization: {configs: [{name: int8, weights: int8, activations: int8}]}
@@ -72,6 +72,7 @@ outputs: {dir: $d/ts, plot: false}
 YAML
 "$LPSIM" run -q "$d/ts.yaml" > /dev/null || fail "torchscript scenario"
 grep -q "int8,conv2,int8,int8,int32,49,36,8" "$d/ts/layers.csv" || fail "torchscript layer shapes"
+grep -q '"source": "scenario"' "$d/ts/report.json" || fail "torchscript preprocessing not recorded"
 # Bad input: exit 2 naming file:line and key.
 expect_error() {  # yaml, expected substring
   printf '%s\n' "$1" > "$d/bad.yaml"
@@ -85,7 +86,9 @@ expect_error() {  # yaml, expected substring
 expect_error "model: {arch: lenet5, layers: 3}" "bad.yaml:1:23: model.layers: unknown key"
 expect_error "dataset: {path: /nonexistent}" "/nonexistent: dataset directory not found"
 expect_error $'model: {arch: mlp, cache: '"$d"$'/m}\nquantization:\n  configs:\n    - name: a\n      weights: int8\n      activations: int8\n      layers: {conv9: {weights: int4}}' "bad.yaml:7:16: layers.conv9: no conv/linear layer 'conv9'"
-expect_error "model: {torchscript: /nonexistent.pt}" "/nonexistent.pt: TorchScript file not found"
+expect_error "dataset: {normalize: none}
+model: {torchscript: /nonexistent.pt}" "/nonexistent.pt: TorchScript file not found"
+expect_error "model: {torchscript: /nonexistent.pt}" "bad.yaml:1:22: dataset.normalize: required with model.torchscript"
 # Validation before any work: formats, accumulators, widths and the output directory.
 expect_error $'quantization:\n  configs:\n    - name: a\n      weights: int1\n      activations: int8' "bad.yaml:4:16: quantization.configs[0].weights: int1 has no positive level"
 expect_error $'quantization:\n  configs:\n    - name: a\n      weights: int32\n      activations: int8' "quantization.configs[0].weights: int32: integer operands wider than 24 bits"

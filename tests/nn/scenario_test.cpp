@@ -89,3 +89,67 @@ TEST(Scenario, ShippedScenariosParse) {
     EXPECT_FALSE(s.configs.empty()) << f;
   }
 }
+
+TEST(Scenario, DatasetKeys) {
+  const Scenario s = parse_scenario(R"(
+dataset:
+  name: idx
+  path: /data/mine
+  train_images: imgs-train
+  test_labels: /elsewhere/labels
+  layout: nhwc
+  normalize: {mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.243, 0.261]}
+  train_limit: 100
+model: {arch: lenet5}
+)", "s.yaml");
+  EXPECT_EQ(s.dataset, "idx");
+  EXPECT_EQ(s.dataset_path, "/data/mine");
+  EXPECT_EQ(s.train_images, "imgs-train");
+  EXPECT_TRUE(s.train_labels.empty());
+  EXPECT_EQ(s.test_labels, "/elsewhere/labels");
+  EXPECT_EQ(s.layout, "nhwc");
+  EXPECT_EQ(s.normalize, "custom");
+  EXPECT_EQ(s.norm_mean.size(), 3u);
+  EXPECT_DOUBLE_EQ(s.norm_std[2], 0.261);
+  EXPECT_EQ(s.norm_where, "s.yaml:8:14");
+  EXPECT_EQ(parse_scenario("dataset: {normalize: none}\n", "s.yaml").normalize, "none");
+  const Scenario one = parse_scenario("dataset: {normalize: {mean: 0.5, std: 0.5}}\n", "s.yaml");
+  EXPECT_EQ(one.norm_mean, std::vector<double>{0.5});
+  EXPECT_EQ(parse_scenario("name: t\n", "s.yaml").normalize, "default");
+  // A TorchScript model with explicit preprocessing.
+  const Scenario ts = parse_scenario("dataset: {normalize: none}\nmodel: {torchscript: m.pt}\n", "s.yaml");
+  EXPECT_EQ(ts.torchscript, "m.pt");
+}
+
+TEST(Scenario, DatasetErrorsNameFileLineAndKey) {
+  // TorchScript needs dataset.normalize: lpsim cannot know the model's preprocessing.
+  std::string e = error_of("model: {torchscript: m.pt}\n");
+  EXPECT_NE(e.find("s.yaml:1:22: dataset.normalize: required with model.torchscript"), std::string::npos) << e;
+  e = error_of("dataset: {train_limit: 10}\nmodel: {torchscript: m.pt}\n");
+  EXPECT_NE(e.find("s.yaml:1:10: dataset.normalize: required"), std::string::npos) << e;
+  // std must be > 0; lists are numbers; both are given; lengths agree.
+  e = error_of("dataset:\n  normalize: {mean: [0.5], std: [0]}\n");
+  EXPECT_NE(e.find("s.yaml:2:34: dataset.normalize.std: every std must be a finite number > 0"), std::string::npos) << e;
+  e = error_of("dataset:\n  normalize: {mean: [a], std: [1]}\n");
+  EXPECT_NE(e.find("s.yaml:2:22: dataset.normalize.mean: expected a number, got 'a'"), std::string::npos) << e;
+  e = error_of("dataset:\n  normalize: {mean: [0.5]}\n");
+  EXPECT_NE(e.find("dataset.normalize.std: missing"), std::string::npos) << e;
+  e = error_of("dataset:\n  normalize: {mean: [0.1, 0.2, 0.3], std: [1, 2]}\n");
+  EXPECT_NE(e.find("dataset.normalize.std: 2 entries for 3 means"), std::string::npos) << e;
+  e = error_of("dataset:\n  normalize: imagenet\n");
+  EXPECT_NE(e.find("s.yaml:2:14: dataset.normalize: expected none or {mean"), std::string::npos) << e;
+  e = error_of("dataset:\n  normalize: {mean: [], std: [1]}\n");
+  EXPECT_NE(e.find("dataset.normalize.mean: expected a number or a non-empty list"), std::string::npos) << e;
+  e = error_of("dataset:\n  normalize: {mean: 0, std: 1, scale: 2}\n");
+  EXPECT_NE(e.find("dataset.normalize.scale: unknown key"), std::string::npos) << e;
+  // Names, layouts, and idx without a folder.
+  e = error_of("dataset: {name: cifar10}\n");
+  EXPECT_NE(e.find("dataset.name: 'cifar10' is not one of: fashion-mnist, idx"), std::string::npos) << e;
+  e = error_of("dataset: {name: idx, path: d, layout: chw}\n");
+  EXPECT_NE(e.find("dataset.layout: 'chw' is not one of: nchw, nhwc"), std::string::npos) << e;
+  e = error_of("dataset: {name: idx}\n");
+  EXPECT_NE(e.find("s.yaml:1:10: dataset.path: required for name: idx"), std::string::npos) << e;
+  const Scenario all = parse_scenario(
+      "dataset: {name: idx, train_images: a, train_labels: b, test_images: c, test_labels: d}\n", "s.yaml");
+  EXPECT_EQ(all.dataset_path, ".");
+}

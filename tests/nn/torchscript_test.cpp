@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "arith/error.h"
 #include "nn/executor.h"
@@ -79,4 +80,34 @@ TEST(TorchScript, BadFilesAreErrors) {
   const fs::path junk = fs::temp_directory_path() / "lpsim_junk.pt";
   { std::ofstream(junk) << "not a zip"; }
   EXPECT_THROW(import_torchscript(junk), InputError);
+}
+
+// The probe input has the dataset's shape; a model whose output width is not the number
+// of classes is an error naming both.
+TEST(TorchScript, ProbeTakesTheDataShape) {
+  auto error_of = [](const InputShape& in) -> std::string {
+    try {
+      import_torchscript(kFixture, in);
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  std::string e = error_of({3, 28, 28, 10});
+  EXPECT_NE(e.find("does not run on the dataset's 3x28x28 images"), std::string::npos) << e;
+  e = error_of({1, 28, 28, 5});
+  EXPECT_NE(e.find("outputs 10 values per image but the dataset has 5 classes"), std::string::npos) << e;
+  EXPECT_NE(e.find(kFixture.string()), std::string::npos) << e;
+  EXPECT_EQ(import_torchscript(kFixture, {1, 28, 28, 10})->graph().input_height, 28);
+}
+
+TEST(TorchScript, KeyFollowsContentAndData) {
+  const std::string k = torchscript_key(kFixture, "d1");
+  EXPECT_EQ(torchscript_key(kFixture, "d1"), k);
+  EXPECT_NE(torchscript_key(kFixture, "d2"), k);
+  const fs::path copy = fs::temp_directory_path() / "tiny_cnn.pt";
+  fs::copy_file(kFixture, copy, fs::copy_options::overwrite_existing);
+  EXPECT_EQ(torchscript_key(copy, "d1"), k);  // the content, not the path or the time
+  { std::ofstream(copy, std::ios::app) << ' '; }
+  EXPECT_NE(torchscript_key(copy, "d1"), k);
 }
