@@ -127,14 +127,26 @@ UnitEnergyReport finish(UnitEnergyReport rep, const GateSim& sim, const std::vec
   return rep;
 }
 
+// A unit ready to price: its netlist (synthesised, or from the cache), its area in the
+// report, and a simulator that prices every transition.
+struct UnitSim {
+  Netlist netlist;
+  GateSim sim;  // holds a reference to netlist (declared first)
+  UnitSim(const UnitEnergyRequest& req, const CellLibrary& lib, UnitEnergyReport& rep)
+      : netlist(load_yosys_json(synthesize({rep.module, rep.params, req.rtl_dir, req.cache_dir}))), sim(netlist) {
+    rep.area = unit_area(netlist, lib);
+    sim.set_transition_costs(transition_energy_fj(netlist, lib));
+    sim.set_unit_delay(req.unit_delay);
+  }
+  UnitSim(const UnitSim&) = delete;
+  UnitSim& operator=(const UnitSim&) = delete;
+};
+
 // Operand-stream units: lane l evaluates a contiguous piece of the stream, one
 // operation per lane and step.
 UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib, UnitEnergyReport rep) {
-  const Netlist n = load_yosys_json(synthesize({rep.module, rep.params, req.rtl_dir, req.cache_dir}));
-  rep.area = unit_area(n, lib);
-  GateSim sim(n);
-  sim.set_transition_costs(transition_energy_fj(n, lib));
-  sim.set_unit_delay(req.unit_delay);
+  UnitSim unit(req, lib, rep);
+  GateSim& sim = unit.sim;
   const bool recorded = req.stream == "operands";
   // Weight-stationary PEs: one step in 64 of each lane loads a new weight (w_load_i = 1,
   // en_i = 0, no product), staggered over the lanes so that every step after the first
@@ -244,11 +256,8 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
 // Chains: slot s runs chains 64s … 64s+63 in lanes 0 … 63, step by step; the slot's energy
 // over its completed operations is one batch mean.
 UnitEnergyReport run_chains(const UnitEnergyRequest& req, const CellLibrary& lib, UnitEnergyReport rep) {
-  const Netlist n = load_yosys_json(synthesize({rep.module, rep.params, req.rtl_dir, req.cache_dir}));
-  rep.area = unit_area(n, lib);
-  GateSim sim(n);
-  sim.set_transition_costs(transition_energy_fj(n, lib));
-  sim.set_unit_delay(req.unit_delay);
+  UnitSim unit(req, lib, rep);
+  GateSim& sim = unit.sim;
   const bool ws = req.unit.size() > 3 && req.unit.compare(req.unit.size() - 3, 3, "_ws") == 0;
   const bool acc = req.unit == "acc";
   const uint32_t len = req.chain_len;
@@ -347,11 +356,8 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
   if (req.unit != "pann_add") return run_stream(req, lib, rep);
   // PANN: each lane runs x·R jobs back to back (start, R additions, done); an operation is
   // one multiplication replaced, so its energy includes its R add cycles and the start.
-  const Netlist n = load_yosys_json(synthesize({rep.module, rep.params, req.rtl_dir, req.cache_dir}));
-  rep.area = unit_area(n, lib);
-  GateSim sim(n);
-  sim.set_transition_costs(transition_energy_fj(n, lib));
-  sim.set_unit_delay(req.unit_delay);
+  UnitSim unit(req, lib, rep);
+  GateSim& sim = unit.sim;
   LaneValues ones{}, start{}, x{}, r{};
   ones.fill(1);
   sim.set_input("rst_ni", ones);
