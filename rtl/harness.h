@@ -469,6 +469,7 @@ CheckResult check_ws(int wa, int wb, uint32_t tag, const CheckOptions& opt, Draw
       tb.m->psum_i = psum;
       tb.clock();
       ovf_o = false;
+      const uint64_t w_used = w;
       if (enable) {
         const arith::MacWsResult g = golden(a, w, psum);
         psum_o = g.psum;
@@ -487,7 +488,7 @@ CheckResult check_ws(int wa, int wb, uint32_t tag, const CheckOptions& opt, Draw
         fail_step = i;
         r.first_failure = "cycle " + std::to_string(i) + ": w_load=" + std::to_string(load) + " en=" +
                           std::to_string(enable) + " a=" + hex(a) + " b=" + hex(b) + " psum_i=" + hex(psum) +
-                          " w=" + hex(w) + " expected psum=" + hex(expect) + " a_o=" + hex(a_o) + " ovf=" +
+                          " w=" + hex(w_used) + " expected psum=" + hex(expect) + " a_o=" + hex(a_o) + " ovf=" +
                           std::to_string(ovf_o) + " got psum=" + hex(got) + " a_o=" + hex(got_a) + " ovf=" +
                           std::to_string(got_ovf);
       }

@@ -35,6 +35,15 @@ TEST(EnergyModel, KeyToUnitRequest) {
   EXPECT_FALSE(r.is_signed);
   r = request_for({"fp8_mac", "fp8_e4m3", "fp8_e4m3"});
   EXPECT_EQ(r.format, "fp8_e4m3");
+  r = request_for({"mac_ws", "int8", "int8", 32, "booth"});  // the PEs map like their MACs
+  EXPECT_EQ(r.unit, "mac_ws");
+  EXPECT_EQ(r.a_bits, 8);
+  EXPECT_TRUE(r.is_signed);
+  EXPECT_EQ(r.arch, "booth");
+  r = request_for({"fp_mac_ws", "fp32", "fp32"});
+  EXPECT_EQ(r.format, "fp32");
+  r = request_for({"fp8_mac", "fp16", "fp16"});
+  EXPECT_EQ(r.format, "fp16");
   EXPECT_THROW(request_for({"mac", "int8", "fp8_e4m3"}), InputError);
   EXPECT_THROW(request_for({"mac", "int99", "int8"}), InputError);
 }
