@@ -71,7 +71,13 @@ Command add_energy(CLI::App& app, const bool& json) {
                 std::cout << nlohmann::json{{"model", "analytic"}, {"unit", o->req.unit}, {"energy_pj", e},
                                             {"toggles_per_op", toggles}, {"pj_per_toggle", m.pj_per_toggle},
                                             {"r2_mul", m.r2_mul}, {"r2_acc_signed", m.r2_acc_signed},
-                                            {"r2_acc_unsigned", m.r2_acc_unsigned}}
+                                            {"r2_acc_unsigned", m.r2_acc_unsigned},
+                                            {"coefficients", {{"mul_bb", m.mul_bb}, {"mul_b", m.mul_b}, {"mul_0", m.mul_0},
+                                                              {"acc_signed_B", m.acc_signed_B},
+                                                              {"acc_signed_b", m.acc_signed_b},
+                                                              {"acc_signed_0", m.acc_signed_0},
+                                                              {"acc_unsigned_b", m.acc_unsigned_b},
+                                                              {"acc_unsigned_0", m.acc_unsigned_0}}}}
                                  .dump(2)
                           << "\n";
               } else {

@@ -112,14 +112,16 @@ void check_arithmetic(const Reader& r, const YAML::Node& n, const std::string& k
   const arith::NumberFormat fw = arith::parse_format(w), fa = arith::parse_format(a);
   const auto* iw = std::get_if<arith::IntFormat>(&fw);
   const auto* ia = std::get_if<arith::IntFormat>(&fa);
+  // Point at the key itself where the node has it (else it came from a default above).
+  auto at = [&](const char* k) { return n[k] ? n[k] : n; };
   if (acc == "int" && (!iw || !ia))
-    r.fail(n, key + ".accumulator",
+    r.fail(at("accumulator"), key + ".accumulator",
            "floating-point operands (" + w + " x " + a + ") need accumulator: fp32, not an integer accumulator");
   if (acc == "int") {
     const bool any_signed = iw->is_signed || ia->is_signed;
     const int product = iw->bits + ia->bits + (any_signed && !iw->is_signed) + (any_signed && !ia->is_signed);
     if (acc_bits < product)
-      r.fail(n, key + ".acc_bits",
+      r.fail(at("acc_bits"), key + ".acc_bits",
              "an accumulator of " + std::to_string(acc_bits) + " bits is narrower than the " + a + " x " + w +
                  " product (" + std::to_string(product) + " bits): use acc_bits >= " + std::to_string(product));
   }

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <map>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -24,15 +26,62 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
+// The text without // and /* */ comments (module names in comments are not instances).
+std::string strip_comments(const std::string& t) {
+  std::string o;
+  o.reserve(t.size());
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t.compare(i, 2, "//") == 0) {
+      while (i < t.size() && t[i] != '\n') ++i;
+      o += '\n';
+    } else if (t.compare(i, 2, "/*") == 0) {
+      const size_t e = t.find("*/", i + 2);
+      i = e == std::string::npos ? t.size() : e + 1;
+      o += ' ';
+    } else {
+      o += t[i];
+    }
+  }
+  return o;
+}
+
+bool has_identifier(const std::string& text, const std::string& id) {
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
+  for (size_t p = text.find(id); p != std::string::npos; p = text.find(id, p + 1))
+    if ((p == 0 || !word(text[p - 1])) && (p + id.size() == text.size() || !word(text[p + id.size()]))) return true;
+  return false;
+}
+
 }  // namespace
+
+std::vector<std::filesystem::path> unit_sources(const std::filesystem::path& rtl_dir, const std::string& top) {
+  namespace fs = std::filesystem;
+  std::map<std::string, fs::path> files;  // module name (one module per file, named as it) -> file
+  if (fs::is_directory(rtl_dir))
+    for (const auto& e : fs::directory_iterator(rtl_dir))
+      if (e.path().extension() == ".sv") files[e.path().stem().string()] = e.path();
+  if (!files.count(top)) throw InputError("no module file " + top + ".sv", rtl_dir.string());
+  std::map<std::string, std::string> text;
+  std::vector<std::string> todo = {top};
+  while (!todo.empty()) {
+    const std::string m = todo.back();
+    todo.pop_back();
+    if (text.count(m)) continue;
+    text[m] = strip_comments(read_file(files.at(m)));
+    for (const auto& [name, path] : files)
+      if (!text.count(name) && name != m && has_identifier(text[m], name)) todo.push_back(name);
+  }
+  std::vector<fs::path> out;
+  for (const auto& [name, t] : text) out.push_back(files.at(name));
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 std::filesystem::path synthesize(const SynthRequest& req) {
   namespace fs = std::filesystem;
-  std::vector<fs::path> sources;
-  for (const auto& e : fs::directory_iterator(req.rtl_dir))
-    if (e.path().extension() == ".sv") sources.push_back(e.path());
-  std::sort(sources.begin(), sources.end());
-  if (sources.empty()) throw InputError("no .sv sources", req.rtl_dir.string());
+  // Only the files of the unit's own hierarchy: what Yosys reads changes ABC's result (by
+  // up to 5 % in energy and area), so an unrelated new file must not move any figure.
+  const std::vector<fs::path> sources = unit_sources(req.rtl_dir, req.top);
   std::string key = req.top;
   for (const auto& [k, v] : req.params) key += " " + k + "=" + v;
   uint64_t h = fnv1a(key);

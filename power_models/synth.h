@@ -1,5 +1,5 @@
 // Synthesis of an rtl/ unit to generic gates with Yosys, cached. The netlist of
-// (module, parameters, content of every rtl/*.sv) is synthesised once:
+// (module, parameters, content of the unit's own source files) is synthesised once:
 //   synth -flatten; abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX; dfflegalize to
 //   $_DFF_P_ (async resets become synchronous logic); write_json.
 #pragma once
@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace lpsim::power {
 
@@ -20,5 +21,10 @@ struct SynthRequest {
 // Path of the JSON netlist, synthesising it if the cache has none. InputError if
 // yosys is not installed or synthesis fails (with the tail of its log).
 std::filesystem::path synthesize(const SynthRequest& request);
+
+// The unit's source files: top.sv and, transitively, the file of every module whose name
+// appears as an identifier outside comments (one module per file, named as the file),
+// sorted. InputError if top.sv is missing.
+std::vector<std::filesystem::path> unit_sources(const std::filesystem::path& rtl_dir, const std::string& top);
 
 }  // namespace lpsim::power

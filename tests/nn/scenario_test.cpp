@@ -29,7 +29,7 @@ quantization:
     - name: fp
     - name: q
       weights: int4
-      activations: fp8_e4m3
+      activations: int8
       layers:
         fc1: {weights: int8, acc_bits: 20}
 )", "s.yaml");
@@ -62,6 +62,27 @@ TEST(Scenario, ErrorsNameFileLineAndKey) {
   e = error_of("quantization:\n  configs:\n    - name: a\n      weights: int99\n      activations: int8\n");
   EXPECT_NE(e.find("s.yaml:4:16"), std::string::npos) << e;
   EXPECT_NE(e.find("quantization.configs[0].weights"), std::string::npos) << e;
+  // Arithmetic that cannot run or has no unit, found at parse time (layer overrides too).
+  e = error_of("quantization:\n  configs:\n    - name: a\n      weights: int1\n      activations: int8\n");
+  EXPECT_NE(e.find("s.yaml:4:16: quantization.configs[0].weights: int1 has no positive level"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - name: a\n      weights: uint25\n      activations: int8\n");
+  EXPECT_NE(e.find("wider than 24 bits"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - name: a\n      weights: bf16\n      activations: bf16\n");
+  EXPECT_NE(e.find("s.yaml:3:7: quantization.configs[0].accumulator: floating-point operands"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - name: a\n      weights: uint8\n      activations: int8\n      acc_bits: 16\n");
+  EXPECT_NE(e.find("quantization.configs[0].acc_bits: an accumulator of 16 bits is narrower than the int8 x uint8 "
+                   "product (17 bits)"),
+            std::string::npos)
+      << e;
+  e = error_of("quantization:\n  configs:\n    - name: a\n      weights: int8\n      activations: int8\n"
+               "      layers: {fc1: {acc_bits: 12}}\n");
+  EXPECT_NE(e.find("s.yaml:6:32: quantization.configs[0].layers.fc1.acc_bits: an accumulator of 12 bits"),
+            std::string::npos)
+      << e;
+  e = error_of("hardware: {dataflow: diagonal}\n");
+  EXPECT_NE(e.find("hardware.dataflow: 'diagonal' is not one of: output_stationary, weight_stationary"),
+            std::string::npos)
+      << e;
   // Enumerations.
   e = error_of("hardware: {mac: wallace}\n");
   EXPECT_NE(e.find("hardware.mac"), std::string::npos) << e;

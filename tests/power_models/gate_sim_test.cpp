@@ -3,7 +3,11 @@
 // transition counts must equal those of a plain one-vector-at-a-time evaluation.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "arith/error.h"
 #include "arith/int_units.h"
@@ -279,3 +283,29 @@ TEST(CellLibrary, WireLoadFromFanout) {
 }
 
 }  // namespace
+
+// Synthesis reads only the unit's own hierarchy: what Yosys reads changes ABC's result, so
+// an unrelated module added to rtl/ must not change any unit's netlist (nor its cache key).
+TEST(Synthesis, ReadsOnlyTheUnitsHierarchy) {
+  namespace fs = std::filesystem;
+  const fs::path rtl = fs::path(LPSIM_SOURCE_DIR) / "rtl";
+  std::vector<std::string> names;
+  for (const auto& p : unit_sources(rtl, "mac")) names.push_back(p.stem().string());
+  for (const char* m : {"mac", "mul_array", "mul_booth", "accumulator", "add_ripple"})
+    EXPECT_NE(std::find(names.begin(), names.end(), m), names.end()) << m;
+  for (const char* m : {"fp_add", "fp8_mac", "mac_ws", "pann_add"})
+    EXPECT_EQ(std::find(names.begin(), names.end(), m), names.end()) << m << " is not in mac's hierarchy";
+  // A copy of rtl/ with one unrelated module (named in a comment of nothing): same netlist file.
+  const fs::path copy = fs::temp_directory_path() / ("lpsim_synth_" + std::to_string(::getpid()));
+  fs::remove_all(copy);
+  fs::create_directories(copy);
+  for (const auto& e : fs::directory_iterator(rtl))
+    if (e.path().extension() == ".sv") fs::copy_file(e.path(), copy / e.path().filename());
+  std::ofstream(copy / "zz_unrelated.sv") << "module zz_unrelated(input logic a_i, output logic y_o);\n"
+                                             "  assign y_o = ~a_i;\nendmodule\n";
+  const fs::path cache = fs::path(LPSIM_BINARY_DIR) / "netlists";
+  const std::map<std::string, std::string> params = {{"WidthA", "4"}, {"WidthB", "4"}, {"Signed", "1"}};
+  EXPECT_EQ(synthesize({"mul_array", params, rtl, cache}), synthesize({"mul_array", params, copy, cache}));
+  EXPECT_THROW(unit_sources(copy, "no_such_unit"), InputError);
+  fs::remove_all(copy);
+}
