@@ -167,3 +167,32 @@ TEST(Pricing, Fp32ReferenceOnTheSameFlow) {
   EXPECT_GT(p32.pj_per_mac, 5 * p8.pj_per_mac);
   EXPECT_GT(p32.area_um2, 5 * p8.area_um2);
 }
+
+// Zero points: weights with a zero point need the run-time correction z_w·Σ_k q_a per
+// output, priced on the gate-level accumulator (row sums), multiplier and adder; with
+// symmetric weights (z_w = 0) the activation zero point folds into the bias, free.
+TEST(Pricing, ZeroPointCorrectionPricedOnlyWhereItRuns) {
+  HardwareConfig hw;
+  hw.energy_vectors = 2048;
+  hw.min_slots = 4;
+  LayerQuant q = int8();
+  q.weights = q.activations = arith::IntFormat{8, false};
+  const Recorded r = record("conv2", q, 2);
+  ASSERT_GT(r.ops.weight_zero.max().item<double>(), 0);
+  const LayerPrice p = price_layer(q, r.range, r.ops, 100, hw, gate(), nullptr);
+  ASSERT_TRUE(p.priced) << p.note;
+  EXPECT_EQ(p.unit, "mac uint8x8 acc32 array");
+  EXPECT_NE(p.correction_unit.find("row sums"), std::string::npos) << p.correction_unit;
+  // Per image: 100 rows × 150 additions, plus 100 × 16 multiply-adds; a small fraction of the
+  // 240 000 MACs, but not nothing.
+  EXPECT_GT(p.correction_pj_per_image, 100 * 150 * 0.01);
+  EXPECT_LT(p.correction_pj_per_image, 0.2 * 240000 * p.pj_per_mac);
+  LayerQuant qa = int8();
+  qa.activations = arith::IntFormat{8, false};
+  const Recorded ra = record("conv1", qa, 1);
+  EXPECT_GT(ra.ops.act_zero, 0);  // the normalised input has negative values
+  const LayerPrice pa = price_layer(qa, ra.range, ra.ops, 784, hw, gate(), nullptr);
+  ASSERT_TRUE(pa.priced) << pa.note;
+  EXPECT_EQ(pa.unit, "mac int9x8 acc32 array");  // the raw uint8 code zero-extended
+  EXPECT_EQ(pa.correction_pj_per_image, 0);
+}
