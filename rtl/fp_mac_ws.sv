@@ -20,6 +20,7 @@ module fp_mac_ws #(
   output logic [ExpBits+ManBits:0] psum_o     // partial sum to the PE below
 );
   logic [ExpBits+ManBits:0] w_q;  // the stationary weight
+  // Weight and pipeline registers as in mac_ws and fp8_mac_ws (a module would be longer).
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) w_q <= '0;
     else if (w_load_i) w_q <= b_i;

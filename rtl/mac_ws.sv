@@ -6,9 +6,9 @@
 // psum_i, and psum_o/a_o/overflow_o are the PE's pipeline registers.
 // The product uses the weight register, not b_i: a weight loaded at this edge is used
 // from the next cycle on (loading and computing in one cycle use the old weight).
-// Wrap / saturate and the registered overflow flag follow accumulator.sv exactly (two's
-// complement: the sign-extended product; unsigned: zero-extended, overflow = carry out).
-// Multiplier as in mac (array or radix-4 Booth), ripple-carry adder.
+// The addition is accumulator's (acc_add: sign- or zero-extended product, wrap or
+// saturate), and so is the registered overflow flag. Multiplier as in mac (array or
+// radix-4 Booth).
 module mac_ws #(
   parameter int unsigned WidthA   = 8,
   parameter int unsigned WidthB   = 8,
@@ -41,32 +41,10 @@ module mac_ws #(
     mul_array #(.WidthA(WidthA), .WidthB(WidthB), .Signed(Signed)) u_mul (.a_i(a_i), .b_i(w_q), .p_o(product));
   end
 
-  logic [AccWidth-1:0] p_ext, sum, next;
-  logic cout, ovf;
-  if (Signed != 0) begin : g_sext
-    assign p_ext = AccWidth'($signed(product));
-  end else begin : g_zext
-    assign p_ext = AccWidth'(product);
-  end
-  add_ripple #(.Width(AccWidth)) u_add (.a_i(psum_i), .b_i(p_ext), .cin_i(1'b0), .sum_o(sum), .cout_o(cout));
-  if (Signed != 0) begin : g_sovf
-    logic unused_cout;
-    assign unused_cout = cout;  // signed overflow is read off the sign bits instead
-    // Two operands of one sign giving a result of the other sign.
-    assign ovf = (psum_i[AccWidth-1] == p_ext[AccWidth-1]) && (sum[AccWidth-1] != psum_i[AccWidth-1]);
-    if (Saturate != 0) begin : g_sat
-      assign next = ovf ? (p_ext[AccWidth-1] ? {1'b1, {(AccWidth-1){1'b0}}} : {1'b0, {(AccWidth-1){1'b1}}}) : sum;
-    end else begin : g_wrap
-      assign next = sum;
-    end
-  end else begin : g_uovf
-    assign ovf = cout;
-    if (Saturate != 0) begin : g_sat
-      assign next = ovf ? {AccWidth{1'b1}} : sum;
-    end else begin : g_wrap
-      assign next = sum;
-    end
-  end
+  logic [AccWidth-1:0] next;
+  logic ovf;
+  acc_add #(.Width(AccWidth), .InWidth(WidthA + WidthB), .Signed(Signed), .Saturate(Saturate)) u_add (
+    .acc_i(psum_i), .in_i(product), .sum_o(next), .overflow_o(ovf));
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin

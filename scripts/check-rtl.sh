@@ -11,6 +11,7 @@ declare -A SETS=(
   [mul_array]="WidthA=2 WidthB=2|WidthA=8 WidthB=8 Signed=1|WidthA=3 WidthB=7 Signed=1|WidthA=16 WidthB=16"
   [mul_booth]="WidthA=2 WidthB=2 Signed=1|WidthA=8 WidthB=8|WidthA=5 WidthB=4 Signed=1|WidthA=16 WidthB=16 Signed=1"
   [accumulator]="Width=32 InWidth=16|Width=12 InWidth=8 Saturate=1|Width=10 InWidth=8 Signed=0 Saturate=1"
+  [acc_add]="Width=32 InWidth=16|Width=12 InWidth=8 Saturate=1|Width=10 InWidth=8 Signed=0 Saturate=1|Width=10 InWidth=8 Signed=0"
   [mac]="Booth=0|Booth=1 Saturate=1|Signed=0 WidthA=4 WidthB=4 AccWidth=10"
   [pann_add]="WidthX=8 RWidth=4"
   [luq_mul]=""
@@ -23,6 +24,7 @@ declare -A SETS=(
   [mac_ws]="Booth=0|Booth=1 Saturate=1|Signed=0 WidthA=4 WidthB=4 AccWidth=10 Saturate=1|WidthA=4 WidthB=5 AccWidth=12 Booth=1 Saturate=1"
   [fp8_mac_ws]="ExpBits=4 ManBits=3 Bias=7 FnSpecials=1|ExpBits=5 ManBits=2 Bias=15 FnSpecials=0|ExpBits=5 ManBits=10 Bias=15 FnSpecials=0"
   [fp_mac_ws]="ExpBits=8 ManBits=23|ExpBits=5 ManBits=10"
+  [fp_mul_fp32]="ExpBits=4 ManBits=3 Bias=7 FnSpecials=1|ExpBits=5 ManBits=2 Bias=15 FnSpecials=0|ExpBits=5 ManBits=10 Bias=15 FnSpecials=0"
   [fp_mul]="ExpBits=4 ManBits=3 Bias=7 FnSpecials=1|ExpBits=5 ManBits=2 Bias=15 FnSpecials=0"
 )
 fail=0; n=0
