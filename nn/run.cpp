@@ -1,10 +1,12 @@
 #include "nn/run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include "arith/atomic_file.h"
 #include "arith/error.h"
 #include "arith/format.h"
+#include "arith/hash.h"
 #include "nn/data.h"
 #include "nn/executor.h"
 #include "nn/pricing.h"
@@ -77,8 +80,28 @@ std::vector<LayerQuant> resolve(const QuantConfigSpec& c, const Graph& g) {
   return out;
 }
 
-std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::string& model_key) {
+// What every price rests on: the RTL sources and the cell-library tables. A finished
+// configuration priced on other sources or cells is recomputed, not reused.
+std::string pricing_basis() {
+  std::vector<std::filesystem::path> files;
+  for (const auto& dir : {power::rtl_dir(), power::data_dir()})
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  uint64_t h = fnv1a("lpsim pricing basis");
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    h = fnv1a(f.filename().string() + ss.str(), h);
+  }
+  return fmt::format("{:016x}", h);
+}
+
+std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::string& model_key,
+                       const std::string& basis) {
   json j;
+  j["basis"] = basis;
   j["model"] = model_key;
   j["w"] = c.weights, j["a"] = c.activations, j["acc"] = c.accumulator, j["bits"] = c.acc_bits;
   j["ovf"] = c.overflow, j["pc"] = c.per_channel, j["fp32"] = c.fp32;
@@ -208,11 +231,12 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   std::optional<power::AnalyticPannEnergyModel> analytic;
   if (s.energy_model == "analytic") analytic.emplace(gate);
   const auto cfg_dir = s.output_dir / "configs";
+  const std::string basis = pricing_basis();
   json all = json::array();
   const int batch = 500;
   for (size_t ci = 0; ci < s.configs.size(); ++ci) {
     const QuantConfigSpec& c = s.configs[ci];
-    const std::string key = config_key(c, s, model_key);
+    const std::string key = config_key(c, s, model_key, basis);
     const auto cfg_file = cfg_dir / (c.name + ".json");
     if (s.resume && !opt.fresh && std::filesystem::exists(cfg_file)) {
       try {
