@@ -66,6 +66,26 @@ torch::Tensor exact_int64_sums(const std::function<torch::Tensor(const torch::Te
 
 }  // namespace
 
+double pann_gamma(const float* w, int64_t n, double R) {
+  double amax = 0;
+  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(double(w[i])));
+  if (amax == 0 || n == 0) return 1.0;
+  auto mean_abs = [&](double g) {
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += std::fabs(std::nearbyint(double(w[i]) / g));
+    return s / double(n);
+  };
+  // mean|round(w/γ)| falls from ≥ 1 (γ small) to 0 (γ > 2·max|w|), in steps.
+  double lo = std::log(amax / 32767.0), hi = std::log(4 * amax);
+  for (int it = 0; it < 80; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (mean_abs(std::exp(mid)) > R ? lo : hi) = mid;
+  }
+  // lo: mean > R (or the smallest γ); hi: mean ≤ R. The nearer of the two.
+  const double a = mean_abs(std::exp(lo)), b = mean_abs(std::exp(hi));
+  return std::fabs(a - R) < std::fabs(b - R) ? std::exp(lo) : std::exp(hi);
+}
+
 double AccRange::lo(bool s) const { return s ? -std::ldexp(1.0, bits - 1) : 0.0; }
 double AccRange::hi(bool s) const { return s ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1; }
 
@@ -125,7 +145,20 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
     // format's target, or asymmetric [min, max] with a zero point.
     auto w2 = w.view({nd.out_channels, -1});
     torch::Tensor scale, zero;
-    if (is_asymmetric(q.weights)) {
+    if (q.pann) {
+      if (!is_asymmetric(q.activations))
+        throw InputError("layer " + nd.name + ": PANN needs unsigned activations (uintN)", {}, "activation_bits");
+      auto wf = w2.to(torch::kFloat32).contiguous();
+      const int64_t per = wf.size(1);
+      std::vector<double> g(size_t(nd.out_channels));
+      if (q.per_channel) {
+        for (int64_t c = 0; c < nd.out_channels; ++c) g[size_t(c)] = pann_gamma(wf.data_ptr<float>() + c * per, per, q.pann_R);
+      } else {
+        std::fill(g.begin(), g.end(), pann_gamma(wf.data_ptr<float>(), wf.numel(), q.pann_R));
+      }
+      scale = torch::tensor(g, torch::kFloat64);
+      zero = torch::zeros_like(scale);
+    } else if (is_asymmetric(q.weights)) {
       auto lo = q.per_channel ? w2.amin(1) : w2.min().expand({nd.out_channels});
       auto hi = q.per_channel ? w2.amax(1) : w2.max().expand({nd.out_channels});
       std::tie(scale, zero) = asymmetric_scale(lo, hi, levels(q.weights));
@@ -193,9 +226,10 @@ AccRange QuantizedExecutor::acc_range(int i) const {
   const LayerQuant& q = layers_.at(i);
   AccRange r;
   r.bits = q.acc_bits;
-  r.mac_signed = is_signed_int(q.activations) || is_signed_int(q.weights);
+  // PANN: two unsigned accumulators (the signed weight only chooses which one adds).
+  r.mac_signed = !q.pann && (is_signed_int(q.activations) || is_signed_int(q.weights));
   const bool zero_points = act_zero_.at(i) != 0 || (wzero_.at(i).defined() && wzero_[i].abs().max().item<double>() > 0);
-  r.out_signed = r.mac_signed || zero_points;
+  r.out_signed = r.mac_signed || zero_points || q.pann;
   return r;
 }
 
@@ -329,13 +363,24 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
     C = exact_int64_sums(gemm_exact, ca, cw);
   outputs_seen_[i] += C.numel();
   const bool saturate = q.acc_overflow == arith::Overflow::saturate;
+  if (q.pann && saturate) {
+    // Two unsigned accumulators only ever grow: each saturates iff its exact sum exceeds
+    // the rail, whatever the order. pos − neg − z_a·Σw̃ is then clamped to the output range.
+    auto pos = exact_int64_sums(gemm_exact, qx, wq.clamp_min(0)), neg = exact_int64_sums(gemm_exact, qx, (-wq).clamp_min(0));
+    const int64_t rail = (int64_t{1} << q.acc_bits) - 1;
+    acc_max_abs_[i] = std::max(acc_max_abs_[i], double(torch::maximum(pos, neg).max().item<int64_t>()));
+    auto corrected = pos.clamp_max(rail) - neg.clamp_max(rail) - ((pos - neg) - C.to(torch::kInt64));
+    const int64_t olo = -(int64_t{1} << (q.acc_bits - 1)), ohi = (int64_t{1} << (q.acc_bits - 1)) - 1;
+    out_of_range_[i] += ((pos > rail) | (neg > rail) | (corrected < olo) | (corrected > ohi)).sum().item<int64_t>();
+    return corrected.clamp(olo, ohi);
+  }
   const double out_lo = range.lo(range.out_signed), out_hi = range.hi(range.out_signed);
   const double mac_lo = range.lo(range.mac_signed), mac_hi = range.hi(range.mac_signed);
   // Raw register bound (what the MAC holds before the corrections).
   const double raw_bound = (za == 0 && !wzeros) ? bound
                                                 : double(K) * format_max_magnitude(q.activations) *
                                                       format_max_magnitude(q.weights);
-  const bool raw_reachable = saturate && raw_bound > std::min(mac_hi, -mac_lo > 0 ? -mac_lo : mac_hi);
+  const bool raw_reachable = !q.pann && saturate && raw_bound > std::min(mac_hi, -mac_lo > 0 ? -mac_lo : mac_hi);
   if (bound <= std::min(out_hi, -out_lo > 0 ? -out_lo : out_hi) && !raw_reachable) {
     // No value can leave the range: the exact sums are the result.
     acc_max_abs_[i] = std::max(acc_max_abs_[i], C.abs().max().item<double>());
@@ -410,7 +455,14 @@ std::vector<LayerCost> QuantizedExecutor::costs() const {
     c.K = nd.kind == OpKind::conv ? int64_t(nd.in_channels) * nd.kernel * nd.kernel : nd.in_channels;
     c.macs = c.M * c.K * c.N;
     c.additions = outs;
-    const int wb = q.quantised ? arith::format_bits(q.weights) : 32;
+    if (q.quantised && q.pann) {
+      const auto a = wgrid_[i].abs();
+      c.pann_additions = c.M * a.sum().item<int64_t>();
+      c.pann_starts = c.M * (a > 0).sum().item<int64_t>();
+      c.pann_R = a.mean().item<double>();
+    }
+    int wb = q.quantised ? arith::format_bits(q.weights) : 32;
+    if (q.quantised && q.pann) wb = 1 + bits_for(wgrid_[i].abs().max().item<double>(), false);  // sign + |w̃|
     const int ab = q.quantised ? arith::format_bits(q.activations) : 32;
     const int ob = q.quantised && q.accumulator == "int" ? q.acc_bits : 32;
     c.weight_bits = c.K * c.N * wb;

@@ -42,7 +42,17 @@ struct LayerQuant {
   int acc_bits = 32;
   arith::Overflow acc_overflow = arith::Overflow::wrap;  // wrap | saturate
   bool per_channel = true;          // weight scale per output channel, else per tensor
+  // PANN (papers.md §1): weights w ≈ γ·w̃ with integer w̃ and mean|w̃| = pann_R per output
+  // channel (or per tensor); activations unsigned (a uintN format, zero point where the
+  // input can be negative). x·w̃ is |w̃| additions of x into one of two unsigned
+  // accumulators (positive / negative weights), subtracted once per output.
+  bool pann = false;
+  double pann_R = 1.0;
 };
+
+// γ with mean|round(w/γ)| as close to R as the step function allows (the larger γ on a
+// tie), by bisection on log γ; w̃ = round(w/γ) stays within ±32767.
+double pann_gamma(const float* w, int64_t n, double R);
 
 // What one conv/linear layer does per image, from its shapes.
 struct LayerCost {
@@ -51,6 +61,9 @@ struct LayerCost {
   int64_t M = 0, K = 0, N = 0;  // output positions, reduction length, output channels
   int64_t macs = 0;             // M·K·N
   int64_t additions = 0;        // bias additions (one per output)
+  int64_t pann_additions = 0;   // PANN: Σ|w̃| additions of activations (per image)
+  int64_t pann_starts = 0;      // PANN: nonzero weights met (a start cycle each, per image)
+  double pann_R = 0;            // PANN: the mean|w̃| achieved
   int64_t weight_bits = 0, input_bits = 0, output_bits = 0;  // memory traffic per image
 };
 

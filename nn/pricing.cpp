@@ -235,10 +235,98 @@ void price_correction(const LayerQuant& q, const LayerOperands& ops, int64_t row
 
 }  // namespace
 
+LayerChains pann_chains(const LayerQuant& q, const LayerOperands& ops, uint64_t chains, uint64_t seed) {
+  LayerChains out;
+  const int bx = std::get<arith::IntFormat>(q.activations).bits;
+  const uint64_t xmask = (uint64_t{1} << bx) - 1;
+  const int64_t M = ops.cols.size(0), K = ops.cols.size(1), N = ops.w.size(1);
+  const float* c = ops.cols.data_ptr<float>();
+  const float* w = ops.w.data_ptr<float>();
+  std::mt19937_64 rng(seed);
+  auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  out.count = chains ? chains : uint64_t(M * N);
+  std::vector<std::pair<int64_t, int64_t>> outs(out.count);
+  for (uint64_t i = 0; i < out.count; ++i)
+    outs[i] = chains ? std::pair{pick(0, M - 1), pick(0, N - 1)} : std::pair{int64_t(i) / N, int64_t(i) % N};
+  // The longest chain sets the length: 1 clear + Σ over nonzero w̃ of (start + |w̃| adds).
+  std::vector<int64_t> length(size_t(N), 1);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t a = int64_t(std::fabs(w[k * N + n]));
+      if (a) length[size_t(n)] += 1 + a;
+    }
+  int64_t len = 1;
+  for (const auto& [m, n] : outs) len = std::max(len, length[size_t(n)]);
+  out.len = uint32_t(len), out.ops = 1;  // priced per output
+  out.steps.reserve(out.count * out.len);
+  for (const auto& [m, n] : outs) {
+    const size_t begin = out.steps.size();
+    out.steps.push_back({uint64_t(int64_t(c[m * K])) & xmask, 0, 0, power::kStepClear});
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t wt = int64_t(w[k * N + n]);
+      if (!wt) continue;
+      const power::ChainStep start{uint64_t(int64_t(c[m * K + k])) & xmask, uint64_t(wt < 0 ? -wt : wt),
+                                   uint64_t(wt < 0), power::kStepLoad};
+      out.steps.push_back(start);
+      power::ChainStep hold = start;
+      hold.ctrl = 0;  // the unit counts the additions itself; inputs held
+      for (int64_t r = 0; r < (wt < 0 ? -wt : wt); ++r) out.steps.push_back(hold);
+    }
+    power::ChainStep idle = out.steps.back();
+    idle.ctrl = 0;
+    while (out.steps.size() - begin < size_t(len)) out.steps.push_back(idle);
+  }
+  return out;
+}
+
+namespace {
+
+// PANN on pann_mac: energy per output over the layer's K MACs for the table; the
+// subtraction pos − neg once per output on an acc_bits adder.
+void price_pann(const LayerQuant& q, const LayerOperands& ops, int64_t rows_per_image, const HardwareConfig& hw,
+                power::GateLevelEnergyModel& gate, LayerPrice& p) {
+  const int bx = std::get<arith::IntFormat>(q.activations).bits;
+  const double wmax = ops.w.abs().max().item<double>();
+  int rw = 2;
+  while (std::ldexp(1.0, rw) - 1 < wmax) ++rw;
+  const power::OpKey key{"pann_mac", "uint" + std::to_string(bx), "uint" + std::to_string(rw), q.acc_bits, "array"};
+  const int64_t K = ops.cols.size(1), N = ops.w.size(1);
+  const uint64_t slots = std::max<uint64_t>(hw.min_slots, (hw.energy_vectors + 64 * K - 1) / (64 * K));
+  LayerChains ch = pann_chains(q, ops, 64 * slots, hw.seed);
+  const power::OpPrice op = gate.price_chains(key, std::move(ch.steps), ch.len, ch.ops);
+  p.unit = fmt::format("pann_mac x{} r{} 2xacc{}", bx, rw, q.acc_bits);
+  p.priced = true;
+  p.pj_per_mac = op.energy_pj / double(K);  // per output, spread over its K MACs
+  p.ci95_pj = op.energy_ci95_pj / double(K);
+  p.batches = op.batches;
+  p.sampled_macs = op.operations * uint64_t(K);
+  p.area_um2 = op.area_um2, p.nand2 = op.nand2;
+  const std::string acc = "int" + std::to_string(std::min(q.acc_bits, 62));
+  const power::OpPrice sub = gate.price({"add", acc, acc, 32, "ripple"});
+  p.correction_pj_per_image = double(rows_per_image * N) * sub.energy_pj;
+  p.correction_ci95_pj = double(rows_per_image * N) * sub.energy_ci95_pj;
+  p.correction_unit = fmt::format("add{} (pos - neg, once per output)", std::min(q.acc_bits, 62));
+}
+
+}  // namespace
+
 LayerPrice price_layer(const LayerQuant& q, const AccRange& range, const LayerOperands& ops, int64_t rows_per_image,
                        const HardwareConfig& hw, power::GateLevelEnergyModel& gate,
                        power::AnalyticPannEnergyModel* analytic) {
   LayerPrice p;
+  if (q.quantised && q.pann) {
+    p.horowitz_pj_per_mac = NAN;
+    if (!ops.cols.defined()) {
+      p.note = "no operands recorded";
+      return p;
+    }
+    if (hw.dataflow != Dataflow::output_stationary) {
+      p.note = "PANN is priced output-stationary only";
+      return p;
+    }
+    price_pann(q, ops, rows_per_image, hw, gate, p);
+    return p;
+  }
   p.horowitz_pj_per_mac = horowitz_mac_pj(q);
   const PeUnit pe = pe_unit(q, hw);
   if (!pe.ok) {

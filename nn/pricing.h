@@ -80,6 +80,11 @@ struct LayerChains {
 LayerChains layer_chains(const LayerQuant& q, const AccRange& range, const LayerOperands& ops, const PeUnit& pe,
                          const HardwareConfig& hw, uint64_t chains, uint64_t seed);
 
+// PANN chains on pann_mac (one per output): a clear, then for every k with w̃ ≠ 0 a start
+// (activation code, |w̃|, sign) and |w̃| addition cycles with the inputs held; padded with
+// idle cycles to the longest chain. ops = 1: the price is per output.
+LayerChains pann_chains(const LayerQuant& q, const LayerOperands& ops, uint64_t chains, uint64_t seed);
+
 // Prices a layer: rows_per_image = output positions per image (for the correction term).
 LayerPrice price_layer(const LayerQuant& q, const AccRange& range, const LayerOperands& ops, int64_t rows_per_image,
                        const HardwareConfig& hw, power::GateLevelEnergyModel& gate,

@@ -1,11 +1,16 @@
 #include "nn/run.h"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -16,6 +21,7 @@
 #include "arith/format.h"
 #include "arith/hash.h"
 #include "nn/data.h"
+#include "nn/evaluate.h"
 #include "nn/executor.h"
 #include "nn/pricing.h"
 #include "nn/progress.h"
@@ -23,6 +29,8 @@
 #include "nn/train.h"
 #include "power_models/energy_model.h"
 #include "power_models/resources.h"
+
+extern char** environ;
 
 namespace lpsim::nn {
 namespace {
@@ -54,6 +62,8 @@ std::vector<LayerQuant> resolve(const QuantConfigSpec& c, const Graph& g) {
     if (!Graph::is_gemm(n.kind)) continue;
     LayerQuant q;
     q.quantised = !c.fp32;
+    q.pann = c.method == "pann";
+    q.pann_R = c.pann.R.front();
     std::string w = c.weights, a = c.activations;
     q.accumulator = c.accumulator;
     q.acc_bits = c.acc_bits;
@@ -62,8 +72,8 @@ std::vector<LayerQuant> resolve(const QuantConfigSpec& c, const Graph& g) {
     if (auto it = c.layers.find(n.name); it != c.layers.end()) {
       const LayerOverride& o = it->second;
       if (o.quantised) q.quantised = *o.quantised;
-      if (o.weights) w = *o.weights, q.quantised = o.quantised.value_or(true);
-      if (o.activations) a = *o.activations, q.quantised = o.quantised.value_or(true);
+      if (o.weights) w = *o.weights, q.quantised = o.quantised.value_or(true), q.pann = false;
+      if (o.activations) a = *o.activations, q.quantised = o.quantised.value_or(true), q.pann = false;
       if (o.accumulator) q.accumulator = *o.accumulator;
       if (o.acc_bits) q.acc_bits = *o.acc_bits;
       if (o.overflow) q.acc_overflow = overflow_of(*o.overflow);
@@ -122,6 +132,44 @@ std::string csv_escape(const std::string& s) {
   return o + "\"";
 }
 
+// Runs gnuplot on a script file: an argument vector, no shell (a path is never parsed as
+// a command). True when gnuplot ran and exited 0.
+bool run_gnuplot(const std::filesystem::path& script) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  std::string prog = "gnuplot", arg = script.string();
+  char* argv[] = {prog.data(), arg.data(), nullptr};
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, "gnuplot", &fa, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return false;
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// dir/stem.png from a gnuplot body (everything after the terminal and output lines),
+// written atomically; the script is kept as dir/stem.gp. A PNG is listed only if written.
+bool plot_png(const std::filesystem::path& dir, const std::string& stem, const std::string& body, int w = 1000,
+              int h = 560) {
+  const auto tmp = dir / (stem + ".tmp.png"), gp = dir / (stem + ".gp");
+  for (const char* terminal : {"pngcairo", "png"}) {  // pngcairo is missing from some gnuplot builds
+    atomic_write_file(gp, fmt::format("set terminal {} size {},{} noenhanced\nset output '{}'\n", terminal, w, h,
+                                      tmp.string()) +
+                              body);
+    if (run_gnuplot(gp) && std::filesystem::exists(tmp)) {
+      std::filesystem::rename(tmp, dir / (stem + ".png"));
+      return true;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  std::cerr << "lpsim: warning: gnuplot failed or is missing; the data of " << stem << ".png is beside it\n";
+  return false;
+}
+
 void write_plot(const std::filesystem::path& dir, const json& configs) {
   // Per-layer energy per inference, one bar group per layer, one bar per configuration.
   std::vector<std::string> layers;
@@ -132,33 +180,87 @@ void write_plot(const std::filesystem::path& dir, const json& configs) {
   for (size_t i = 0; i < layers.size(); ++i) {
     dat += layers[i];
     for (const auto& c : configs) {
-      const double e = c["layers"].size() > i ? c["layers"][i]["energy_pj"].get<double>() : NAN;
+      const double e = c["layers"].size() > i && c["layers"][i]["energy_pj"].is_number()
+                           ? c["layers"][i]["energy_pj"].get<double>()
+                           : NAN;
       dat += "\t" + (std::isfinite(e) ? fmt::format("{:.6g}", e / 1e3) : std::string("NaN"));
     }
     dat += "\n";
   }
   atomic_write_file(dir / "energy_layers.dat", dat);
-  std::string gp = fmt::format(
-      "set terminal pngcairo size 1000,560 noenhanced\nset output '{}.tmp.png'\n"
-      "set title 'Energy per inference by layer'\nset ylabel 'nJ per inference (log scale)'\nset logscale y\n"
-      "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
-      "set key top right\nset grid ytics\nset xtics rotate by -30\n"
-      "plot for [i=2:{}] '{}' using i:xtic(1) title columnheader(i)\n",
-      (dir / "energy_layers").string(), configs.size() + 1, (dir / "energy_layers.dat").string());
-  atomic_write_file(dir / "energy_layers.gp", gp);
-  const std::string cmd = "gnuplot " + (dir / "energy_layers.gp").string() + " 2>/dev/null";
-  if (std::system(cmd.c_str()) != 0) {
-    // pngcairo is missing from some gnuplot builds: fall back to the plain png terminal.
-    std::string alt = gp;
-    alt.replace(alt.find("pngcairo"), 8, "png");
-    atomic_write_file(dir / "energy_layers.gp", alt);
-    if (std::system(cmd.c_str()) != 0) {
-      std::cerr << "lpsim: warning: gnuplot failed or is missing; the plot data is in "
-                << (dir / "energy_layers.dat").string() << "\n";
-      return;
-    }
+  plot_png(dir, "energy_layers",
+           fmt::format("set title 'Energy per inference by layer'\nset ylabel 'nJ per inference (log scale)'\n"
+                       "set logscale y\nset style data histograms\nset style histogram clustered gap 1\n"
+                       "set style fill solid 0.8 border -1\nset key top right\nset grid ytics\n"
+                       "set xtics rotate by -30\nplot for [i=2:{}] '{}' using i:xtic(1) title columnheader(i)\n",
+                       configs.size() + 1, (dir / "energy_layers.dat").string()));
+}
+
+// Accuracy against energy per inference, every configuration a labelled point, each power
+// budget a vertical line.
+void write_pareto_plot(const std::filesystem::path& dir, const json& configs, const json& budgets) {
+  std::string dat = "# config\tenergy_nJ\ttop1_percent\n";
+  for (const auto& c : configs)
+    if (c["energy_pj"].is_number())
+      dat += fmt::format("{}\t{:.6g}\t{:.4f}\n", c["name"].get<std::string>(), c["energy_pj"].get<double>() / 1e3,
+                         100 * c["accuracy"].get<double>());
+  atomic_write_file(dir / "pareto.dat", dat);
+  if (dat.find('\n') == dat.size() - 1) return;  // no priced configuration: nothing to plot
+  std::string arrows;
+  int n = 0;
+  for (const auto& b : budgets) {
+    ++n;
+    const double x = b["pj_per_inference"].get<double>() / 1e3;
+    arrows += fmt::format("set arrow {} from {:.6g}, graph 0 to {:.6g}, graph 1 nohead dt 2 lc rgb 'red'\n"
+                          "set label {} 'budget {}' at {:.6g}, graph 0.03 rotate by 90 offset -0.8,0 tc rgb 'red'\n",
+                          n, x, x, n + 100, b["name"].get<std::string>(), x);
   }
-  std::filesystem::rename(dir / "energy_layers.tmp.png", dir / "energy_layers.png");
+  plot_png(dir, "pareto",
+           "set title 'Top-1 accuracy against energy per inference'\nset xlabel 'nJ per inference (log scale)'\n"
+           "set ylabel 'top-1 %'\nset logscale x\nset grid\nset key off\n" +
+               arrows +
+               fmt::format("plot '{0}' using 2:3 with points pt 7 ps 1.2, '{0}' using 2:3:1 with labels offset 0,0.8 "
+                           "font ',8'\n",
+                           (dir / "pareto.dat").string()));
+}
+
+// PANN's deployment-time dial: for each dial, accuracy and energy at every (R, activation
+// bits) point, as dial_NAME.csv and a curve per activation width in dial_NAME.png.
+void write_dials(const std::filesystem::path& dir, const json& configs, bool plot) {
+  std::map<std::string, std::vector<const json*>> dials;
+  for (const auto& c : configs)
+    if (c.contains("pann") && !c["pann"].value("dial", "").empty()) dials[c["pann"]["dial"]].push_back(&c);
+  for (const auto& [name, points] : dials) {
+    std::string csv = "R,activation_bits,accuracy,energy_pj_per_inference,energy_ci95_pj,pann_additions\n";
+    std::map<int, std::string> curves;  // bits -> "energy accuracy R" lines
+    for (const json* c : points) {
+      const double R = (*c)["pann"]["R"].get<double>(), e = (*c)["energy_pj"].is_number() ? (*c)["energy_pj"].get<double>() : NAN;
+      const int b = (*c)["pann"]["activation_bits"].get<int>();
+      csv += fmt::format("{:g},{},{:.4f},{:.6g},{:.3g},{}\n", R, b, (*c)["accuracy"].get<double>(), e,
+                         (*c)["energy_ci95_pj"].is_number() ? (*c)["energy_ci95_pj"].get<double>() : NAN,
+                         c->value("pann_additions", int64_t{0}));
+      curves[b] += fmt::format("{:.6g}\t{:.4f}\t{:g}\n", e / 1e3, 100 * (*c)["accuracy"].get<double>(), R);
+    }
+    atomic_write_file(dir / ("dial_" + name + ".csv"), csv);
+    bool priced = false;
+    for (const json* c : points) priced |= (*c)["energy_pj"].is_number() && std::isfinite((*c)["energy_pj"].get<double>());
+    if (!plot || !priced) continue;
+    std::string dat, plots;
+    int index = 0;
+    for (const auto& [b, lines] : curves) {
+      dat += fmt::format("# activation bits {}\n{}\n\n", b, lines);
+      plots += fmt::format("{}'{}' index {} using 1:2 with linespoints title '{} activation bits', '' index {} using "
+                           "1:2:(sprintf(\"R=%g\", $3)) with labels offset 0,0.8 font ',8' notitle",
+                           plots.empty() ? "" : ", ", (dir / ("dial_" + name + ".dat")).string(), index, b, index);
+      ++index;
+    }
+    atomic_write_file(dir / ("dial_" + name + ".dat"), dat);
+    plot_png(dir, "dial_" + name,
+             "set title 'PANN dial " + name +
+                 ": accuracy against energy as R moves'\nset xlabel 'nJ per inference (log scale)'\n"
+                 "set ylabel 'top-1 %'\nset logscale x\nset grid\nset key bottom right\nplot " +
+                 plots + "\n");
+  }
 }
 
 }  // namespace
@@ -188,6 +290,18 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   // Data (nn/data.h): checked before any work, preprocessed, hashed for the model key.
   ScenarioData data = load_scenario_data(s, opt.progress);
   TensorDataset &train = data.train, &test = data.test;
+  // The validation slice: the last validation_images training images, held out from
+  // training and calibration (budget searches choose on it, never on the test set).
+  TensorDataset validation;
+  if (s.validation_images > 0) {
+    if (s.validation_images >= train.size())
+      throw InputError(fmt::format("validation_images ({}) must leave training images (the training set has {})",
+                                   s.validation_images, train.size()),
+                       s.file.string(), "quantization.validation_images");
+    const int64_t n = train.size() - s.validation_images;
+    validation = {train.images.slice(0, n), train.labels.slice(0, n)};
+    train = {train.images.slice(0, 0, n), train.labels.slice(0, 0, n)};
+  }
   // Model: imported, or built in and trained (or loaded) after the configurations have
   // been checked against its layers, so a bad layer name fails before any work.
   GraphNet model = s.torchscript.empty() ? GraphNet(make_builtin_model(s.arch, data.shape))
@@ -232,11 +346,49 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   if (s.energy_model == "analytic") analytic.emplace(gate);
   const auto cfg_dir = s.output_dir / "configs";
   const std::string basis = pricing_basis();
+  PricingContext pc;
+  pc.hw = hw, pc.gate = gate.get(), pc.analytic = analytic ? &*analytic : nullptr;
+  pc.price = s.energy_model != "none", pc.energy_images = energy_images;
+  // Power budgets, in pJ per inference: measured on this network ("like" a uniform one),
+  // or given.
+  std::map<std::string, double> budget_pj;
+  json jbudgets = json::array();
+  if (!s.budgets.empty()) {
+    QuantizedExecutor fp(model, std::vector<LayerQuant>(g.nodes.size()), s.threads);
+    fp.forward(energy_images.slice(0, 0, 1));
+    int64_t macs = 0;
+    for (const LayerCost& lc : fp.costs()) macs += lc.macs;
+    for (const PowerBudget& b : s.budgets) {
+      double pj = 0;
+      if (b.kind == "like") {
+        if (!pc.price) throw InputError("a budget 'like' a network needs energy_model gate or analytic", b.where, "power_budget");
+        std::vector<LayerQuant> lq(g.nodes.size());
+        for (size_t i = 0; i < g.nodes.size(); ++i) {
+          if (!Graph::is_gemm(g.nodes[i].kind)) continue;
+          lq[i].quantised = true;
+          lq[i].weights = arith::parse_format(b.like_weights);
+          lq[i].activations = arith::parse_format(b.like_activations);
+          lq[i].acc_bits = b.like_acc_bits;
+        }
+        QuantizedExecutor ex(model, lq, s.threads);
+        ex.calibrate(calib);
+        pj = price_inference(ex, pc, "budget " + b.name, opt.progress)["energy_pj"].get<double>();
+      } else {
+        pj = b.kind == "nj_per_inference" ? b.value * 1e3 : b.value * double(macs);
+      }
+      budget_pj[b.name] = pj;
+      jbudgets.push_back({{"name", b.name}, {"kind", b.kind}, {"pj_per_inference", pj},
+                          {"like", b.kind == "like" ? b.like_weights + " x " + b.like_activations + " acc" +
+                                                          std::to_string(b.like_acc_bits)
+                                                    : ""}});
+      if (opt.progress) std::cerr << fmt::format("budget {}: {:.4g} nJ per inference\n", b.name, pj / 1e3);
+    }
+  }
   json all = json::array();
-  const int batch = 500;
   for (size_t ci = 0; ci < s.configs.size(); ++ci) {
     const QuantConfigSpec& c = s.configs[ci];
-    const std::string key = config_key(c, s, model_key, basis);
+    std::string key = config_key(c, s, model_key, basis);
+    if (!c.pann.budget.empty()) key += fmt::format(" budget={:.17g} validation={}", budget_pj[c.pann.budget], validation.size());
     const auto cfg_file = cfg_dir / (c.name + ".json");
     if (s.resume && !opt.fresh && std::filesystem::exists(cfg_file)) {
       try {
@@ -252,87 +404,80 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
         // An unreadable earlier result is recomputed.
       }
     }
-    QuantizedExecutor ex(model, layer_configs[ci], s.threads);
+    std::vector<LayerQuant> layers = layer_configs[ci];
+    json jpann;
+    if (c.method == "pann") {
+      QuantConfigSpec point = c;
+      if (!c.pann.budget.empty()) {
+        // Choose (activation bits, R) under the budget on the validation slice: the best
+        // validation accuracy among the points whose energy fits (ties: less energy).
+        const double budget = budget_pj.at(c.pann.budget);
+        json search = json::array();
+        int best = -1;
+        double best_acc = -1, best_e = INFINITY;
+        for (const int bits : c.pann.activation_bits)
+          for (const double R : c.pann.R) {
+            QuantConfigSpec cand = c;
+            cand.pann.R = {R}, cand.pann.activation_bits = {bits}, cand.activations = "uint" + std::to_string(bits);
+            QuantizedExecutor ex(model, resolve(cand, g), s.threads);
+            ex.calibrate(calib);
+            const std::string tag = fmt::format("{} R={:g} b={}", c.name, R, bits);
+            const double acc = top1(ex, validation, "search " + tag, opt.progress);
+            const double e = price_inference(ex, pc, "energy " + tag, opt.progress)["energy_pj"].get<double>();
+            const bool fits = e <= budget;
+            search.push_back({{"R", R}, {"activation_bits", bits}, {"validation_accuracy", acc}, {"energy_pj", e},
+                              {"fits", fits}});
+            if (fits && (acc > best_acc || (acc == best_acc && e < best_e))) best = int(search.size()) - 1, best_acc = acc, best_e = e;
+          }
+        bool fitted = best >= 0;
+        if (!fitted) {  // nothing fits: the least energy, flagged
+          for (size_t i = 0; i < search.size(); ++i)
+            if (best < 0 || search[i]["energy_pj"].get<double>() < search[size_t(best)]["energy_pj"].get<double>()) best = int(i);
+        }
+        const json& chosen = search[size_t(best)];
+        point.pann.R = {chosen["R"].get<double>()};
+        point.pann.activation_bits = {chosen["activation_bits"].get<int>()};
+        point.activations = "uint" + std::to_string(point.pann.activation_bits.front());
+        layers = resolve(point, g);
+        jpann["search"] = search;
+        jpann["budget_fitted"] = fitted;
+        if (opt.progress)
+          std::cerr << fmt::format("{}: chose R = {:g}, {} activation bits (validation {:.2f} %{})\n", c.name,
+                                   point.pann.R.front(), point.pann.activation_bits.front(),
+                                   100 * chosen["validation_accuracy"].get<double>(),
+                                   fitted ? "" : "; no point fits the budget: the least energy");
+      }
+      jpann["R"] = point.pann.R.front();
+      jpann["activation_bits"] = point.pann.activation_bits.front();
+      jpann["dial"] = c.pann.dial;
+      jpann["budget"] = c.pann.budget;
+      if (c.pann.train_epochs > 0)
+        throw InputError("PANN-aware training (pann.train) is not implemented yet", c.where, "pann.train");
+    }
+    QuantizedExecutor ex(model, layers, s.threads);
     ex.calibrate(calib);
-    // Accuracy over the test set, timed (quantised throughput).
-    int64_t correct = 0;
-    ProgressBar bar(opt.progress, "eval " + c.name);
-    const auto t_eval = Clock::now();
-    for (int64_t b = 0; b < test.size(); b += batch) {
-      const int64_t e = std::min(test.size(), b + batch);
-      correct += ex.forward(test.images.slice(0, b, e)).argmax(1).eq(test.labels.slice(0, b, e)).sum().item<int64_t>();
-      bar.update(e, test.size(), fmt::format("acc {:.2f} %", 100.0 * double(correct) / double(e)));
-    }
-    const double eval_s = since(t_eval);
-    bar.finish();
-    // Energy: operands of the first test images, sampled and priced per layer.
+    double eval_s = 0;
+    const double accuracy = top1(ex, test, "eval " + c.name, opt.progress, &eval_s);
     const auto t_energy = Clock::now();
-    ex.record_next_forward();
-    ex.forward(energy_images);
-    const auto costs = ex.costs();
-    json jl = json::array();
-    double energy = 0, var = 0, area = 0, nand2 = 0, horowitz = 0;
-    int64_t overflowed = 0, outputs = 0;
-    int bits_needed = 0;
-    std::string units;
-    bool all_priced = true;
-    ProgressBar ebar(opt.progress && s.energy_model != "none", "energy " + c.name);
-    for (size_t li = 0; li < costs.size(); ++li) {
-      const LayerCost& lc = costs[li];
-      const LayerQuant& q = ex.layer(lc.node);
-      LayerPrice p;
-      if (s.energy_model == "none") {
-        p.note = "energy_model: none";
-      } else {
-        const AccRange range = q.quantised ? ex.acc_range(lc.node) : AccRange{};
-        p = price_layer(q, range, ex.recorded()[lc.node], lc.M, hw, *gate, analytic ? &*analytic : nullptr);
-      }
-      ebar.update(int64_t(li + 1), int64_t(costs.size()), lc.name);
-      const double e = p.priced ? p.pj_per_mac * double(lc.macs) + p.correction_pj_per_image : NAN;
-      all_priced &= p.priced;
-      horowitz += p.horowitz_pj_per_mac * double(lc.macs);
-      if (p.priced) {
-        energy += e;
-        var += std::pow(p.ci95_pj * double(lc.macs), 2) + std::pow(p.correction_ci95_pj, 2);
-        if (p.area_um2 > area) area = p.area_um2, nand2 = p.nand2;
-        if (units.find(p.unit) == std::string::npos) units += (units.empty() ? "" : "; ") + p.unit;
-      }
-      const int64_t outs = ex.outputs_seen()[lc.node];
-      const bool int_acc = q.quantised && q.accumulator == "int";
-      if (int_acc) {
-        overflowed += ex.out_of_range()[lc.node], outputs += outs;
-        bits_needed = std::max(bits_needed, ex.acc_bits_needed(lc.node));
-      }
-      jl.push_back({{"layer", lc.name},
-                    {"M", lc.M}, {"K", lc.K}, {"N", lc.N},
-                    {"macs", lc.macs}, {"additions", lc.additions},
-                    {"weight_bits", lc.weight_bits}, {"input_bits", lc.input_bits}, {"output_bits", lc.output_bits},
-                    {"weights", q.quantised ? arith::format_name(q.weights) : "fp32"},
-                    {"activations", q.quantised ? arith::format_name(q.activations) : "fp32"},
-                    {"accumulator", q.quantised ? (q.accumulator == "int" ? fmt::format("int{}", q.acc_bits) : "fp32") : "fp32"},
-                    {"acc_out_of_range_fraction", outs ? double(ex.out_of_range()[lc.node]) / double(outs) : 0.0},
-                    {"acc_bits_needed", int_acc ? ex.acc_bits_needed(lc.node) : 0},
-                    {"act_zero_point", q.quantised ? ex.input_zero(lc.node) : 0.0},
-                    {"unit", p.unit}, {"note", p.note},
-                    {"pj_per_mac", p.priced ? p.pj_per_mac : NAN}, {"ci95_pj_per_mac", p.ci95_pj},
-                    {"energy_batches", p.batches}, {"sampled_macs", p.sampled_macs},
-                    {"correction_pj", p.correction_pj_per_image}, {"correction_unit", p.correction_unit},
-                    {"energy_pj", e}, {"unit_area_um2", p.area_um2},
-                    {"horowitz_pj_per_mac", p.horowitz_pj_per_mac}});
-    }
-    ebar.finish();
-    json j = {{"name", c.name}, {"key", key}, {"accuracy", double(correct) / double(test.size())},
-              {"test_images", test.size()},
-              {"energy_pj", all_priced ? energy : NAN}, {"energy_ci95_pj", std::sqrt(var)},
-              {"energy_model", s.energy_model}, {"dataflow", s.dataflow}, {"unit", units},
-              {"energy_horowitz_pj", horowitz},
-              {"acc_overflow_fraction", outputs ? double(overflowed) / double(outputs) : 0.0},
-              {"acc_bits_needed", bits_needed},
-              {"unit_area_um2", area}, {"unit_nand2", nand2},
-              {"images_per_s", double(test.size()) / eval_s}, {"energy_seconds", since(t_energy)},
-              {"layers", jl}, {"resumed", false}};
+    json j = price_inference(ex, pc, "energy " + c.name, opt.progress);
+    j["name"] = c.name, j["key"] = key, j["accuracy"] = accuracy, j["test_images"] = test.size();
+    j["energy_model"] = s.energy_model, j["dataflow"] = s.dataflow;
+    j["images_per_s"] = double(test.size()) / eval_s, j["energy_seconds"] = since(t_energy);
+    j["method"] = c.method;
+    if (!jpann.is_null()) j["pann"] = jpann;
+    j["resumed"] = false;
     atomic_write_file(cfg_file, j.dump(2));
     all.push_back(j);
+  }
+  // Budget columns: a row's own budget (PANN under a budget), else the first one.
+  for (auto& j : all) {
+    std::string name = j.contains("pann") ? j["pann"].value("budget", "") : "";
+    if (name.empty() && !s.budgets.empty()) name = s.budgets.front().name;
+    if (name.empty()) continue;
+    j["budget"] = name;
+    j["budget_pj_per_inference"] = budget_pj.at(name);
+    const double e = j["energy_pj"].is_number() ? j["energy_pj"].get<double>() : NAN;
+    j["energy_over_budget"] = e / budget_pj.at(name);
   }
   // FP32 LibTorch throughput, measured now on the same images (the baseline of the
   // quantised throughput).
@@ -340,17 +485,19 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     torch::NoGradGuard ng;
     model->eval();
     const auto t = Clock::now();
+    const int64_t batch = 500;
     for (int64_t b = 0; b < test.size(); b += batch) model->forward(test.images.slice(0, b, std::min(test.size(), b + batch)));
     summary.fp32_images_per_s = double(test.size()) / since(t);
   }
   // Reports.
   std::string csv =
       "config,accuracy,energy_pj_per_inference,energy_ci95_pj,unit,unit_area_um2,unit_nand2,images_per_s,dataflow,"
-      "energy_horowitz_pj_per_inference,acc_overflow_fraction,acc_bits_needed\n";
+      "energy_horowitz_pj_per_inference,acc_overflow_fraction,acc_bits_needed,method,pann_R,pann_activation_bits,"
+      "pann_additions,budget,budget_pj_per_inference,energy_over_budget\n";
   std::string lcsv =
       "config,layer,weights,activations,accumulator,M,K,N,macs,additions,weight_bits,input_bits,output_bits,"
       "acc_out_of_range_fraction,unit,pj_per_mac,ci95_pj_per_mac,energy_pj,unit_area_um2,acc_bits_needed,act_zero_point,"
-      "energy_batches,sampled_macs,correction_pj,horowitz_pj_per_mac,note\n";
+      "energy_batches,sampled_macs,correction_pj,horowitz_pj_per_mac,pann_R,pann_additions,note\n";
   auto num = [](const json& o, const char* k) { return o.contains(k) && o[k].is_number() ? o[k].get<double>() : NAN; };
   for (const auto& j : all) {
     ConfigResult r;
@@ -361,14 +508,24 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     r.horowitz_pj = num(j, "energy_horowitz_pj");
     r.acc_overflow_fraction = num(j, "acc_overflow_fraction");
     r.acc_bits_needed = j.value("acc_bits_needed", 0);
+    r.budget = j.value("budget", "");
+    r.budget_pj = num(j, "budget_pj_per_inference");
+    r.energy_over_budget = num(j, "energy_over_budget");
+    const json jp = j.value("pann", json::object());
+    if (!jp.empty()) r.pann = fmt::format("R={:g} b={}", jp.value("R", 0.0), jp.value("activation_bits", 0));
     summary.configs.push_back(r);
-    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{}\n", r.name, r.accuracy,
-                       r.energy_pj, r.energy_ci95_pj, csv_escape(r.unit), r.area_um2, r.nand2, r.images_per_s,
-                       j.value("dataflow", ""), r.horowitz_pj, r.acc_overflow_fraction,
-                       r.acc_bits_needed ? std::to_string(r.acc_bits_needed) : std::string());
+    auto opt_num = [](double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string(); };
+    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{}\n", r.name,
+                       r.accuracy, r.energy_pj, r.energy_ci95_pj, csv_escape(r.unit), r.area_um2, r.nand2,
+                       r.images_per_s, j.value("dataflow", ""), r.horowitz_pj, r.acc_overflow_fraction,
+                       r.acc_bits_needed ? std::to_string(r.acc_bits_needed) : std::string(),
+                       j.value("method", "uniform"), jp.empty() ? "" : fmt::format("{:g}", jp.value("R", 0.0)),
+                       jp.empty() ? "" : std::to_string(jp.value("activation_bits", 0)),
+                       jp.empty() ? "" : std::to_string(j.value("pann_additions", int64_t{0})), r.budget,
+                       opt_num(r.budget_pj), opt_num(r.energy_over_budget));
     for (const auto& l : j["layers"]) {
       lcsv += fmt::format(
-          "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{},{:.6g},{:.3g},{:.6g},{:.1f},{},{:.6g},{},{},{:.6g},{:.6g},{}\n",
+          "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{},{:.6g},{:.3g},{:.6g},{:.1f},{},{:.6g},{},{},{:.6g},{:.6g},{},{},{}\n",
           r.name, l["layer"].get<std::string>(), l["weights"].get<std::string>(), l["activations"].get<std::string>(),
           l["accumulator"].get<std::string>(), l["M"].get<int64_t>(), l["K"].get<int64_t>(), l["N"].get<int64_t>(),
           l["macs"].get<int64_t>(), l["additions"].get<int64_t>(), l["weight_bits"].get<int64_t>(),
@@ -376,17 +533,25 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
           csv_escape(l["unit"]), num(l, "pj_per_mac"), num(l, "ci95_pj_per_mac"), num(l, "energy_pj"),
           num(l, "unit_area_um2"), l.value("acc_bits_needed", 0) ? std::to_string(l.value("acc_bits_needed", 0)) : "",
           num(l, "act_zero_point"), l.value("energy_batches", uint64_t{0}), l.value("sampled_macs", uint64_t{0}),
-          num(l, "correction_pj"), num(l, "horowitz_pj_per_mac"), csv_escape(l["note"]));
+          num(l, "correction_pj"), num(l, "horowitz_pj_per_mac"),
+          l.value("pann_additions", int64_t{0}) ? fmt::format("{:.4g}", num(l, "pann_R")) : "",
+          l.value("pann_additions", int64_t{0}) ? std::to_string(l.value("pann_additions", int64_t{0})) : "",
+          csv_escape(l["note"]));
     }
   }
   json report = {{"scenario", s.name}, {"file", s.file.string()}, {"model", g.arch}, {"model_key", model_key},
                  {"test_images", test.size()}, {"fp32_libtorch_images_per_s", summary.fp32_images_per_s},
-                 {"seconds", since(t_start)}, {"configs", all}};
+                 {"seconds", since(t_start)}, {"budgets", jbudgets}, {"validation_images", validation.size()},
+                 {"configs", all}};
   report["dataset"] = json::parse(data.report_json);  // the data and its preprocessing (nn/data.h)
   atomic_write_file(s.output_dir / "summary.csv", csv);
   atomic_write_file(s.output_dir / "layers.csv", lcsv);
   atomic_write_file(s.output_dir / "report.json", report.dump(2));
-  if (s.plot) write_plot(s.output_dir, all);
+  if (s.plot) {
+    write_plot(s.output_dir, all);
+    write_pareto_plot(s.output_dir, all, jbudgets);
+  }
+  write_dials(s.output_dir, all, s.plot);
   return summary;
 }
 

@@ -26,6 +26,9 @@ struct ConfigResult {
   double horowitz_pj = 0;            // labelled extra: Horowitz's 45 nm table (NaN where it lacks an operation)
   double acc_overflow_fraction = 0;  // outputs whose accumulator result differs from the exact sum
   int acc_bits_needed = 0;           // narrowest integer accumulator with no overflow (0: no integer layer)
+  std::string pann;                  // PANN point "R=… b=…" ("" for uniform configurations)
+  std::string budget;                // the power budget this row is compared with ("" none)
+  double budget_pj = 0, energy_over_budget = 0;
   bool resumed = false;
 };
 

@@ -1,5 +1,6 @@
 #include "nn/scenario.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -194,6 +195,103 @@ void parse_dataset(const Reader& r, const YAML::Node& d, Scenario& s) {
   r.range(d, "test_limit", "dataset", double(s.test_limit), 0, 1e9);
 }
 
+// A number or a non-empty list of numbers.
+template <class T>
+std::vector<T> number_list(const Reader& r, const YAML::Node& n, const std::string& key, double lo, double hi) {
+  std::vector<YAML::Node> items;
+  if (n.IsScalar()) {
+    items.push_back(n);
+  } else if (n.IsSequence() && n.size() > 0) {
+    for (const auto& e : n) items.push_back(e);
+  } else {
+    r.fail(n, key, "expected a number or a non-empty list of numbers");
+  }
+  std::vector<T> out;
+  for (const YAML::Node& e : items) {
+    T v{};
+    try {
+      if (!e.IsScalar()) throw YAML::BadConversion(e.Mark());
+      v = e.as<T>();
+    } catch (const YAML::BadConversion&) {
+      r.fail(e, key, std::string("expected ") + (std::is_integral_v<T> ? "an integer" : "a number") + ", got '" +
+                         (e.IsScalar() ? e.Scalar() : std::string("a collection")) + "'");
+    }
+    if (!(double(v) >= lo && double(v) <= hi))
+      r.fail(e, key, "value " + e.Scalar() + " is outside [" + fmt::format("{:g}", lo) + ", " + fmt::format("{:g}", hi) + "]");
+    out.push_back(v);
+  }
+  return out;
+}
+
+// pann: {R: x | [..], activation_bits: b | [..], budget: NAME, train: {epochs, lr}}
+void parse_pann(const Reader& r, const YAML::Node& c, const std::string& key, const Scenario& s, PannSpec& p) {
+  const YAML::Node n = c["pann"];
+  if (!n) r.fail(c, key + ".pann", "method: pann needs pann: {R: ..., activation_bits: ...}");
+  const std::string k = key + ".pann";
+  r.expect_map(n, k, {"R", "activation_bits", "budget", "train"});
+  if (!n["R"]) r.fail(n, k + ".R", "missing (additions per input: mean |w̃|, e.g. 1 or [0.5, 1, 2, 4])");
+  if (!n["activation_bits"]) r.fail(n, k + ".activation_bits", "missing (unsigned activation width, e.g. 4 or [4, 6, 8])");
+  p.R = number_list<double>(r, n["R"], k + ".R", 0.01, 1000);
+  p.activation_bits = number_list<int>(r, n["activation_bits"], k + ".activation_bits", 2, kMaxIntOperandBits);
+  r.get(n, "budget", k, p.budget);
+  if (const auto t = n["train"]) {
+    r.expect_map(t, k + ".train", {"epochs", "lr"});
+    r.get(t, "epochs", k + ".train", p.train_epochs);
+    r.range(t, "epochs", k + ".train", p.train_epochs, 0, 1000);
+    r.get(t, "lr", k + ".train", p.train_lr);
+    r.range(t, "lr", k + ".train", p.train_lr, 1e-9, 10);
+  }
+  (void)s;
+}
+
+// {like: {weights, activations, signed, acc_bits}} | {nj_per_inference: X} | {pj_per_mac: X}, with a
+// name when in a list.
+PowerBudget parse_budget(const Reader& r, const YAML::Node& n, const std::string& key, bool named) {
+  PowerBudget b;
+  b.where = r.where(n);
+  if (named)
+    r.expect_map(n, key, {"name", "like", "nj_per_inference", "pj_per_mac"});
+  else
+    r.expect_map(n, key, {"like", "nj_per_inference", "pj_per_mac"});
+  b.name = "budget";
+  if (named) {
+    if (!n["name"]) r.fail(n, key + ".name", "missing (budgets in a list are named)");
+    r.get(n, "name", key, b.name);
+  }
+  int forms = 0;
+  for (const char* f : {"like", "nj_per_inference", "pj_per_mac"}) forms += n[f] ? 1 : 0;
+  if (forms != 1) r.fail(n, key, "give exactly one of like, nj_per_inference, pj_per_mac");
+  if (const auto l = n["like"]) {
+    b.kind = "like";
+    const std::string lk = key + ".like";
+    r.expect_map(l, lk, {"weights", "activations", "signed", "acc_bits"});
+    if (!l["weights"] || !l["activations"]) r.fail(l, lk, "give weights and activations (e.g. int2)");
+    std::string w, a;
+    bool is_signed = true;
+    r.get(l, "weights", lk, w);
+    r.get(l, "activations", lk, a);
+    r.get(l, "signed", lk, is_signed);
+    r.get(l, "acc_bits", lk, b.like_acc_bits);
+    r.range(l, "acc_bits", lk, b.like_acc_bits, 2, 62);
+    r.format(l, "weights", lk, w);
+    r.format(l, "activations", lk, a);
+    auto as_signedness = [&](const std::string& f, const char* which) {
+      const arith::NumberFormat nf = arith::parse_format(f);
+      const auto* i = std::get_if<arith::IntFormat>(&nf);
+      if (!i) r.fail(l[which], lk + "." + which, "a budget 'like' a uniform network takes integer formats (e.g. int2)");
+      return (is_signed ? "int" : "uint") + std::to_string(i->bits);
+    };
+    b.like_weights = as_signedness(w, "weights");
+    b.like_activations = as_signedness(a, "activations");
+    check_arithmetic(r, l, lk, b.like_weights, b.like_activations, "int", b.like_acc_bits);
+  } else {
+    b.kind = n["nj_per_inference"] ? "nj_per_inference" : "pj_per_mac";
+    r.get(n, b.kind.c_str(), key, b.value);
+    r.range(n, b.kind.c_str(), key, b.value, 1e-12, 1e15);
+  }
+  return b;
+}
+
 }  // namespace
 
 Scenario parse_scenario(const std::string& text, const std::string& label) {
@@ -206,7 +304,8 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
   }
   Reader r(label);
   if (!root || root.IsNull()) throw InputError("empty scenario", label);
-  r.expect_map(root, "", {"name", "seed", "threads", "dataset", "model", "quantization", "hardware", "outputs"});
+  r.expect_map(root, "",
+               {"name", "seed", "threads", "dataset", "model", "power_budget", "quantization", "hardware", "outputs"});
   Scenario s;
   s.file = label;
   r.get(root, "name", "", s.name);
@@ -266,17 +365,31 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
     r.range(h, "energy_images", "hardware", s.energy_images, 1, 10000);
     r.get(h, "netlist_cache", "hardware", s.netlist_cache);
   }
+  if (const auto b = root["power_budget"]) {
+    if (b.IsSequence()) {
+      if (b.size() == 0) r.fail(b, "power_budget", "expected a budget or a non-empty list of named budgets");
+      for (size_t i = 0; i < b.size(); ++i) s.budgets.push_back(parse_budget(r, b[i], "power_budget[" + std::to_string(i) + "]", true));
+    } else {
+      s.budgets.push_back(parse_budget(r, b, "power_budget", false));
+    }
+    std::set<std::string> bn;
+    for (const PowerBudget& x : s.budgets)
+      if (!bn.insert(x.name).second) throw InputError("duplicate budget name '" + x.name + "'", x.where, "power_budget");
+  }
   if (const auto q = root["quantization"]) {
-    r.expect_map(q, "quantization", {"calibration_images", "configs"});
+    r.expect_map(q, "quantization", {"calibration_images", "validation_images", "configs"});
     r.get(q, "calibration_images", "quantization", s.calibration_images);
     r.range(q, "calibration_images", "quantization", s.calibration_images, 1, 60000);
+    r.get(q, "validation_images", "quantization", s.validation_images);
+    r.range(q, "validation_images", "quantization", s.validation_images, 0, 1000000);
     const auto cs = q["configs"];
     if (!cs || !cs.IsSequence() || cs.size() == 0) r.fail(cs ? cs : q, "quantization.configs", "expected a non-empty list");
     std::set<std::string> names;
     for (size_t i = 0; i < cs.size(); ++i) {
       const auto c = cs[i];
       const std::string key = "quantization.configs[" + std::to_string(i) + "]";
-      r.expect_map(c, key, {"name", "weights", "activations", "accumulator", "acc_bits", "overflow", "per_channel", "layers"});
+      r.expect_map(c, key, {"name", "method", "pann", "weights", "activations", "accumulator", "acc_bits", "overflow",
+                            "per_channel", "layers"});
       QuantConfigSpec spec;
       spec.where = r.where(c);
       spec.acc_bits = s.acc_bits;
@@ -286,6 +399,17 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
       if (spec.name.empty() || spec.name.find_first_of("/\\ ") != std::string::npos)
         r.fail(c["name"], key + ".name", "must be non-empty, without spaces or slashes");
       if (!names.insert(spec.name).second) r.fail(c["name"], key + ".name", "duplicate configuration name");
+      r.get(c, "method", key, spec.method);
+      r.one_of(c, "method", key, spec.method, {"uniform", "pann"});
+      if (c["pann"] && spec.method != "pann") r.fail(c["pann"], key + ".pann", "only with method: pann");
+      if (spec.method == "pann") {
+        parse_pann(r, c, key, s, spec.pann);
+        if (c["weights"] || c["activations"])
+          r.fail(c["weights"] ? c["weights"] : c["activations"], key,
+                 "method: pann sets its own formats (integer weights w̃, unsigned activations of pann.activation_bits)");
+        spec.weights = "int16";
+        spec.activations = "uint" + std::to_string(spec.pann.activation_bits.front());
+      }
       r.get(c, "weights", key, spec.weights);
       r.get(c, "activations", key, spec.activations);
       spec.fp32 = spec.weights.empty() && spec.activations.empty();
@@ -302,7 +426,15 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
       r.get(c, "overflow", key, spec.overflow);
       r.one_of(c, "overflow", key, spec.overflow, {"wrap", "saturate"});
       r.get(c, "per_channel", key, spec.per_channel);
-      if (!spec.fp32) check_arithmetic(r, c, key, spec.weights, spec.activations, spec.accumulator, spec.acc_bits);
+      if (!spec.fp32 && spec.method == "uniform")
+        check_arithmetic(r, c, key, spec.weights, spec.activations, spec.accumulator, spec.acc_bits);
+      if (spec.method == "pann") {
+        if (spec.accumulator != "int") r.fail(c["accumulator"], key + ".accumulator", "PANN accumulates integers: int");
+        for (const int b : spec.pann.activation_bits)
+          if (spec.acc_bits < b + 1)
+            r.fail(c["acc_bits"] ? c["acc_bits"] : c, key + ".acc_bits",
+                   "narrower than a PANN sum of " + std::to_string(b) + "-bit activations can be");
+      }
       if (const auto ls = c["layers"]) {
         if (!ls.IsMap()) r.fail(ls, key + ".layers", "expected a mapping of layer name to settings");
         for (const auto& kv : ls) {
@@ -335,8 +467,34 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
           spec.layers[lname] = o;
         }
       }
+      // A PANN grid without a budget is the deployment-time dial: one configuration per point.
+      const bool grid = spec.pann.R.size() > 1 || spec.pann.activation_bits.size() > 1;
+      if (spec.method == "pann" && grid && spec.pann.budget.empty()) {
+        for (const int b : spec.pann.activation_bits)
+          for (const double R : spec.pann.R) {
+            QuantConfigSpec point = spec;
+            point.pann.R = {R};
+            point.pann.activation_bits = {b};
+            point.pann.dial = spec.name;
+            point.activations = "uint" + std::to_string(b);
+            point.name = spec.name + "_R" + fmt::format("{:g}", R) + "_b" + std::to_string(b);
+            if (!names.insert(point.name).second) r.fail(c["name"], key + ".name", "duplicate configuration name " + point.name);
+            s.configs.push_back(std::move(point));
+          }
+        continue;
+      }
       s.configs.push_back(std::move(spec));
     }
+  }
+  for (const QuantConfigSpec& c : s.configs) {
+    if (c.pann.budget.empty()) continue;
+    bool known = false;
+    for (const PowerBudget& b : s.budgets) known |= b.name == c.pann.budget;
+    if (!known) throw InputError("no power budget named '" + c.pann.budget + "' (power_budget)", c.where, "pann.budget");
+    if (s.validation_images == 0)
+      throw InputError("choosing under a budget needs quantization.validation_images > 0 (a held-out slice of the "
+                       "training set; never the test set)",
+                       c.where, "quantization.validation_images");
   }
   if (s.configs.empty()) {
     QuantConfigSpec fp;

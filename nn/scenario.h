@@ -21,8 +21,36 @@ struct LayerOverride {
   std::string where;  // file:line:col of the override, for errors found later (unknown layer)
 };
 
+// PANN settings of a configuration (method: pann; papers.md §1). One value of R and of
+// activation_bits is one converted network; lists are a grid: without a budget every point
+// becomes its own configuration (the deployment-time dial, NAME_R<R>_b<bits>); with a
+// budget the point of best validation accuracy whose energy fits the budget is chosen.
+struct PannSpec {
+  std::vector<double> R = {1.0};         // additions per input, mean|w̃|
+  std::vector<int> activation_bits = {8};  // unsigned activation width b̃_x
+  std::string budget;                    // name of a power budget to choose under ("" none)
+  std::string dial;                      // set on the configurations a dial expands into: its name
+  // PANN-aware training: fine-tune the FP32 model with the PANN quantiser in the loop
+  // (straight-through estimator) for this many epochs (0: post-training conversion).
+  int train_epochs = 0;
+  double train_lr = 0.005;
+};
+
+// A power budget (power_budget): the energy per inference of the same network uniformly
+// quantised as `like` (measured by lpsim, same images and flow), or a number.
+struct PowerBudget {
+  std::string name;   // unique; "budget" for a single unnamed one
+  std::string kind;   // like | nj_per_inference | pj_per_mac
+  double value = 0;   // nJ per inference or pJ per MAC
+  std::string like_weights, like_activations;  // formats (uintN when like.signed is false)
+  int like_acc_bits = 32;
+  std::string where;
+};
+
 struct QuantConfigSpec {
   std::string name;
+  std::string method = "uniform";  // uniform | pann
+  PannSpec pann;
   bool fp32 = false;  // no weights/activations given: the FP32 reference
   std::string weights, activations;
   std::string accumulator = "int";  // int | fp32
@@ -60,6 +88,10 @@ struct Scenario {
   std::filesystem::path model_cache = "results/cache/models";
   // quantisation
   int calibration_images = 512;
+  // The last N training images are held out from training and calibration: the slice on
+  // which budget searches choose (never the test set).
+  int validation_images = 0;
+  std::vector<PowerBudget> budgets;
   std::vector<QuantConfigSpec> configs;
   // hardware
   std::string mac_arch = "array";
