@@ -39,25 +39,40 @@ Command add_run(CLI::App& app, const bool& json) {
                              {"energy_ci95_pj", c.energy_ci95_pj}, {"unit", c.unit}, {"unit_area_um2", c.area_um2},
                              {"images_per_s", c.images_per_s}, {"energy_horowitz_pj", c.horowitz_pj},
                              {"acc_overflow_fraction", c.acc_overflow_fraction},
-                             {"acc_bits_needed", c.acc_bits_needed}});
+                             {"acc_bits_needed", c.acc_bits_needed}, {"pann", c.pann}, {"budget", c.budget},
+                             {"budget_pj_per_inference", c.budget_pj}, {"energy_over_budget", c.energy_over_budget}});
               std::cout << j.dump(2) << "\n";
               return 0;
             }
-            std::cout << fmt::format("{:<10} {:>9} {:>22} {:>12} {:>10}  {}\n", "config", "top-1 %",
-                                     "energy/inference (nJ)", "area (um2)", "images/s", "MAC unit");
+            size_t w = 10;
+            bool budgets = false;
+            for (const auto& c : r.configs) w = std::max(w, c.name.size()), budgets |= !c.budget.empty();
+            std::cout << fmt::format("{:<{}} {:>9} {:>22} {:>12} {:>10}  {}{}\n", "config", w, "top-1 %",
+                                     "energy/inference (nJ)", "area (um2)", "images/s", budgets ? "budget  " : "",
+                                     "unit");
             for (const auto& c : r.configs) {
               const std::string e = std::isfinite(c.energy_pj)
                                         ? (c.energy_ci95_pj > 0 ? fmt::format("{:.2f} ± {:.2f}", c.energy_pj / 1e3,
                                                                               c.energy_ci95_pj / 1e3)
                                                                 : fmt::format("{:.2f}", c.energy_pj / 1e3))
                                         : std::string("n/a");
-              std::cout << fmt::format("{:<10} {:>9.2f} {:>22} {:>12.0f} {:>10.0f}  {}{}\n", c.name, 100 * c.accuracy, e,
-                                       c.area_um2, c.images_per_s, c.unit, c.resumed ? " (reused)" : "");
+              // Over budget: more energy than the budget, beyond the interval.
+              std::string b;
+              if (budgets)
+                b = !std::isfinite(c.energy_over_budget) ? "        "
+                    : c.energy_pj - c.energy_ci95_pj > c.budget_pj ? fmt::format("OVER{:>4.1f}x", c.energy_over_budget)
+                                                                    : fmt::format("ok {:>4.2f}x", c.energy_over_budget);
+              std::cout << fmt::format("{:<{}} {:>9.2f} {:>22} {:>12.0f} {:>10.0f}  {}{}{}{}\n", c.name, w,
+                                       100 * c.accuracy, e, c.area_um2, c.images_per_s, budgets ? b + " " : "",
+                                       c.unit, c.pann.empty() ? "" : " [" + c.pann + "]", c.resumed ? " (reused)" : "");
               if (c.acc_overflow_fraction > 0)
-                std::cout << fmt::format("{:<10} ^ ACCUMULATOR OVERFLOW: {:.3g} % of outputs differ from the exact sum; "
+                std::cout << fmt::format("{:<{}} ^ ACCUMULATOR OVERFLOW: {:.3g} % of outputs differ from the exact sum; "
                                          "{} bits would not overflow\n",
-                                         "", 100 * c.acc_overflow_fraction, c.acc_bits_needed);
+                                         "", w, 100 * c.acc_overflow_fraction, c.acc_bits_needed);
             }
+            if (budgets)
+              std::cout << "budget: energy / budget per inference; OVER marks a configuration above its budget "
+                           "(beyond its 95 % interval)\n";
             std::cout << fmt::format("Energy: every row on the same gate-level flow (NanGate 45 nm). FP32 LibTorch "
                                      "inference: {:.0f} images/s. Results: {}/summary.csv, layers.csv, report.json, "
                                      "energy_layers.png\n",

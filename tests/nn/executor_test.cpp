@@ -363,3 +363,59 @@ TEST(Executor, OverflowReportedWithTheWidthThatWouldNot) {
   EXPECT_GE(std::ldexp(1.0, need - 1) - 1, max_abs);
   EXPECT_LT(std::ldexp(1.0, need - 2) - 1, max_abs);
 }
+
+// PANN (papers.md §1): per output channel mean|w̃| ≈ R (γ by search); every output equals
+// Σ x·w̃ as |w̃| repeated additions (the golden pann_add: x·R), positive and negative
+// weights into two accumulators, minus the zero-point constant; the additions are exactly
+// Σ|w̃| per output, as costs() reports them.
+TEST(Executor, PannLayersAreExactRepeatedAdditions) {
+  GraphNet net = trained("lenet5");
+  const Graph& g = net->graph();
+  auto x = data().test.images.slice(0, 0, 2);
+  auto inputs = layer_inputs(net, x);
+  for (const double R : {0.5, 2.0}) {
+    LayerQuant q;
+    q.quantised = true;
+    q.pann = true;
+    q.pann_R = R;
+    q.weights = arith::IntFormat{16, true};
+    q.activations = arith::IntFormat{4, false};
+    QuantizedExecutor ex(net, all_layers(g, q), 1);
+    ex.calibrate(data().train.images.slice(0, 0, 256));
+    ex.forward(x);
+    const auto costs = ex.costs();
+    for (const char* layer : {"conv1", "conv2", "fc1"}) {
+      const int i = node_index(g, layer);
+      LayerOperands ops;
+      auto acc = as_rows(ex.accumulate(i, inputs.at(i), &ops)).to(torch::kInt64).contiguous();
+      const int64_t M = ops.cols.size(0), K = ops.cols.size(1), N = ops.w.size(1);
+      const int64_t za = int64_t(ops.act_zero);
+      auto w = ops.w.to(torch::kInt64);
+      // mean|w̃| per output channel near R: within the step of one weight's rounding.
+      for (int64_t n = 0; n < N; ++n) {
+        const double mean = w.select(1, n).abs().to(torch::kFloat64).mean().item<double>();
+        EXPECT_NEAR(mean, R, 0.1 * R + 2.0 / double(K)) << layer << " channel " << n;
+      }
+      int64_t additions = 0;
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) additions += std::abs(w[k][n].item<int64_t>());
+      const LayerCost* c = nullptr;
+      for (const auto& lc : costs) c = lc.node == i ? &lc : c;
+      ASSERT_NE(c, nullptr);
+      EXPECT_EQ(c->pann_additions, c->M * additions) << layer;  // per image: Σ|w̃| for every output position
+      for (int64_t m = 0; m < M; m += 7)
+        for (int64_t n = 0; n < N; ++n) {
+          uint64_t pos = 0, neg = 0;
+          int64_t wsum = 0;
+          for (int64_t k = 0; k < K; ++k) {
+            const auto xc = uint64_t(ops.cols[m][k].item<float>());
+            const int64_t wt = w[k][n].item<int64_t>();
+            (wt > 0 ? pos : neg) += arith::pann_golden(xc, uint64_t(std::abs(wt)));
+            wsum += wt;
+          }
+          ASSERT_EQ(acc[m][n].item<int64_t>(), int64_t(pos) - int64_t(neg) - za * wsum)
+              << layer << " R=" << R << " m=" << m << " n=" << n;
+        }
+    }
+  }
+}
