@@ -1,7 +1,7 @@
 // Golden models of the integer arithmetic units in rtl/: multiplier, adder, accumulator,
-// MAC, the weight-stationary PE of a systolic array, the PANN repeated-addition unit
-// (papers.md §1) and the LUQ multiplier-free INT4 × radix-2 FP4 unit (papers.md §2). The
-// RTL is checked bit-for-bit against these.
+// MAC, the weight-stationary PE of a systolic array, the PANN repeated-addition unit and
+// processing element (papers.md §1) and the LUQ multiplier-free INT4 × radix-2 FP4 unit
+// (papers.md §2). The RTL is checked bit-for-bit against these.
 #pragma once
 
 #include <cstdint>
@@ -87,6 +87,79 @@ inline MacWsResult mac_ws_golden(uint64_t a, uint64_t w, uint64_t psum_in, int w
 
 // PANN: x·R computed as R additions of an unsigned activation x (no multiplier).
 inline uint64_t pann_golden(uint64_t x, uint64_t r) { return x * r; }
+
+// The PANN processing element (rtl/pann_mac), cycle by cycle: two unsigned acc_width-bit
+// sums (positive and negative weights), a start loads x, r = |w̃| and the sign, each
+// following cycle with a non-zero count adds x into the sum the sign selects. Clear wins
+// over start; a start while counting drops the remaining additions; the overflow flag is
+// sticky until a clear. Registers reset to 0. Widths up to 64 bits.
+struct PannMacModel {
+  int acc_width = 32;
+  bool saturate = false;
+  uint64_t x = 0, count = 0;  // the loaded activation and the additions left
+  bool neg = false;
+  uint64_t sum_pos = 0, sum_neg = 0;
+  bool overflow = false;
+
+  bool done() const { return count == 0; }
+
+  // One clock edge; returns whether it added (an addition cycle).
+  bool clock(bool clear, bool start, uint64_t x_in, uint64_t r_in, bool neg_in) {
+    if (clear) {
+      sum_pos = sum_neg = 0;
+      count = 0;
+      overflow = false;
+      return false;
+    }
+    if (start) {
+      x = x_in;
+      count = r_in;
+      neg = neg_in;
+      return false;
+    }
+    if (count == 0) return false;
+    uint64_t& s = neg ? sum_neg : sum_pos;
+    const uint64_t max = acc_width >= 64 ? ~uint64_t{0} : (uint64_t{1} << acc_width) - 1;
+    const unsigned __int128 v = (unsigned __int128)s + x;
+    const bool ovf = v > max;
+    s = !ovf ? uint64_t(v) : saturate ? max : uint64_t(v) & max;
+    overflow = overflow || ovf;
+    --count;
+    return true;
+  }
+};
+
+// What the PE must hold after a clear and a sequence of jobs (x_k, w̃_k), each run to
+// done, stated without repeated addition: sum_pos = Σ_{w̃>0} x·w̃ and sum_neg =
+// Σ_{w̃<0} x·|w̃|, each modulo 2^acc_width (wrap) or clamped to 2^acc_width − 1
+// (saturate: the additions are non-negative, so a saturated sum stays saturated);
+// overflow iff either exact sum exceeds 2^acc_width − 1; Σ|w̃_k| addition cycles.
+struct PannJob {
+  uint64_t x;  // unsigned activation
+  int64_t w;   // signed integer weight w̃
+};
+struct PannMacSums {
+  uint64_t sum_pos = 0, sum_neg = 0;
+  bool overflow = false;
+  uint64_t add_cycles = 0;
+};
+
+template <typename Jobs>
+PannMacSums pann_mac_golden(const Jobs& jobs, int acc_width, bool saturate) {
+  unsigned __int128 pos = 0, neg = 0;
+  PannMacSums r;
+  for (const PannJob& j : jobs) {
+    const uint64_t mag = j.w < 0 ? uint64_t(0) - uint64_t(j.w) : uint64_t(j.w);
+    (j.w < 0 ? neg : pos) += (unsigned __int128)j.x * mag;
+    r.add_cycles += mag;
+  }
+  const uint64_t max = acc_width >= 64 ? ~uint64_t{0} : (uint64_t{1} << acc_width) - 1;
+  auto fit = [&](unsigned __int128 v) { return v <= max ? uint64_t(v) : saturate ? max : uint64_t(v) & max; };
+  r.sum_pos = fit(pos);
+  r.sum_neg = fit(neg);
+  r.overflow = pos > max || neg > max;
+  return r;
+}
 
 // LUQ multiplier-free product: signed INT4 a times radix-2 FP4 code w (bit 3 = sign,
 // bits 2..0 = e; e = 0 is zero, otherwise magnitude 2^(e-1)): a shifted left by e-1.

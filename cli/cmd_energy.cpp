@@ -24,8 +24,9 @@ Command add_energy(CLI::App& app, const bool& json) {
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("energy", "Gate-level energy per operation and area of an RTL unit (Yosys + switching)");
   sub->add_option("--unit", o->req.unit,
-                  "mul | mac | mac_ws | acc | add | pann_add | luq_mul | fp_add | fp_mul | fp_mul_rne | fp_mac | fp_mac_ws | "
-                  "fp8_mac | fp8_mac_ws (*_ws: weight-stationary systolic PEs)")
+                  "mul | mac | mac_ws | acc | add | pann_add | pann_mac | luq_mul | fp_add | fp_mul | fp_mul_rne | fp_mac | "
+                  "fp_mac_ws | fp8_mac | fp8_mac_ws (*_ws: weight-stationary systolic PEs; pann_mac: the PANN PE, "
+                  "energy per addition)")
       ->capture_default_str();
   sub->add_option("--format", o->req.format,
                   "fp_add, fp_mul_rne, fp_mac, fp_mac_ws: fp16 | bf16 | fp32; fp_mul: fp8_e4m3 | fp8_e5m2; fp8_mac, "
@@ -35,10 +36,15 @@ Command add_energy(CLI::App& app, const bool& json) {
                   "uniform | gauss | laplace (quantised zero-mean) | FILE of operand pairs (two integers per line)")
       ->capture_default_str();
   sub->add_option("--arch", o->req.arch, "array | booth (mul, mac, mac_ws); ripple | kogge_stone (add)")->capture_default_str();
-  sub->add_option("--a-bits", o->req.a_bits, "operand A width (add: adder width; acc: input width; pann_add: activation width)")->capture_default_str();
-  sub->add_option("--b-bits", o->req.b_bits, "operand B width (pann_add: width of the repetition count R)")
+  sub->add_option("--a-bits", o->req.a_bits,
+                  "operand A width (add: adder width; acc: input width; pann_add, pann_mac: activation width)")
       ->capture_default_str();
-  sub->add_option("--acc-bits", o->req.acc_bits, "accumulator width (mac; mac_ws: partial-sum width)")->capture_default_str();
+  sub->add_option("--b-bits", o->req.b_bits,
+                  "operand B width (pann_add: width of the repetition count R; pann_mac: width of |weight|)")
+      ->capture_default_str();
+  sub->add_option("--acc-bits", o->req.acc_bits,
+                  "accumulator width (mac; mac_ws: partial-sum width; pann_mac: each of its two sums)")
+      ->capture_default_str();
   sub->add_flag("--signed,!--unsigned", o->req.is_signed, "two's complement operands (default) or unsigned");
   sub->add_option("--vectors,-n", o->req.vectors, "operations simulated (uniform random operands)")->capture_default_str();
   sub->add_option("--seed", o->req.seed, "seed of the operand stream")->capture_default_str();
@@ -101,8 +107,8 @@ Command add_energy(CLI::App& app, const bool& json) {
               std::cout << j.dump(2) << "\n";
               return 0;
             }
-            std::cout << fmt::format("unit {} ({}), {} operations, gate-level model, NanGate 45 nm typical, 1.1 V\n",
-                                     r.module, params, r.operations);
+            std::cout << fmt::format("unit {} ({}), {} {}, gate-level model, NanGate 45 nm typical, 1.1 V\n", r.module,
+                                     params, r.operations, r.module == "pann_mac" ? "additions (op = one addition)" : "operations");
             std::cout << fmt::format("energy/op   {:.4f} pJ ± {:.4f} (95 %), of which leakage {:.5f} pJ\n", r.energy_pj,
                                      r.energy_ci95_pj, r.leakage_pj);
             std::cout << fmt::format("toggles/op  {:.1f}\narea        {:.1f} um2 = {:.0f} NAND2-eq\ncells      ",

@@ -44,6 +44,15 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
     if (req.b_bits > 8) throw InputError("PANN repetition count width must be <= 8 bits", {}, "--b-bits");
     rep.module = "pann_add";
     rep.params = {{"WidthX", std::to_string(req.a_bits)}, {"RWidth", std::to_string(req.b_bits)}};
+  } else if (req.unit == "pann_mac") {
+    if (req.b_bits > 8) throw InputError("PANN weight magnitude width must be <= 8 bits", {}, "--b-bits");
+    if (req.acc_bits < req.a_bits || req.acc_bits > 64)
+      throw InputError("accumulator width must be in [a_bits, 64]", {}, "--acc-bits");
+    if (req.stream != "uniform" && req.stream != "chains")
+      throw InputError("pann_mac runs uniform jobs or chains, not '" + req.stream + "'", {}, "--stream");
+    rep.module = "pann_mac";
+    rep.params = {{"WidthX", std::to_string(req.a_bits)}, {"RWidth", std::to_string(req.b_bits)},
+                  {"AccWidth", std::to_string(req.acc_bits)}, {"Saturate", "0"}};  // the sums wrap, as mac's
   } else if (req.unit == "acc") {
     if (req.acc_bits < req.a_bits || req.acc_bits > 64)
       throw InputError("accumulator width must be in [a_bits, 64]", {}, "--acc-bits");
@@ -75,7 +84,7 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
     rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
   } else {
     throw InputError("unknown unit '" + req.unit +
-                         "' (known: mul, mac, mac_ws, acc, add, pann_add, luq_mul, fp_add, fp_mul, fp_mul_rne, fp_mac, "
+                         "' (known: mul, mac, mac_ws, acc, add, pann_add, pann_mac, luq_mul, fp_add, fp_mul, fp_mul_rne, fp_mac, "
                          "fp_mac_ws, fp8_mac, fp8_mac_ws)",
                      {}, "--unit");
   }
@@ -85,8 +94,9 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
                      "--stream");
   if (req.stream == "chains") {
     const bool ws = req.unit.size() > 3 && req.unit.compare(req.unit.size() - 3, 3, "_ws") == 0;
-    if (!ws && req.unit != "mac" && req.unit != "fp8_mac" && req.unit != "fp_mac" && req.unit != "acc")
-      throw InputError("chain streams drive sequential units (mac, fp8_mac, fp_mac, acc, *_ws), not " + req.unit);
+    if (!ws && req.unit != "mac" && req.unit != "fp8_mac" && req.unit != "fp_mac" && req.unit != "acc" &&
+        req.unit != "pann_mac")
+      throw InputError("chain streams drive sequential units (mac, fp8_mac, fp_mac, acc, pann_mac, *_ws), not " + req.unit);
     if (req.chain_len == 0 || req.chain_ops == 0 || req.chains.empty() || req.chains.size() % req.chain_len != 0)
       throw InputError("a chain stream needs whole chains of chain_len > 0 steps and chain_ops > 0");
   }
@@ -260,6 +270,7 @@ UnitEnergyReport run_chains(const UnitEnergyRequest& req, const CellLibrary& lib
   GateSim& sim = unit.sim;
   const bool ws = req.unit.size() > 3 && req.unit.compare(req.unit.size() - 3, 3, "_ws") == 0;
   const bool acc = req.unit == "acc";
+  const bool pann = req.unit == "pann_mac";
   const uint32_t len = req.chain_len;
   const uint64_t n_chains = req.chains.size() / len;
   const uint64_t slots = (n_chains + 63) / 64;
@@ -273,6 +284,14 @@ UnitEnergyReport run_chains(const UnitEnergyRequest& req, const CellLibrary& lib
     load[l] = (st.ctrl & kStepLoad) != 0;
   };
   auto apply = [&] {
+    if (pann) {  // x = a, |w̃| = b, the sign = bit 0 of c (the port's one bit), start = kStepLoad
+      sim.set_input("x_i", a);
+      sim.set_input("r_i", b);
+      sim.set_input("neg_i", c);
+      sim.set_input("clear_i", clear);
+      sim.set_input("start_i", load);
+      return;
+    }
     sim.set_input(acc ? "in_i" : "a_i", a);
     if (!acc) sim.set_input("b_i", b);
     sim.set_input("en_i", en);
@@ -302,7 +321,7 @@ UnitEnergyReport run_chains(const UnitEnergyRequest& req, const CellLibrary& lib
         if (ch < n_chains) {
           drive(l, req.chains[ch * len + t]);
         } else {
-          clear[l] = en[l] = load[l] = 0;  // idle lane: inputs held, nothing enabled
+          clear[l] = en[l] = load[l] = 0;  // idle lane: inputs held, nothing enabled, cleared or started
         }
       }
       apply();
@@ -336,6 +355,60 @@ UnitEnergyReport run_chains(const UnitEnergyRequest& req, const CellLibrary& lib
   return rep;
 }
 
+// The PANN PE on a uniform stream: each lane runs jobs back to back, a start cycle with
+// a fresh x (uniform a_bits code), |w̃| uniform in [0, 2^b_bits) and a random sign, then
+// |w̃| addition cycles, the next start on the cycle the count is zero (done_o); after
+// every 64 jobs one clear cycle (a new output). Inputs hold between starts. An operation
+// is one addition: the figure is pJ per addition, start and clear cycles included (they
+// load registers and switch the adder's inputs, so they cost energy but add nothing).
+UnitEnergyReport run_pann_mac(const UnitEnergyRequest& req, const CellLibrary& lib, UnitEnergyReport rep) {
+  UnitSim unit(req, lib, rep);
+  GateSim& sim = unit.sim;
+  LaneValues ones{}, clear{}, start{}, x{}, r{}, neg{};
+  ones.fill(1);
+  sim.set_input("rst_ni", ones);
+  std::array<uint64_t, 64> left{}, jobs{};  // additions left in the lane's job (its count), jobs started
+  std::array<bool, 64> cleared{};
+  const arith::RandomStream rng(req.seed, 0x504D43u /* "PMC" */);
+  const uint64_t mx = (uint64_t{1} << req.a_bits) - 1, mr = (uint64_t{1} << req.b_bits) - 1;
+  std::vector<uint64_t> adds_per_step;
+  uint64_t adds = 0;
+  while (adds < req.vectors) {
+    uint64_t now = 0;
+    std::array<bool, 64> adding{};
+    for (int l = 0; l < 64; ++l) {
+      clear[l] = start[l] = 0;
+      if (left[l] != 0) {  // an addition cycle
+        --left[l];
+        adding[l] = true;
+        ++now;
+      } else if (jobs[l] % 64 == 0 && jobs[l] > 0 && !cleared[l]) {
+        clear[l] = cleared[l] = true;
+      } else {
+        const auto w = rng.block((uint64_t(l) << 40) + jobs[l]++);
+        start[l] = 1;
+        cleared[l] = false;
+        x[l] = w[0] & mx;
+        r[l] = left[l] = w[1] & mr;
+        neg[l] = w[2] & 1u;
+      }
+    }
+    sim.set_input("clear_i", clear);
+    sim.set_input("start_i", start);
+    sim.set_input("x_i", x);
+    sim.set_input("r_i", r);
+    sim.set_input("neg_i", neg);
+    sim.step();
+    const LaneValues done = sim.output("done_o");  // before this edge: the netlist counts as we do
+    for (int l = 0; l < 64; ++l) LPSIM_CHECK(done[l] == uint64_t(!adding[l]));
+    if (sim.steps() > 1) {  // the first step is not priced (no "previous"); it only starts jobs
+      adds_per_step.push_back(now);
+      adds += now;
+    }
+  }
+  return finish(rep, sim, adds_per_step, req.cycle_ns);
+}
+
 }  // namespace
 
 double student_t95(uint64_t dof) {
@@ -353,6 +426,7 @@ double student_t95(uint64_t dof) {
 UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLibrary& lib) {
   UnitEnergyReport rep = prepare(req);
   if (req.stream == "chains") return run_chains(req, lib, rep);
+  if (req.unit == "pann_mac") return run_pann_mac(req, lib, rep);
   if (req.unit != "pann_add") return run_stream(req, lib, rep);
   // PANN: each lane runs x·R jobs back to back (start, R additions, done); an operation is
   // one multiplication replaced, so its energy includes its R add cycles and the start.

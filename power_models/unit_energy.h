@@ -15,7 +15,8 @@
 namespace lpsim::power {
 
 // One step of one lane of a chain stream (stream == "chains"): the operands and control
-// inputs of a sequential unit for one clock cycle.
+// inputs of a sequential unit for one clock cycle. pann_mac: x_i = a, r_i = b (|w̃|),
+// neg_i = bit 0 of c, clear_i = kStepClear, start_i = kStepLoad (kStepEnable unused).
 struct ChainStep {
   uint64_t a = 0, b = 0;  // a_i, b_i (acc: in_i = a)
   uint64_t c = 0;         // psum_i of a weight-stationary PE
@@ -24,8 +25,8 @@ struct ChainStep {
 inline constexpr uint8_t kStepClear = 1, kStepEnable = 2, kStepLoad = 4;
 
 struct UnitEnergyRequest {
-  std::string unit = "mul";   // mul | mac | mac_ws | acc | add | pann_add | luq_mul | fp_add | fp_mul | fp_mul_rne |
-                              // fp_mac | fp_mac_ws | fp8_mac | fp8_mac_ws
+  std::string unit = "mul";   // mul | mac | mac_ws | acc | add | pann_add | pann_mac | luq_mul | fp_add | fp_mul |
+                              // fp_mul_rne | fp_mac | fp_mac_ws | fp8_mac | fp8_mac_ws
   std::string arch = "array"; // array | booth (mul, mac, mac_ws); ripple | kogge_stone (add)
   std::string format = "fp16";   // fp_add, fp_mul_rne, fp_mac, fp_mac_ws: fp16 | bf16 | fp32; fp_mul: fp8_e4m3 |
                                  // fp8_e5m2; fp8_mac, fp8_mac_ws: fp8_e4m3 | fp8_e5m2 | fp16
@@ -45,7 +46,9 @@ struct UnitEnergyRequest {
   // partial-sum updates after a load (weight-stationary). Lane l runs chains l, l+64, …
   // in lock step, so a slot of 64 chains is an independent batch: the 95 % interval is a
   // Student-t interval over slot means, honest however long the chains are. Lanes
-  // without a chain in the last slot idle (inputs held, no enable).
+  // without a chain in the last slot idle (inputs held, no enable, clear or start).
+  // pann_mac on a uniform stream (not chains) runs random jobs back to back, clears
+  // every 64 jobs, and prices one addition as its operation.
   std::vector<ChainStep> chains;
   uint32_t chain_len = 0, chain_ops = 0;
   int a_bits = 8, b_bits = 8, acc_bits = 32;

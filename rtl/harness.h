@@ -646,4 +646,131 @@ CheckResult check_pann(int wx, int wr, const CheckOptions& opt) {
   return r;
 }
 
+// Whether check_pann_mac runs every (x, |w̃|, sign) job: when the two passes over them
+// take no more than about 2^18 cycles.
+inline bool pann_mac_exhaustive(int wx, int wr) { return wx + 2 * wr + 1 <= 18; }
+
+// PANN processing element (pann_mac): every cycle's sums, done_o and the sticky
+// overflow flag against arith::PannMacModel, and after every run of whole jobs since a
+// clear the closed form (arith::pann_mac_golden: Σ x·w̃ per sign, wrapped or clamped,
+// and Σ|w̃| addition cycles, here the cycles done_o stayed low after each start):
+//  1. every (x, |w̃|, sign) as a job (pann_mac_exhaustive), back to back (each start on
+//     the cycle after done_o rises), twice over without a clear, the second pass in
+//     another order, so that narrow sums wrap or saturate;
+//  2. runs of 1..512 random jobs after a clear, back to back with an idle cycle now and
+//     then, x biased to its extremes and |w̃| to 0 and its maximum so that sums overflow;
+//  3. random cycles: clear 1/512 (a start at the same edge half of those times), start
+//     7/8 of the cycles when done and 1/32 while counting (the rest of a job dropped),
+//     fresh random x_i, r_i, neg_i every cycle (a unit reading an input instead of its
+//     register fails).
+// Parts 2 and 3 share opt.random_vectors cycles.
+template <typename V>
+CheckResult check_pann_mac(int wx, int wr, int acc_width, bool saturate, const CheckOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const arith::RandomStream rng(opt.seed, 0x504D43u /* "PMC" */);
+  const uint64_t acc_mask = detail::mask(acc_width), x_mask = detail::mask(wx), r_max = detail::mask(wr);
+  CheckResult r;
+  Clocked<V> tb(opt.trace_path);
+  arith::PannMacModel gold{acc_width, saturate};
+  uint64_t cycle = 0, draw = 0;
+  bool stop = false;
+  auto fail = [&](const std::string& what) {
+    if (r.mismatches++ == 0) r.first_failure = "cycle " + std::to_string(cycle) + ": " + what;
+    stop = stop || r.mismatches >= 1000 || !opt.trace_path.empty();  // with a trace, stop at the failure
+  };
+  // One clock cycle, every output compared after the edge.
+  auto step = [&](bool clear, bool start, uint64_t x, uint64_t rep, bool neg) {
+    tb.m->clear_i = clear;
+    tb.m->start_i = start;
+    tb.m->x_i = x;
+    tb.m->r_i = rep;
+    tb.m->neg_i = neg;
+    tb.clock();
+    gold.clock(clear, start, x, rep, neg);
+    const uint64_t e_pos = (gold.sum_pos & acc_mask) ^ (r.vectors == opt.inject_mismatch_at), e_neg = gold.sum_neg;
+    const uint64_t g_pos = uint64_t(tb.m->sum_pos_o), g_neg = uint64_t(tb.m->sum_neg_o);
+    const bool g_done = tb.m->done_o, g_ovf = tb.m->overflow_o;
+    ++r.vectors;
+    if (g_pos != e_pos || g_neg != e_neg || g_done != gold.done() || g_ovf != gold.overflow)
+      fail("clear=" + std::to_string(clear) + " start=" + std::to_string(start) + " x=" + hex(x) + " r=" + hex(rep) +
+           " neg=" + std::to_string(neg) + " expected sum_pos=" + hex(e_pos) + " sum_neg=" + hex(e_neg) + " done=" +
+           std::to_string(gold.done()) + " ovf=" + std::to_string(gold.overflow) + " got sum_pos=" + hex(g_pos) +
+           " sum_neg=" + hex(g_neg) + " done=" + std::to_string(g_done) + " ovf=" + std::to_string(g_ovf));
+    ++cycle;
+  };
+  // Jobs since the last clear, and the addition cycles the RTL took for them.
+  std::vector<arith::PannJob> jobs;
+  uint64_t add_cycles = 0;
+  auto clear = [&] {
+    step(true, false, 0, 0, false);
+    jobs.clear();
+    add_cycles = 0;
+  };
+  // One job: the start, then cycles until done_o (inputs random meanwhile, ignored).
+  auto job = [&](uint64_t x, uint64_t rep, bool neg) {
+    step(false, true, x, rep, neg);
+    jobs.push_back({x, neg ? -int64_t(rep) : int64_t(rep)});
+    for (uint64_t n = 0; !tb.m->done_o && !stop; ++n) {
+      if (n > r_max) {
+        fail("job x=" + hex(x) + " r=" + hex(rep) + " not done after " + std::to_string(n) + " cycles");
+        return;
+      }
+      const auto w = rng.block(draw++);
+      step(false, false, w[1] & x_mask, w[2] & r_max, w[3] & 1);
+      ++add_cycles;
+    }
+  };
+  auto check_closed_form = [&] {
+    const arith::PannMacSums e = arith::pann_mac_golden(jobs, acc_width, saturate);
+    const uint64_t g_pos = uint64_t(tb.m->sum_pos_o), g_neg = uint64_t(tb.m->sum_neg_o);
+    if (g_pos != e.sum_pos || g_neg != e.sum_neg || bool(tb.m->overflow_o) != e.overflow || add_cycles != e.add_cycles)
+      fail("after " + std::to_string(jobs.size()) + " jobs since the clear, closed form sum_pos=" + hex(e.sum_pos) +
+           " sum_neg=" + hex(e.sum_neg) + " ovf=" + std::to_string(e.overflow) + " in " + std::to_string(e.add_cycles) +
+           " addition cycles, got sum_pos=" + hex(g_pos) + " sum_neg=" + hex(g_neg) + " ovf=" +
+           std::to_string(int(tb.m->overflow_o)) + " in " + std::to_string(add_cycles));
+  };
+  auto magnitude = [&](uint32_t pick, uint32_t v) -> uint64_t {  // |w̃|: 1/8 zero, 1/4 max
+    switch (pick & 7u) {
+      case 0: return 0;
+      case 1:
+      case 2: return r_max;
+      default: return v & r_max;
+    }
+  };
+
+  // 1. Every job, twice.
+  if (pann_mac_exhaustive(wx, wr)) {
+    clear();
+    const uint64_t n = uint64_t{1} << (wx + wr + 1);
+    for (int pass = 0; pass < 2 && !stop; ++pass) {
+      for (uint64_t i = 0; i < n && !stop; ++i) {
+        const uint64_t k = pass == 0 ? i : (i * 0x9E3779B1u) & (n - 1);  // odd factor: a permutation
+        job(k >> (wr + 1), k >> 1 & r_max, k & 1);
+      }
+      if (!stop) check_closed_form();
+    }
+  }
+  // 2. Runs of random jobs after a clear.
+  const uint64_t part3_from = cycle + opt.random_vectors / 2, end = cycle + opt.random_vectors;
+  while (cycle < part3_from && !stop) {
+    clear();
+    const uint64_t n = 1 + (rng.block(draw++)[0] & 511u);
+    for (uint64_t j = 0; j < n && !stop; ++j) {
+      const auto w = rng.block(draw++);
+      if ((w[0] >> 9 & 15u) == 0) step(false, false, w[3] & x_mask, w[3] >> 8 & r_max, w[3] >> 16 & 1);  // idle
+      job(detail::biased_operand(w[1], w[0], wx), magnitude(w[0] >> 3, w[2]), w[0] >> 6 & 1);
+    }
+    if (!stop) check_closed_form();
+  }
+  // 3. Random cycles.
+  while (cycle < end && !stop) {
+    const auto w = rng.block(draw++);
+    const bool clr = (w[0] & 511u) == 0;
+    const bool start = clr ? (w[0] >> 9 & 1u) != 0 : gold.done() ? (w[0] >> 10 & 7u) != 0 : (w[0] >> 13 & 31u) == 0;
+    step(clr, start, detail::biased_operand(w[1], w[0] >> 18, wx), magnitude(w[0] >> 21, w[2]), w[0] >> 24 & 1);
+  }
+  r.seconds = detail::since(t0);
+  return r;
+}
+
 }  // namespace lpsim::rtl

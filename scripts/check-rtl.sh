@@ -14,6 +14,7 @@ declare -A SETS=(
   [acc_add]="Width=32 InWidth=16|Width=12 InWidth=8 Saturate=1|Width=10 InWidth=8 Signed=0 Saturate=1|Width=10 InWidth=8 Signed=0"
   [mac]="Booth=0|Booth=1 Saturate=1|Signed=0 WidthA=4 WidthB=4 AccWidth=10"
   [pann_add]="WidthX=8 RWidth=4"
+  [pann_mac]="WidthX=4 RWidth=3 AccWidth=12|WidthX=8 RWidth=4 AccWidth=16 Saturate=1|WidthX=8 RWidth=4 AccWidth=32|WidthX=8 RWidth=1 AccWidth=8 Saturate=1"
   [luq_mul]=""
   [luq_mac]="AccWidth=24|AccWidth=12 Saturate=1"
   [fp_add]="ExpBits=5 ManBits=10|ExpBits=8 ManBits=23|ExpBits=5 ManBits=2|ExpBits=8 ManBits=7"

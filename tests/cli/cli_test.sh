@@ -99,6 +99,9 @@ run "" energy --unit acc --a-bits 8 --acc-bits 16 --vectors 1024 --netlist-cache
 check energy-acc-rc 0 "$RC"
 run "" energy --unit pann_add --a-bits 8 --b-bits 3 --vectors 1024 --netlist-cache "$CACHE" --json
 check energy-pann-rc 0 "$RC"
+run "" energy --unit pann_mac --a-bits 4 --b-bits 3 --acc-bits 16 --vectors 1024 --netlist-cache "$CACHE" --json
+check energy-pann-mac-rc 0 "$RC"
+check energy-pann-mac-json ok "$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("ok" if d["module"] == "pann_mac" and d["operations"] >= 1024 and d["energy_pj"] > 0 else "bad")')"
 run "" energy --unit mul --arch wallace --netlist-cache "$CACHE"
 check energy-bad-arch-rc 2 "$RC"
 OPS=$(mktemp)

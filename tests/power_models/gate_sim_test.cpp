@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 
@@ -175,6 +176,79 @@ TEST(GateSim, WeightStationaryPeMatchesTheGoldenModelInEveryLane) {
   }
 }
 
+// The PANN PE after synthesis (wrap and saturate): each lane runs runs of 1..40 random
+// jobs (x, w̃) back to back after a clear. Every step's sums, done_o and overflow_o equal
+// PannMacModel's, and at the end of every run the sums, the flag and the number of
+// cycles done_o was low equal the closed form (Σ x·w̃ per sign, Σ|w̃| additions).
+TEST(GateSim, PannMacNetlistComputesTheGoldenSumsInEveryLane) {
+  for (int sat : {0, 1}) {
+    const Netlist n = netlist_of("pann_mac", {{"WidthX", "4"}, {"RWidth", "3"}, {"AccWidth", "8"},
+                                              {"Saturate", std::to_string(sat)}});
+    GateSim sim(n);
+    LaneValues ones{};
+    ones.fill(1);
+    sim.set_input("rst_ni", ones);
+    const arith::RandomStream rng(7, uint32_t(sat));
+    std::vector<arith::PannMacModel> gold(64, arith::PannMacModel{8, sat != 0});
+    std::vector<std::vector<arith::PannJob>> jobs(64);
+    std::array<uint64_t, 64> target{}, add_cycles{};  // jobs in the lane's current run, cycles it added
+    uint64_t runs = 0, overflowed = 0;
+    LaneValues clear{}, start{}, x{}, r{}, neg{};
+    for (uint64_t t = 0; t < 1500; ++t) {
+      for (int l = 0; l < 64; ++l) {
+        const auto w = rng.block(t * 64 + uint64_t(l));
+        clear[l] = start[l] = 0;
+        if (gold[l].done() && jobs[l].size() == target[l]) {  // the run is complete (t = 0: an empty one)
+          clear[l] = 1;
+          target[l] = 1 + w[0] % 40;
+        } else if (gold[l].done()) {
+          start[l] = 1;
+          x[l] = w[1] & 15;
+          r[l] = w[2] & 7;
+          neg[l] = w[3] & 1;
+          jobs[l].push_back({x[l], neg[l] ? -int64_t(r[l]) : int64_t(r[l])});
+        } else {  // counting: the inputs are ignored
+          x[l] = w[1] & 15;
+          r[l] = w[2] & 7;
+          neg[l] = w[3] & 1;
+        }
+      }
+      sim.set_input("clear_i", clear);
+      sim.set_input("start_i", start);
+      sim.set_input("x_i", x);
+      sim.set_input("r_i", r);
+      sim.set_input("neg_i", neg);
+      sim.step();  // outputs show the state before this edge
+      const LaneValues pos = sim.output("sum_pos_o"), ng = sim.output("sum_neg_o"), done = sim.output("done_o"),
+                       ovf = sim.output("overflow_o");
+      for (int l = 0; l < 64; ++l) {
+        ASSERT_EQ(pos[l], gold[l].sum_pos) << "sat " << sat << " step " << t << " lane " << l;
+        ASSERT_EQ(ng[l], gold[l].sum_neg) << "sat " << sat << " step " << t << " lane " << l;
+        ASSERT_EQ(done[l], uint64_t(gold[l].done())) << "sat " << sat << " step " << t << " lane " << l;
+        ASSERT_EQ(ovf[l], uint64_t(gold[l].overflow)) << "sat " << sat << " step " << t << " lane " << l;
+        add_cycles[l] += done[l] == 0;
+        if (clear[l] && t > 0) {
+          const arith::PannMacSums e = arith::pann_mac_golden(jobs[l], 8, sat != 0);
+          ASSERT_EQ(pos[l], e.sum_pos) << "sat " << sat << " step " << t << " lane " << l;
+          ASSERT_EQ(ng[l], e.sum_neg) << "sat " << sat << " step " << t << " lane " << l;
+          ASSERT_EQ(ovf[l], uint64_t(e.overflow)) << "sat " << sat << " step " << t << " lane " << l;
+          ASSERT_EQ(add_cycles[l], e.add_cycles) << "sat " << sat << " step " << t << " lane " << l;
+          ++runs;
+          overflowed += e.overflow;
+        }
+        if (clear[l]) {
+          jobs[l].clear();
+          add_cycles[l] = 0;
+        }
+        gold[l].clock(clear[l], start[l], x[l], r[l], neg[l]);
+      }
+    }
+    EXPECT_GT(runs, 500u);
+    EXPECT_GT(overflowed, runs / 8);  // the 8-bit sums wrap or saturate in some runs, not in others
+    EXPECT_LT(overflowed, runs - runs / 8);
+  }
+}
+
 TEST(CellLibrary, EveryGateOfTheNetlistsIsPriced) {
   const CellLibrary lib = load_cell_library(default_cell_library_path());
   EXPECT_NEAR(lib.at("$_NAND_").area_um2, 0.798, 1e-9);
@@ -217,6 +291,48 @@ TEST(UnitEnergy, PricesTheMeasuredSwitching) {
   // A transition of a net costs at least the internal energy of its driver.
   for (const Gate& g : n.gates) EXPECT_GE(e[g.out], lib.at(g.cell).internal_energy_fj);
   req.unit = "div";
+  EXPECT_THROW(measure_unit_energy(req, lib), InputError);
+}
+
+// pann_mac prices additions: on its uniform job stream (the operations are the additions
+// done, start and clear cycles priced in) and on chains (clear, four jobs of |w̃| = 5:
+// 20 additions per chain; 200 chains leave 56 lanes idle in the last slot).
+TEST(UnitEnergy, PannMacPricesAdditions) {
+  const CellLibrary lib = load_cell_library(default_cell_library_path());
+  UnitEnergyRequest req;
+  req.rtl_dir = std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl";
+  req.cache_dir = std::filesystem::path(LPSIM_BINARY_DIR) / "netlists";
+  req.unit = "pann_mac";
+  req.a_bits = 8;
+  req.b_bits = 4;
+  req.acc_bits = 32;
+  req.vectors = 1 << 13;
+  const UnitEnergyReport u = measure_unit_energy(req, lib);
+  EXPECT_EQ(u.module, "pann_mac");
+  EXPECT_EQ(u.params.at("AccWidth"), "32");
+  EXPECT_EQ(u.params.at("Saturate"), "0");
+  EXPECT_GE(u.operations, req.vectors);
+  EXPECT_LT(u.operations, req.vectors + 64);  // the steps stop once enough additions are done
+  EXPECT_GT(u.energy_pj, 0.05);
+  EXPECT_LT(u.energy_ci95_pj, 0.05 * u.energy_pj);
+  req.stream = "chains";
+  const arith::RandomStream rng(8, 0);
+  for (uint32_t ch = 0; ch < 200; ++ch) {
+    req.chains.push_back({0, 0, 0, kStepClear});
+    for (uint32_t j = 0; j < 4; ++j) {
+      const auto w = rng.block(ch * 4 + j);
+      req.chains.push_back({w[0] & 255u, 5, w[1] & 1u, kStepLoad});
+      for (int k = 0; k < 5; ++k) req.chains.push_back({w[2] & 255u, w[3] & 15u, w[3] >> 4 & 1u, 0});  // ignored
+    }
+  }
+  req.chain_len = 25;
+  req.chain_ops = 20;
+  const UnitEnergyReport c = measure_unit_energy(req, lib);
+  EXPECT_EQ(c.operations, 200u * 20u);
+  EXPECT_EQ(c.batches, 3u);
+  EXPECT_GT(c.energy_pj, 0.5 * u.energy_pj);
+  EXPECT_LT(c.energy_pj, 2.0 * u.energy_pj);
+  req.stream = "gauss";
   EXPECT_THROW(measure_unit_energy(req, lib), InputError);
 }
 

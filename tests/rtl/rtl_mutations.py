@@ -27,6 +27,8 @@ KS13 = ("add_kogge_stone", "-GWidth=13", "check_add<Vdut>(13, o)")
 RIPPLE8 = ("add_ripple", "-GWidth=8", "check_add<Vdut>(8, o)")
 PANN = ("pann_add", "-GWidthX=8 -GRWidth=4", "check_pann<Vdut>(8, 4, o)")
 LUQ = ("luq_mul", "", "check_luq_mul<Vdut>(o)")
+PANN_MAC = ("pann_mac", "-GWidthX=4 -GRWidth=3 -GAccWidth=12", "check_pann_mac<Vdut>(4, 3, 12, 0, o)")
+PANN_MAC_SAT = ("pann_mac", "-GWidthX=8 -GRWidth=4 -GAccWidth=16 -GSaturate=1", "check_pann_mac<Vdut>(8, 4, 16, 1, o)")
 
 FPMUL_E4M3 = ("fp_mul", "-GExpBits=4 -GManBits=3 -GBias=7 -GFnSpecials=1", "check_fp_mul<Vdut>(lpsim::arith::fp8_e4m3(), o)")
 FPMUL_E5M2 = ("fp_mul", "-GExpBits=5 -GManBits=2 -GBias=15 -GFnSpecials=0", "check_fp_mul<Vdut>(lpsim::arith::fp8_e5m2(), o)")
@@ -90,6 +92,20 @@ MUTANTS = [
      ("mac", "-GWidthA=8 -GWidthB=8 -GAccWidth=32 -GSigned=1", "check_accumulate<Vdut, 1>(8, 8, 32, 1, 0, o)")),
     ("pann_add.sv", "assign done_o = (count_q == '0);", "assign done_o = (count_q <= 1);", PANN),
     ("pann_add.sv", "      count_q  <= r_i;\n      result_o <= '0;", "      count_q  <= r_i;\n      result_o <= result_o;", PANN),
+    # The PANN PE: each adder reads its own sum, the stored sign picks the sum written and
+    # the overflow, the count, clear over start, the sticky flag (cleared by clear only),
+    # the zero-extended, saturating addend taken from the x register.
+    ("pann_mac.sv", ".acc_i(sum_pos_o), .in_i(x_q)", ".acc_i(sum_neg_o), .in_i(x_q)", PANN_MAC),
+    ("pann_mac.sv", "if (neg_q) sum_neg_o <= next_neg;", "if (neg_i) sum_neg_o <= next_neg;", PANN_MAC),
+    ("pann_mac.sv", "      else       sum_pos_o <= next_pos;", "      sum_pos_o <= next_pos;", PANN_MAC),
+    ("pann_mac.sv", "(neg_q ? ovf_neg : ovf_pos)", "(neg_q ? ovf_pos : ovf_neg)", PANN_MAC),
+    ("pann_mac.sv", "assign adding = (count_q != '0);", "assign adding = (count_q > 1);", PANN_MAC),
+    ("pann_mac.sv", "end else if (clear_i) begin", "end else if (clear_i && !start_i) begin", PANN_MAC),
+    ("pann_mac.sv", "overflow_o <= overflow_o | (neg_q", "overflow_o <= (neg_q", PANN_MAC),
+    ("pann_mac.sv", "      overflow_o <= 1'b0;\n    end else if (start_i) begin", "    end else if (start_i) begin", PANN_MAC),
+    ("pann_mac.sv", ".Signed(0), .Saturate(Saturate)) u_add_neg", ".Signed(1), .Saturate(Saturate)) u_add_neg", PANN_MAC_SAT),
+    ("pann_mac.sv", ".Saturate(Saturate)) u_add_pos", ".Saturate(0)) u_add_pos", PANN_MAC_SAT),
+    ("pann_mac.sv", ".in_i(x_q), .sum_o(next_neg)", ".in_i(x_i), .sum_o(next_neg)", PANN_MAC),
     ("luq_mul.sv", "assign s1 = e[1] ? {s0[8:0], 2'b0} : s0;", "assign s1 = e[1] ? {s0[9:0], 1'b0} : s0;", LUQ),
     ("luq_mul.sv", ".cin_i(w_i[3])", ".cin_i(1'b0)", LUQ),
     ("luq_mul.sv", "assign a_ext = 11'($signed(a_i));", "assign a_ext = 11'(a_i);", LUQ),
