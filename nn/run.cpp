@@ -373,14 +373,18 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
         QuantizedExecutor ex(model, lq, s.threads);
         ex.calibrate(calib);
         pj = price_inference(ex, pc, "budget " + b.name, opt.progress)["energy_pj"].get<double>();
+      } else if (b.kind == "mac") {
+        if (!pc.price) throw InputError("a budget of a MAC needs energy_model gate or analytic", b.where, "power_budget");
+        const power::OpKey key{"mac", b.like_activations, b.like_weights, b.like_acc_bits, s.mac_arch};
+        pj = (pc.analytic ? pc.analytic->price(key) : gate->price(key)).energy_pj * double(macs);
       } else {
         pj = b.kind == "nj_per_inference" ? b.value * 1e3 : b.value * double(macs);
       }
       budget_pj[b.name] = pj;
       jbudgets.push_back({{"name", b.name}, {"kind", b.kind}, {"pj_per_inference", pj},
-                          {"like", b.kind == "like" ? b.like_weights + " x " + b.like_activations + " acc" +
-                                                          std::to_string(b.like_acc_bits)
-                                                    : ""}});
+                          {"like", b.kind == "like" || b.kind == "mac" ? b.like_weights + " x " + b.like_activations +
+                                                                             " acc" + std::to_string(b.like_acc_bits)
+                                                                       : ""}});
       if (opt.progress) std::cerr << fmt::format("budget {}: {:.4g} nJ per inference\n", b.name, pj / 1e3);
     }
   }

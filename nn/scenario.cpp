@@ -250,20 +250,20 @@ PowerBudget parse_budget(const Reader& r, const YAML::Node& n, const std::string
   PowerBudget b;
   b.where = r.where(n);
   if (named)
-    r.expect_map(n, key, {"name", "like", "nj_per_inference", "pj_per_mac"});
+    r.expect_map(n, key, {"name", "like", "mac", "nj_per_inference", "pj_per_mac"});
   else
-    r.expect_map(n, key, {"like", "nj_per_inference", "pj_per_mac"});
+    r.expect_map(n, key, {"like", "mac", "nj_per_inference", "pj_per_mac"});
   b.name = "budget";
   if (named) {
     if (!n["name"]) r.fail(n, key + ".name", "missing (budgets in a list are named)");
     r.get(n, "name", key, b.name);
   }
   int forms = 0;
-  for (const char* f : {"like", "nj_per_inference", "pj_per_mac"}) forms += n[f] ? 1 : 0;
-  if (forms != 1) r.fail(n, key, "give exactly one of like, nj_per_inference, pj_per_mac");
-  if (const auto l = n["like"]) {
-    b.kind = "like";
-    const std::string lk = key + ".like";
+  for (const char* f : {"like", "mac", "nj_per_inference", "pj_per_mac"}) forms += n[f] ? 1 : 0;
+  if (forms != 1) r.fail(n, key, "give exactly one of like, mac, nj_per_inference, pj_per_mac");
+  if (const auto l = n["like"] ? n["like"] : n["mac"]) {
+    b.kind = n["like"] ? "like" : "mac";
+    const std::string lk = key + "." + b.kind;
     r.expect_map(l, lk, {"weights", "activations", "signed", "acc_bits"});
     if (!l["weights"] || !l["activations"]) r.fail(l, lk, "give weights and activations (e.g. int2)");
     std::string w, a;

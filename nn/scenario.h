@@ -36,11 +36,14 @@ struct PannSpec {
   double train_lr = 0.005;
 };
 
-// A power budget (power_budget): the energy per inference of the same network uniformly
-// quantised as `like` (measured by lpsim, same images and flow), or a number.
+// A power budget (power_budget), per inference: `like` — the same network uniformly
+// quantised that way, measured by lpsim (same images, same flow: data-dependent, so a
+// network whose activations collapse to zero is cheap); `mac` — that MAC's gate-level
+// energy on uniform random operands × the network's MACs (PANN's data-independent
+// reading of "the power of a b-bit network"); or a number.
 struct PowerBudget {
   std::string name;   // unique; "budget" for a single unnamed one
-  std::string kind;   // like | nj_per_inference | pj_per_mac
+  std::string kind;   // like | mac | nj_per_inference | pj_per_mac
   double value = 0;   // nJ per inference or pJ per MAC
   std::string like_weights, like_activations;  // formats (uintN when like.signed is false)
   int like_acc_bits = 32;
