@@ -78,6 +78,33 @@ TEST(PannTrain, SteForwardIsTheExecutorForward) {
   }
 }
 
+// With BatchNorm (ResNet-8): the STE forward folds every BN into its conv as the executor
+// does and equals the executor's forward; gradients reach the conv weights through the
+// fold, never the frozen BN.
+TEST(PannTrain, SteForwardFoldsBatchNorm) {
+  GraphNet net = trained("resnet8");
+  const Graph& g = net->graph();
+  const auto layers = pann_layers(g, 1.0, 6);
+  QuantizedExecutor ex(net, layers, 2);
+  ex.calibrate(calibration());
+  FakeQuantNet fq(net, layers, 2);
+  fq.calibrate(calibration());
+  auto x = data().test.images.slice(0, 0, 64);
+  const auto want = ex.forward(x);
+  const auto got = fq.forward(x);
+  const double diff = (want - got.detach()).abs().max().item<double>(), scale = want.abs().max().item<double>();
+  std::printf("resnet8: max |executor − STE| = %.3g (max |logit| %.3g)\n", diff, scale);
+  EXPECT_LT(diff, 1e-4 * scale);
+  int folded = 0;
+  for (bool f : fq.folded_bn()) folded += f;
+  EXPECT_EQ(folded, 9);  // every BN of ResNet-8 follows a conv
+  torch::nn::functional::cross_entropy(got, data().test.labels.slice(0, 0, 64)).backward();
+  const int conv = node_index(g, "s1b1_conv2"), bn = node_index(g, "s1b1_bn2");
+  ASSERT_TRUE(net->conv(conv)->weight.grad().defined());
+  EXPECT_GT(net->conv(conv)->weight.grad().abs().sum().item<double>(), 0);
+  EXPECT_FALSE(net->bn(bn)->weight.grad().defined());
+}
+
 // At R = 0.5 additions per input and 3 or 4 activation bits, two epochs of PANN-aware
 // fine-tuning raise the converted network's test accuracy above the post-training
 // conversion of the same FP32 model — and above the conversion of the FP32 model
