@@ -67,23 +67,126 @@ torch::Tensor exact_int64_sums(const std::function<torch::Tensor(const torch::Te
 }  // namespace
 
 double pann_gamma(const float* w, int64_t n, double R) {
+  if (n == 0) return 1.0;
+  std::vector<double> a(static_cast<size_t>(n));
   double amax = 0;
-  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(double(w[i])));
-  if (amax == 0 || n == 0) return 1.0;
+  for (int64_t i = 0; i < n; ++i) a[size_t(i)] = std::fabs(double(w[i])), amax = std::max(amax, a[size_t(i)]);
+  if (amax == 0) return 1.0;
+  const double* ap = a.data();
+  // mean|round(w/γ)| = Σ round(|w|/γ) / n (RNE is odd-symmetric). Round-half-even of
+  // 0 ≤ v < 2^52 is (v + 2^52) − 2^52 (exactly nearbyint; it vectorises), and a sum of
+  // integers below 2^53 is exact in any order: four partial sums. Training calls this
+  // at every step (nn/pann_train.h).
   auto mean_abs = [&](double g) {
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i) s += std::fabs(std::nearbyint(double(w[i]) / g));
-    return s / double(n);
+    constexpr double big = 0x1p52;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      s0 += (ap[i] / g + big) - big;
+      s1 += (ap[i + 1] / g + big) - big;
+      s2 += (ap[i + 2] / g + big) - big;
+      s3 += (ap[i + 3] / g + big) - big;
+    }
+    for (; i < n; ++i) s0 += (ap[i] / g + big) - big;
+    return ((s0 + s1) + (s2 + s3)) / double(n);
   };
-  // mean|round(w/γ)| falls from ≥ 1 (γ small) to 0 (γ > 2·max|w|), in steps.
+  // mean|round(w/γ)| falls from ≥ 1 (γ small) to 0 (γ > 2·max|w|), in steps. |w|/γ stays
+  // below 32767·(1 + ε) ≪ 2^52 on this range.
   double lo = std::log(amax / 32767.0), hi = std::log(4 * amax);
+  // Once lo and hi are adjacent doubles the remaining halvings change nothing (hi always
+  // has mean ≤ R; lo has mean > R once it has moved): stop there.
+  bool lo_moved = false;
   for (int it = 0; it < 80; ++it) {
     const double mid = 0.5 * (lo + hi);
-    (mean_abs(std::exp(mid)) > R ? lo : hi) = mid;
+    if (mid == hi || (mid == lo && lo_moved)) break;
+    if (mean_abs(std::exp(mid)) > R)
+      lo = mid, lo_moved = true;
+    else
+      hi = mid;
   }
   // lo: mean > R (or the smallest γ); hi: mean ≤ R. The nearer of the two.
-  const double a = mean_abs(std::exp(lo)), b = mean_abs(std::exp(hi));
-  return std::fabs(a - R) < std::fabs(b - R) ? std::exp(lo) : std::exp(hi);
+  const double x = mean_abs(std::exp(lo)), y = mean_abs(std::exp(hi));
+  return std::fabs(x - R) < std::fabs(y - R) ? std::exp(lo) : std::exp(hi);
+}
+
+torch::Tensor round_to_grid(const arith::NumberFormat& f, torch::Tensor x, int threads, bool in_place) {
+  auto in = x.to(torch::kFloat32).contiguous();
+  auto out = in_place ? in : torch::empty_like(in);  // the kernel is elementwise
+  arith::QuantizeOptions opt;
+  opt.scale = 1.0f;  // the caller divided by the scale: values land on the format's own grid
+  opt.threads = threads;
+  const size_t n = size_t(in.numel());
+  arith::quantize(f, std::span<const float>(in.data_ptr<float>(), n), std::span<float>(out.data_ptr<float>(), n), opt);
+  return out;
+}
+
+ActivationScale activation_scale(const arith::NumberFormat& f, double lo, double hi, double max_abs) {
+  ActivationScale a;
+  if (is_asymmetric(f)) {
+    auto [s, z] = asymmetric_scale(torch::tensor({lo}, torch::kFloat64), torch::tensor({hi}, torch::kFloat64), levels(f));
+    a.scale = s.item<double>(), a.zero = z.item<double>();
+  } else {
+    a.scale = max_abs > 0 ? max_abs / scale_target(f) : 1.0;
+  }
+  return a;
+}
+
+torch::Tensor activation_codes(const arith::NumberFormat& f, const torch::Tensor& x, double scale, double zero,
+                               int threads) {
+  return round_to_grid(f, scale_down(x, scale, zero), threads, true);
+}
+
+WeightGrid quantise_weights(const LayerQuant& q, const torch::Tensor& w2, int threads) {
+  const int64_t N = w2.size(0);
+  WeightGrid g;
+  if (q.pann) {
+    auto wf = w2.to(torch::kFloat32).contiguous();
+    const int64_t per = wf.size(1);
+    std::vector<double> gammas(static_cast<size_t>(N));
+    if (q.per_channel) {
+      for (int64_t c = 0; c < N; ++c) gammas[size_t(c)] = pann_gamma(wf.data_ptr<float>() + c * per, per, q.pann_R);
+    } else {
+      std::fill(gammas.begin(), gammas.end(), pann_gamma(wf.data_ptr<float>(), wf.numel(), q.pann_R));
+    }
+    g.scale = torch::tensor(gammas, torch::kFloat64);
+    g.zero = torch::zeros_like(g.scale);
+  } else if (is_asymmetric(q.weights)) {
+    auto lo = q.per_channel ? w2.amin(1) : w2.min().expand({N});
+    auto hi = q.per_channel ? w2.amax(1) : w2.max().expand({N});
+    std::tie(g.scale, g.zero) = asymmetric_scale(lo, hi, levels(q.weights));
+  } else {
+    auto amax = q.per_channel ? w2.abs().amax(1) : w2.abs().max().expand({N});
+    g.scale = amax / scale_target(q.weights);
+    g.scale = torch::where(g.scale > 0, g.scale, torch::ones_like(g.scale));
+    g.zero = torch::zeros_like(g.scale);
+  }
+  g.codes = round_to_grid(q.weights, (w2 / g.scale.view({-1, 1}) + g.zero.view({-1, 1})).to(torch::kFloat32).contiguous(),
+                          threads, true);
+  return g;
+}
+
+FoldedGemm fold_gemm(GraphNetImpl& net, int i) {
+  const Graph& gr = net.graph();
+  const Node& nd = gr.nodes.at(i);
+  FoldedGemm f;
+  if (nd.kind == OpKind::conv) {
+    f.w = net.conv(i)->weight.to(torch::kFloat64);
+    f.b = nd.bias ? net.conv(i)->bias.to(torch::kFloat64) : torch::zeros({nd.out_channels}, torch::kFloat64);
+    const auto cons = gr.consumers(i);
+    if (cons.size() == 1 && gr.nodes[cons[0]].kind == OpKind::batchnorm) {
+      auto& bn = net.bn(cons[0]);
+      auto inv = bn->weight.detach().to(torch::kFloat64) /
+                 torch::sqrt(bn->running_var.to(torch::kFloat64) + bn->options.eps());
+      f.w = f.w * inv.view({-1, 1, 1, 1});
+      f.b = (f.b - bn->running_mean.to(torch::kFloat64)) * inv + bn->bias.detach().to(torch::kFloat64);
+      f.bn = cons[0];
+    }
+  } else {
+    LPSIM_CHECK(nd.kind == OpKind::linear);
+    f.w = net.linear(i)->weight.to(torch::kFloat64);
+    f.b = nd.bias ? net.linear(i)->bias.to(torch::kFloat64) : torch::zeros({nd.out_channels}, torch::kFloat64);
+  }
+  return f;
 }
 
 double AccRange::lo(bool s) const { return s ? -std::ldexp(1.0, bits - 1) : 0.0; }
@@ -107,24 +210,9 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
   for (int i = 0; i < int(n); ++i) {
     const Node& nd = g.nodes[i];
     if (!Graph::is_gemm(nd.kind)) continue;
-    torch::Tensor w, b;
-    if (nd.kind == OpKind::conv) {
-      w = net_->conv(i)->weight.detach().to(torch::kFloat64);
-      b = nd.bias ? net_->conv(i)->bias.detach().to(torch::kFloat64) : torch::zeros({nd.out_channels}, torch::kFloat64);
-      const auto cons = g.consumers(i);
-      if (cons.size() == 1 && g.nodes[cons[0]].kind == OpKind::batchnorm) {
-        // BN folding: w' = w·γ/√(σ²+ε), b' = (b − μ)·γ/√(σ²+ε) + β.
-        auto& bn = net_->bn(cons[0]);
-        auto inv = bn->weight.detach().to(torch::kFloat64) /
-                   torch::sqrt(bn->running_var.to(torch::kFloat64) + bn->options.eps());
-        w = w * inv.view({-1, 1, 1, 1});
-        b = (b - bn->running_mean.to(torch::kFloat64)) * inv + bn->bias.detach().to(torch::kFloat64);
-        folded_bn_[cons[0]] = true;
-      }
-    } else {
-      w = net_->linear(i)->weight.detach().to(torch::kFloat64);
-      b = nd.bias ? net_->linear(i)->bias.detach().to(torch::kFloat64) : torch::zeros({nd.out_channels}, torch::kFloat64);
-    }
+    FoldedGemm fg = fold_gemm(*net_, i);
+    if (fg.bn >= 0) folded_bn_[fg.bn] = true;
+    const torch::Tensor &w = fg.w, &b = fg.b;
     weight_[i] = w.to(torch::kFloat32).contiguous();
     bias_[i] = b.to(torch::kFloat32).contiguous();
     const LayerQuant& q = layers_[i];
@@ -141,49 +229,13 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
       throw InputError("layer " + nd.name + ": acc_bits must be in [2, 62]", {}, "acc_bits");
     if (q.acc_overflow != arith::Overflow::wrap && q.acc_overflow != arith::Overflow::saturate)
       throw InputError("layer " + nd.name + ": accumulator overflow must be wrap or saturate", {}, "overflow");
-    // Weight scale per output channel (or per tensor), in double: symmetric max|w| onto the
-    // format's target, or asymmetric [min, max] with a zero point.
-    auto w2 = w.view({nd.out_channels, -1});
-    torch::Tensor scale, zero;
-    if (q.pann) {
-      if (!is_asymmetric(q.activations))
-        throw InputError("layer " + nd.name + ": PANN needs unsigned activations (uintN)", {}, "activation_bits");
-      auto wf = w2.to(torch::kFloat32).contiguous();
-      const int64_t per = wf.size(1);
-      std::vector<double> g(size_t(nd.out_channels));
-      if (q.per_channel) {
-        for (int64_t c = 0; c < nd.out_channels; ++c) g[size_t(c)] = pann_gamma(wf.data_ptr<float>() + c * per, per, q.pann_R);
-      } else {
-        std::fill(g.begin(), g.end(), pann_gamma(wf.data_ptr<float>(), wf.numel(), q.pann_R));
-      }
-      scale = torch::tensor(g, torch::kFloat64);
-      zero = torch::zeros_like(scale);
-    } else if (is_asymmetric(q.weights)) {
-      auto lo = q.per_channel ? w2.amin(1) : w2.min().expand({nd.out_channels});
-      auto hi = q.per_channel ? w2.amax(1) : w2.max().expand({nd.out_channels});
-      std::tie(scale, zero) = asymmetric_scale(lo, hi, levels(q.weights));
-    } else {
-      auto amax = q.per_channel ? w2.abs().amax(1) : w2.abs().max().expand({nd.out_channels});
-      scale = amax / scale_target(q.weights);
-      scale = torch::where(scale > 0, scale, torch::ones_like(scale));
-      zero = torch::zeros_like(scale);
-    }
-    wscale_[i] = scale.contiguous();
-    wzero_[i] = zero.contiguous();
-    wgrid_[i] = to_grid(q.weights, (w2 / scale.view({-1, 1}) + zero.view({-1, 1})).to(torch::kFloat32).contiguous(), true);
+    if (q.pann && !is_asymmetric(q.activations))
+      throw InputError("layer " + nd.name + ": PANN needs unsigned activations (uintN)", {}, "activation_bits");
+    WeightGrid wg = quantise_weights(q, w.view({nd.out_channels, -1}), threads_);
+    wscale_[i] = wg.scale.contiguous();
+    wzero_[i] = wg.zero.contiguous();
+    wgrid_[i] = wg.codes;
   }
-}
-
-torch::Tensor QuantizedExecutor::to_grid(const arith::NumberFormat& f, torch::Tensor x, bool in_place) const {
-  auto in = x.to(torch::kFloat32).contiguous();
-  // in_place: x is the caller's temporary, rounded where it lies (the kernel is elementwise).
-  auto out = in_place ? in : torch::empty_like(in);
-  arith::QuantizeOptions opt;
-  opt.scale = 1.0f;  // the caller divided by the scale: values land on the format's own grid
-  opt.threads = threads_;
-  const size_t n = size_t(in.numel());
-  arith::quantize(f, std::span<const float>(in.data_ptr<float>(), n), std::span<float>(out.data_ptr<float>(), n), opt);
-  return out;
 }
 
 void QuantizedExecutor::calibrate(const torch::Tensor& images) {
@@ -201,15 +253,8 @@ void QuantizedExecutor::calibrate(const torch::Tensor& images) {
       [&](int i) { return bool(folded_bn_[i]); });
   for (size_t i = 0; i < n; ++i) {
     if (!Graph::is_gemm(graph().nodes[i].kind) || !layers_[i].quantised) continue;
-    const auto& f = layers_[i].activations;
-    if (is_asymmetric(f)) {
-      auto [s, z] = asymmetric_scale(torch::tensor({lo[i]}, torch::kFloat64), torch::tensor({hi[i]}, torch::kFloat64),
-                                     levels(f));
-      act_scale_[i] = s.item<double>(), act_zero_[i] = z.item<double>();
-    } else {
-      act_scale_[i] = amax[i] > 0 ? amax[i] / scale_target(f) : 1.0;
-      act_zero_[i] = 0;
-    }
+    const ActivationScale a = activation_scale(layers_[i].activations, lo[i], hi[i], amax[i]);
+    act_scale_[i] = a.scale, act_zero_[i] = a.zero;
   }
 }
 
@@ -282,7 +327,7 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   const LayerQuant& q = layers_[i];
   LPSIM_CHECK(q.quantised && act_scale_[i] > 0);
   const double za = act_zero_[i];
-  auto qx = to_grid(q.activations, scale_down(input, act_scale_[i], za), true);
+  auto qx = activation_codes(q.activations, input, act_scale_[i], za, threads_);
   const auto& wq = wgrid_[i];  // N × K raw codes
   const int64_t N = nd.out_channels, K = wq.size(1), B = qx.size(0);
   const bool conv = nd.kind == OpKind::conv;

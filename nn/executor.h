@@ -54,6 +54,46 @@ struct LayerQuant {
 // tie), by bisection on log γ; w̃ = round(w/γ) stays within ±32767.
 double pann_gamma(const float* w, int64_t n, double R);
 
+// ---- The quantiser arithmetic, shared by the executor and by quantisation-aware
+// training (nn/pann_train.h): one definition, so that what is trained is what is run.
+
+// x (already divided by its scale, zero point added) rounded onto f's grid by
+// arith::quantize (float32 grid values: raw codes of integer formats). in_place: x is the
+// caller's contiguous float32 temporary and is rounded where it lies.
+torch::Tensor round_to_grid(const arith::NumberFormat& f, torch::Tensor x, int threads, bool in_place = false);
+
+// A layer's activation scale and zero point from its input's range over the calibration
+// images: unsigned formats asymmetric, s = (hi − lo)/(2^b − 1) and z = round(−lo/s) over
+// [min(lo, 0), max(hi, 0)]; the others symmetric, max|x| onto scale_target(f).
+struct ActivationScale {
+  double scale = 1.0, zero = 0.0;
+};
+ActivationScale activation_scale(const arith::NumberFormat& f, double lo, double hi, double max_abs);
+
+// Activation codes q = Q(x/s + z) (x/s in float32 where 1/s is a normal float, else in double).
+torch::Tensor activation_codes(const arith::NumberFormat& f, const torch::Tensor& x, double scale, double zero,
+                               int threads);
+
+// A quantised layer's N × K weights (float64) as the executor holds them: per output
+// channel (or per tensor, repeated) a scale and a zero point (float64, N) and the grid
+// codes (float32, N × K); real w ≈ scale·(code − zero). PANN: scale = γ (pann_gamma),
+// codes w̃; asymmetric formats: [min, max] with a zero point; others: max|w| onto
+// scale_target. Checks nothing (the executor validates the layer first).
+struct WeightGrid {
+  torch::Tensor scale, zero, codes;
+};
+WeightGrid quantise_weights(const LayerQuant& q, const torch::Tensor& w2, int threads);
+
+// conv/linear node i's weight and bias (float64; a missing bias is zeros), with a
+// BatchNorm that is the conv's only consumer folded in (eval-mode running statistics,
+// BN parameters detached): w' = w·γ/√(σ²+ε), b' = (b − μ)·γ/√(σ²+ε) + β. Connected to
+// the conv/linear parameters under autograd. bn: the folded BN node, or −1.
+struct FoldedGemm {
+  torch::Tensor w, b;
+  int bn = -1;
+};
+FoldedGemm fold_gemm(GraphNetImpl& net, int i);
+
 // What one conv/linear layer does per image, from its shapes.
 struct LayerCost {
   std::string name;
@@ -126,7 +166,6 @@ class QuantizedExecutor {
 
  private:
   torch::Tensor gemm(int i, const torch::Tensor& x, bool quantise);
-  torch::Tensor to_grid(const arith::NumberFormat& f, torch::Tensor x, bool in_place) const;
 
   GraphNet net_;
   std::vector<LayerQuant> layers_;

@@ -1,5 +1,7 @@
 #include "nn/net.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "arith/error.h"
 
 namespace lpsim::nn {
@@ -59,6 +61,22 @@ torch::Tensor GraphNetImpl::run(torch::Tensor x, const GemmFn& gemm, const std::
       if (j >= 0 && last_reader_[j] == i) out[j] = torch::Tensor();
   }
   return out.back();
+}
+
+GraphNet clone_net(GraphNet& net) {
+  // Building the module draws its initial weights: the global generator is restored, so
+  // a copy changes no later random draw.
+  auto gen = at::detail::getDefaultCPUGenerator();
+  const torch::Tensor state = gen.get_state();
+  GraphNet copy(net->graph());
+  gen.set_state(state);
+  torch::NoGradGuard ng;
+  auto sp = net->named_parameters(), dp = copy->named_parameters();
+  for (auto& p : dp) p.value().copy_(*sp.find(p.key()));
+  auto sb = net->named_buffers(), db = copy->named_buffers();
+  for (auto& b : db) b.value().copy_(*sb.find(b.key()));
+  copy->train(net->is_training());
+  return copy;
 }
 
 torch::Tensor GraphNetImpl::forward(torch::Tensor x) {

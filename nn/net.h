@@ -37,6 +37,9 @@ class GraphNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(GraphNet);
 
+// A deep copy (parameters, buffers, mode) of a network on the same graph; draws no random numbers.
+GraphNet clone_net(GraphNet& net);
+
 // relu, pools, flatten, add (and batchnorm through the module): the non-MAC nodes.
 torch::Tensor eval_simple(const Node& n, const std::vector<torch::Tensor>& in);
 

@@ -23,6 +23,7 @@
 #include "nn/data.h"
 #include "nn/evaluate.h"
 #include "nn/executor.h"
+#include "nn/pann_train.h"
 #include "nn/pricing.h"
 #include "nn/progress.h"
 #include "nn/torchscript.h"
@@ -122,6 +123,9 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
   j["test_limit"] = s.test_limit, j["calib"] = s.calibration_images, j["seed"] = s.seed;
   j["hw"] = {s.mac_arch, s.energy_model, s.energy_vectors, s.energy_images, s.dataflow, s.ws_run};
   j["pricing"] = 2;  // chain pricing on one gate-level basis: results of older runs are recomputed
+  if (c.method == "pann")
+    j["pann"] = {c.pann.R, c.pann.activation_bits, c.pann.budget, c.pann.train_epochs, c.pann.train_lr,
+                 s.batch_size, s.momentum, s.weight_decay, s.schedule, s.threads};
   return j.dump();
 }
 
@@ -310,13 +314,13 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   std::vector<std::vector<LayerQuant>> layer_configs;
   for (const QuantConfigSpec& c : s.configs) layer_configs.push_back(resolve(c, g));
   std::string model_key;
+  TrainConfig tc;  // model.train (PANN-aware fine-tuning takes its epochs and lr from pann.train)
+  tc.epochs = s.epochs, tc.batch_size = s.batch_size, tc.lr = s.lr, tc.momentum = s.momentum;
+  tc.weight_decay = s.weight_decay, tc.schedule = s.schedule, tc.seed = s.seed, tc.threads = s.threads;
+  tc.data_key = data.key;
   if (!s.torchscript.empty()) {
     model_key = torchscript_key(s.torchscript, data.key);
   } else {
-    TrainConfig tc;
-    tc.epochs = s.epochs, tc.batch_size = s.batch_size, tc.lr = s.lr, tc.momentum = s.momentum;
-    tc.weight_decay = s.weight_decay, tc.schedule = s.schedule, tc.seed = s.seed, tc.threads = s.threads;
-    tc.data_key = data.key;
     model_key = training_key(g, tc, train.size());
     ProgressBar bar(opt.progress, "train " + s.arch);
     const TrainResult tr = train_or_load(model, train, tc, s.model_cache,
@@ -409,6 +413,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       }
     }
     std::vector<LayerQuant> layers = layer_configs[ci];
+    GraphNet net = model;  // the network this configuration converts: the FP32 model or its fine-tuned copy
     json jpann;
     if (c.method == "pann") {
       QuantConfigSpec point = c;
@@ -455,10 +460,31 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       jpann["activation_bits"] = point.pann.activation_bits.front();
       jpann["dial"] = c.pann.dial;
       jpann["budget"] = c.pann.budget;
-      if (c.pann.train_epochs > 0)
-        throw InputError("PANN-aware training (pann.train) is not implemented yet", c.where, "pann.train");
+      if (c.pann.train_epochs > 0) {
+        // PANN-aware training (nn/pann_train.h): a copy of the FP32 model fine-tuned with
+        // this point's quantiser in the loop, then converted like any model. Under a budget
+        // only the chosen point is fine-tuned: the search compares post-training conversions
+        // (fine-tuning every candidate would multiply the cost by the grid's size), so the
+        // fine-tuned point can only gain on the one the search saw.
+        TrainConfig ft = tc;
+        ft.epochs = c.pann.train_epochs, ft.lr = c.pann.train_lr;
+        net = clone_net(model);
+        ProgressBar bar(opt.progress, "pann-train " + c.name);
+        const TrainResult tr = pann_train_or_load(net, train, calib, layers, ft, model_key, s.model_cache,
+                                                  [&](int64_t d, int64_t t, const std::string& m) { bar.update(d, t, m); });
+        bar.finish();
+        if (opt.progress)
+          std::cerr << (tr.from_cache ? "pann model: cached " : fmt::format("pann model: fine-tuned in {:.1f} s ", tr.seconds))
+                    << tr.model_file.string() << "\n";
+        jpann["trained_epochs"] = ft.epochs;
+        jpann["train_lr"] = ft.lr;
+        jpann["model_file"] = tr.model_file.string();
+        if (!tr.from_cache) jpann["train_seconds"] = tr.seconds;
+      } else {
+        jpann["trained_epochs"] = 0;
+      }
     }
-    QuantizedExecutor ex(model, layers, s.threads);
+    QuantizedExecutor ex(net, layers, s.threads);
     ex.calibrate(calib);
     double eval_s = 0;
     const double accuracy = top1(ex, test, "eval " + c.name, opt.progress, &eval_s);

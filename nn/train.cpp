@@ -54,39 +54,25 @@ double evaluate_fp32(GraphNet& net, const TensorDataset& data, int batch_size) {
   return double(correct) / double(data.size());
 }
 
-TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const TrainConfig& cfg,
-                          const std::filesystem::path& cache_dir, const Progress& progress) {
-  if (cfg.epochs < 1) throw InputError("epochs must be >= 1", {}, "model.train.epochs");
-  if (cfg.batch_size < 1) throw InputError("batch_size must be >= 1", {}, "model.train.batch_size");
-  if (!(cfg.lr > 0)) throw InputError("lr must be > 0", {}, "model.train.lr");
-  if (cfg.schedule != "cosine" && cfg.schedule != "step" && cfg.schedule != "constant")
-    throw InputError("schedule must be cosine, step or constant", {}, "model.train.schedule");
+bool load_cached_model(GraphNet& net, const std::filesystem::path& model_file) {
+  if (!std::filesystem::exists(model_file)) return false;
+  try {
+    torch::load(net, model_file.string());
+  } catch (const c10::Error& e) {
+    throw InputError(std::string("cached model is unreadable (delete it to retrain): ") + e.what_without_backtrace(),
+                     model_file.string());
+  }
+  return true;
+}
+
+TrainResult run_epochs(GraphNet& net, const std::vector<torch::Tensor>& params, const TensorDataset& train,
+                       const TrainConfig& cfg, const std::filesystem::path& dir, const EpochLoop& loop,
+                       const Progress& progress) {
   torch::set_num_threads(cfg.threads);
-  const auto dir = cache_dir / training_key(net->graph(), cfg, train.size());
+  const auto t0 = std::chrono::steady_clock::now();
   TrainResult r;
   r.model_file = dir / "model.pt";
-  if (std::filesystem::exists(r.model_file)) {
-    try {
-      torch::load(net, r.model_file.string());
-    } catch (const c10::Error& e) {
-      throw InputError(std::string("cached model is unreadable (delete it to retrain): ") + e.what_without_backtrace(),
-                       r.model_file.string());
-    }
-    r.from_cache = true;
-    return r;
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  torch::manual_seed(cfg.seed);
-  // Re-create the parameters under the seed (the module was initialised before).
-  {
-    GraphNet fresh(net->graph());
-    torch::NoGradGuard ng;
-    auto dst = net->named_parameters(), src = fresh->named_parameters();
-    for (auto& p : dst) p.value().copy_(*src.find(p.key()));
-  }
-  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(cfg.lr)
-                                               .momentum(cfg.momentum)
-                                               .weight_decay(cfg.weight_decay));
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).weight_decay(cfg.weight_decay));
   int start_epoch = 0;
   for (int e = cfg.epochs - 1; e >= 1; --e) {
     const auto m = dir / fmt::format("epoch-{}.pt", e), o = dir / fmt::format("epoch-{}.optim.pt", e);
@@ -101,7 +87,7 @@ TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const Train
   const int64_t n = train.size(), steps_per_epoch = (n + cfg.batch_size - 1) / cfg.batch_size;
   const int64_t total = steps_per_epoch * cfg.epochs;
   for (int epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
-    net->train();
+    loop.epoch_start(epoch);
     // The shuffle depends only on (seed, epoch): a resumed run sees the same batches.
     std::vector<int64_t> perm(n);
     for (int64_t i = 0; i < n; ++i) perm[i] = i;
@@ -116,12 +102,13 @@ TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const Train
       auto idx = order.slice(0, s * cfg.batch_size, std::min(n, (s + 1) * cfg.batch_size));
       auto x = train.images.index_select(0, idx), y = train.labels.index_select(0, idx);
       opt.zero_grad();
-      auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+      auto loss = torch::nn::functional::cross_entropy(loop.forward(x), y);
       loss.backward();
       opt.step();
       loss_sum += loss.item<double>();
       if (progress && (s % 20 == 0 || s + 1 == steps_per_epoch))
-        progress(step + 1, total, fmt::format("train epoch {}/{} loss {:.3f}", epoch + 1, cfg.epochs, loss_sum / (s + 1)));
+        progress(step + 1, total,
+                 fmt::format("{} epoch {}/{} loss {:.3f}", loop.label, epoch + 1, cfg.epochs, loss_sum / double(s + 1)));
     }
     r.last_epoch_loss = loss_sum / double(steps_per_epoch);
     if (epoch + 1 < cfg.epochs) {
@@ -137,6 +124,35 @@ TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const Train
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const TrainConfig& cfg,
+                          const std::filesystem::path& cache_dir, const Progress& progress) {
+  if (cfg.epochs < 1) throw InputError("epochs must be >= 1", {}, "model.train.epochs");
+  if (cfg.batch_size < 1) throw InputError("batch_size must be >= 1", {}, "model.train.batch_size");
+  if (!(cfg.lr > 0)) throw InputError("lr must be > 0", {}, "model.train.lr");
+  if (cfg.schedule != "cosine" && cfg.schedule != "step" && cfg.schedule != "constant")
+    throw InputError("schedule must be cosine, step or constant", {}, "model.train.schedule");
+  torch::set_num_threads(cfg.threads);
+  const auto dir = cache_dir / training_key(net->graph(), cfg, train.size());
+  if (load_cached_model(net, dir / "model.pt")) {
+    TrainResult r;
+    r.model_file = dir / "model.pt";
+    r.from_cache = true;
+    return r;
+  }
+  torch::manual_seed(cfg.seed);
+  // Re-create the parameters under the seed (the module was initialised before).
+  {
+    GraphNet fresh(net->graph());
+    torch::NoGradGuard ng;
+    auto dst = net->named_parameters(), src = fresh->named_parameters();
+    for (auto& p : dst) p.value().copy_(*src.find(p.key()));
+  }
+  EpochLoop loop;
+  loop.epoch_start = [&](int) { net->train(); };
+  loop.forward = [&](const torch::Tensor& x) { return net->forward(x); };
+  return run_epochs(net, net->parameters(), train, cfg, dir, loop, progress);
 }
 
 }  // namespace lpsim::nn

@@ -44,6 +44,24 @@ std::string training_key(const Graph& g, const TrainConfig& cfg, int64_t train_s
 TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const TrainConfig& cfg,
                           const std::filesystem::path& cache_dir, const Progress& progress = nullptr);
 
+// The training loop shared by FP32 training and quantisation-aware fine-tuning
+// (nn/pann_train.h): SGD + momentum + weight decay on `params` with cfg's LR schedule,
+// batches in the order of (seed, epoch), a checkpoint of model and optimizer after every
+// epoch under dir (resumed from the latest one found), the finished model saved
+// atomically as dir/model.pt and the checkpoints removed. Fills resumed_from_epoch,
+// last_epoch_loss, seconds and model_file.
+struct EpochLoop {
+  std::function<void(int epoch)> epoch_start;                 // before each epoch (e.g. the module's mode)
+  std::function<torch::Tensor(const torch::Tensor&)> forward;  // a batch's logits, under autograd
+  std::string label = "train";                                 // progress messages: "LABEL epoch e/E loss L"
+};
+TrainResult run_epochs(GraphNet& net, const std::vector<torch::Tensor>& params, const TensorDataset& train,
+                       const TrainConfig& cfg, const std::filesystem::path& dir, const EpochLoop& loop,
+                       const Progress& progress);
+
+// Loads dir/model.pt into net if it exists (true); an unreadable file is an InputError.
+bool load_cached_model(GraphNet& net, const std::filesystem::path& model_file);
+
 // Top-1 accuracy (0..1) of net (eval mode) on data, in batches.
 double evaluate_fp32(GraphNet& net, const TensorDataset& data, int batch_size = 1000);
 
