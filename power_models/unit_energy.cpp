@@ -84,8 +84,8 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
     rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
   } else {
     throw InputError("unknown unit '" + req.unit +
-                         "' (known: mul, mac, mac_ws, acc, add, pann_add, pann_mac, luq_mul, fp_add, fp_mul, fp_mul_rne, fp_mac, "
-                         "fp_mac_ws, fp8_mac, fp8_mac_ws)",
+                         "' (known: mul, mac, mac_ws, acc, add, pann_add, pann_mac, luq_mul, fp_add, fp_mul, "
+                         "fp_mul_rne, fp_mac, fp_mac_ws, fp8_mac, fp8_mac_ws)",
                      {}, "--unit");
   }
   if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace" && req.stream != "operands" &&
@@ -96,7 +96,8 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
     const bool ws = req.unit.size() > 3 && req.unit.compare(req.unit.size() - 3, 3, "_ws") == 0;
     if (!ws && req.unit != "mac" && req.unit != "fp8_mac" && req.unit != "fp_mac" && req.unit != "acc" &&
         req.unit != "pann_mac")
-      throw InputError("chain streams drive sequential units (mac, fp8_mac, fp_mac, acc, pann_mac, *_ws), not " + req.unit);
+      throw InputError("chain streams drive sequential units (mac, fp8_mac, fp_mac, acc, pann_mac, *_ws), not " +
+                       req.unit);
     if (req.chain_len == 0 || req.chain_ops == 0 || req.chains.empty() || req.chains.size() % req.chain_len != 0)
       throw InputError("a chain stream needs whole chains of chain_len > 0 steps and chain_ops > 0");
   }
