@@ -290,6 +290,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   torch::set_num_threads(s.threads);
   RunSummary summary;
   summary.output_dir = s.output_dir.string();
+  summary.model = !s.model_name.empty() ? s.model_name : s.torchscript.empty() ? s.arch : s.torchscript.stem().string();
   (void)power::resource_dirs();  // rtl/ and cell data found (or an error) before any work
   // Data (nn/data.h): checked before any work, preprocessed, hashed for the model key.
   ScenarioData data = load_scenario_data(s, opt.progress);
@@ -393,6 +394,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     }
   }
   json all = json::array();
+  std::map<std::string, std::pair<double, double>> search_memo;  // candidate key -> (validation top-1, pJ)
   for (size_t ci = 0; ci < s.configs.size(); ++ci) {
     const QuantConfigSpec& c = s.configs[ci];
     std::string key = config_key(c, s, model_key, basis);
@@ -428,11 +430,20 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
           for (const double R : c.pann.R) {
             QuantConfigSpec cand = c;
             cand.pann.R = {R}, cand.pann.activation_bits = {bits}, cand.activations = "uint" + std::to_string(bits);
-            QuantizedExecutor ex(model, resolve(cand, g), s.threads);
-            ex.calibrate(calib);
-            const std::string tag = fmt::format("{} R={:g} b={}", c.name, R, bits);
-            const double acc = top1(ex, validation, "search " + tag, opt.progress);
-            const double e = price_inference(ex, pc, "energy " + tag, opt.progress)["energy_pj"].get<double>();
+            // Several budgets search the same grid: a point is evaluated once per run.
+            QuantConfigSpec bare = cand;  // the point itself: no budget, no training
+            bare.pann.budget.clear(), bare.pann.train_epochs = 0;
+            const std::string memo_key = config_key(bare, s, model_key, basis) + fmt::format(" v{}", validation.size());
+            auto memo = search_memo.find(memo_key);
+            if (memo == search_memo.end()) {
+              QuantizedExecutor ex(model, resolve(cand, g), s.threads);
+              ex.calibrate(calib);
+              const std::string tag = fmt::format("{} R={:g} b={}", c.name, R, bits);
+              const double acc = top1(ex, validation, "search " + tag, opt.progress);
+              const double e = price_inference(ex, pc, "energy " + tag, opt.progress)["energy_pj"].get<double>();
+              memo = search_memo.emplace(memo_key, std::make_pair(acc, e)).first;
+            }
+            const auto [acc, e] = memo->second;
             const bool fits = e <= budget;
             search.push_back({{"R", R}, {"activation_bits", bits}, {"validation_accuracy", acc}, {"energy_pj", e},
                               {"fits", fits}});

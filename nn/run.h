@@ -36,6 +36,7 @@ struct RunSummary {
   std::vector<ConfigResult> configs;
   double fp32_images_per_s = 0;
   std::string output_dir;
+  std::string model;  // the network's name (models[i].name, else its arch or TorchScript file)
 };
 
 RunSummary run_scenario(const Scenario& s, const RunOptions& opt);

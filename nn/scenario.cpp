@@ -294,7 +294,41 @@ PowerBudget parse_budget(const Reader& r, const YAML::Node& n, const std::string
 
 }  // namespace
 
-Scenario parse_scenario(const std::string& text, const std::string& label) {
+// One model entry (`model:` or an item of `models:`), into s. key: its path for errors.
+void parse_model(const Reader& r, const YAML::Node& root, const YAML::Node& m, const std::string& key, Scenario& s) {
+    r.expect_map(m, key, {"name", "arch", "torchscript", "cache", "train"});
+    r.get(m, "name", key, s.model_name);
+    r.get(m, "arch", key, s.arch);
+    if (m["arch"]) {
+      bool known = false;
+      for (const auto& a : builtin_models()) known |= a == s.arch;
+      if (!known) r.fail(m["arch"], key + ".arch", "unknown model '" + s.arch + "' (built in: mlp, lenet5, resnet8, resnet20)");
+    }
+    r.get(m, "torchscript", key, s.torchscript);
+    if (m["torchscript"] && m["arch"]) r.fail(m["torchscript"], key + ".torchscript", "give either arch or torchscript");
+    r.get(m, "cache", key, s.model_cache);
+    if (m["torchscript"] && s.normalize == "default")
+      r.fail(root["dataset"] ? root["dataset"] : m["torchscript"], "dataset.normalize",
+             "required with model.torchscript: lpsim cannot know how the model's inputs were preprocessed (give "
+             "none for pixel/255, or {mean: [...], std: [...]} per channel, applied to pixel/255)");
+    if (const auto t = m["train"]) {
+      r.expect_map(t, key + ".train", {"epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule"});
+      r.get(t, "epochs", key + ".train", s.epochs);
+      r.range(t, "epochs", key + ".train", s.epochs, 1, 1000);
+      r.get(t, "batch_size", key + ".train", s.batch_size);
+      r.range(t, "batch_size", key + ".train", s.batch_size, 1, 65536);
+      r.get(t, "lr", key + ".train", s.lr);
+      r.range(t, "lr", key + ".train", s.lr, 1e-9, 10);
+      r.get(t, "momentum", key + ".train", s.momentum);
+      r.range(t, "momentum", key + ".train", s.momentum, 0, 0.999999);
+      r.get(t, "weight_decay", key + ".train", s.weight_decay);
+      r.range(t, "weight_decay", key + ".train", s.weight_decay, 0, 1);
+      r.get(t, "schedule", key + ".train", s.schedule);
+      r.one_of(t, "schedule", key + ".train", s.schedule, {"cosine", "step", "constant"});
+    }
+  }
+
+std::vector<Scenario> parse_scenarios(const std::string& text, const std::string& label) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -305,7 +339,7 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
   Reader r(label);
   if (!root || root.IsNull()) throw InputError("empty scenario", label);
   r.expect_map(root, "",
-               {"name", "seed", "threads", "dataset", "model", "power_budget", "quantization", "hardware", "outputs"});
+               {"name", "seed", "threads", "dataset", "model", "models", "power_budget", "quantization", "hardware", "outputs"});
   Scenario s;
   s.file = label;
   r.get(root, "name", "", s.name);
@@ -313,37 +347,9 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
   r.get(root, "threads", "", s.threads);
   r.range(root, "threads", "", s.threads, 1, 256);
   if (const auto d = root["dataset"]) parse_dataset(r, d, s);
-  if (const auto m = root["model"]) {
-    r.expect_map(m, "model", {"arch", "torchscript", "cache", "train"});
-    r.get(m, "arch", "model", s.arch);
-    if (m["arch"]) {
-      bool known = false;
-      for (const auto& a : builtin_models()) known |= a == s.arch;
-      if (!known) r.fail(m["arch"], "model.arch", "unknown model '" + s.arch + "' (built in: mlp, lenet5, resnet8, resnet20)");
-    }
-    r.get(m, "torchscript", "model", s.torchscript);
-    if (m["torchscript"] && m["arch"]) r.fail(m["torchscript"], "model.torchscript", "give either arch or torchscript");
-    r.get(m, "cache", "model", s.model_cache);
-    if (m["torchscript"] && s.normalize == "default")
-      r.fail(root["dataset"] ? root["dataset"] : m["torchscript"], "dataset.normalize",
-             "required with model.torchscript: lpsim cannot know how the model's inputs were preprocessed (give "
-             "none for pixel/255, or {mean: [...], std: [...]} per channel, applied to pixel/255)");
-    if (const auto t = m["train"]) {
-      r.expect_map(t, "model.train", {"epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule"});
-      r.get(t, "epochs", "model.train", s.epochs);
-      r.range(t, "epochs", "model.train", s.epochs, 1, 1000);
-      r.get(t, "batch_size", "model.train", s.batch_size);
-      r.range(t, "batch_size", "model.train", s.batch_size, 1, 65536);
-      r.get(t, "lr", "model.train", s.lr);
-      r.range(t, "lr", "model.train", s.lr, 1e-9, 10);
-      r.get(t, "momentum", "model.train", s.momentum);
-      r.range(t, "momentum", "model.train", s.momentum, 0, 0.999999);
-      r.get(t, "weight_decay", "model.train", s.weight_decay);
-      r.range(t, "weight_decay", "model.train", s.weight_decay, 0, 1);
-      r.get(t, "schedule", "model.train", s.schedule);
-      r.one_of(t, "schedule", "model.train", s.schedule, {"cosine", "step", "constant"});
-    }
-  }
+  if (root["model"] && root["models"])
+    r.fail(root["models"], "models", "give either model (one network) or models (a list of networks)");
+  if (const auto m = root["model"]) parse_model(r, root, m, "model", s);
   if (const auto h = root["hardware"]) {
     r.expect_map(h, "hardware", {"mac", "dataflow", "ws_run", "acc_bits", "overflow", "energy_model", "energy_vectors",
                                  "energy_images", "netlist_cache"});
@@ -510,7 +516,41 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
     r.get(o, "resume", "outputs", s.resume);
   }
   if (s.name.empty()) s.name = std::filesystem::path(label).stem().string();
-  return s;
+  if (!root["models"]) return {s};
+  // models: the same study on every network, each into outputs.dir/<name>.
+  const YAML::Node ms = root["models"];
+  if (!ms.IsSequence() || ms.size() == 0)
+    r.fail(ms, "models", "expected a non-empty list of models ({arch: ..., train: ...} each)");
+  std::vector<Scenario> out;
+  for (size_t i = 0; i < ms.size(); ++i) {
+    const std::string key = "models[" + std::to_string(i) + "]";
+    if (!ms[i].IsMap()) r.fail(ms[i], key, "expected a model ({arch: ..., train: ...})");
+    Scenario m = s;
+    parse_model(r, root, ms[i], key, m);
+    if (m.model_name.empty()) m.model_name = m.torchscript.empty() ? m.arch : m.torchscript.stem().string();
+    for (const auto& o : out)
+      if (o.model_name == m.model_name)
+        r.fail(ms[i], key, "two models named '" + m.model_name + "' (give each a distinct name:, it names its output folder)");
+    m.output_dir = s.output_dir / m.model_name;
+    m.name = s.name.empty() ? m.model_name : s.name + "/" + m.model_name;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Scenario parse_scenario(const std::string& text, const std::string& label) {
+  auto all = parse_scenarios(text, label);
+  if (all.size() != 1)
+    throw InputError("the scenario lists " + std::to_string(all.size()) + " models; expected one here", label, "models");
+  return std::move(all.front());
+}
+
+std::vector<Scenario> load_scenarios(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw InputError("cannot read scenario file", file.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_scenarios(ss.str(), file.string());
 }
 
 Scenario load_scenario(const std::filesystem::path& file) {

@@ -83,6 +83,7 @@ struct Scenario {
   std::string norm_where;  // file:line:col of dataset.normalize, for the channel-count check
   int64_t train_limit = 0, test_limit = 0;  // 0: all
   // model
+  std::string model_name;  // models[i].name (default: arch); "" for a single `model:`
   std::string arch = "lenet5";
   std::filesystem::path torchscript;  // instead of arch: evaluate a TorchScript module
   int epochs = 8, batch_size = 64;
@@ -114,7 +115,11 @@ struct Scenario {
 };
 
 // Paths in the file are relative to the current directory (as on the command line).
+// A file with `models:` (a list) is one scenario per model, each writing into
+// outputs.dir/<model name>; load_scenario/parse_scenario accept exactly one model.
 Scenario load_scenario(const std::filesystem::path& file);
 Scenario parse_scenario(const std::string& yaml_text, const std::string& file_label);
+std::vector<Scenario> load_scenarios(const std::filesystem::path& file);
+std::vector<Scenario> parse_scenarios(const std::string& yaml_text, const std::string& file_label);
 
 }  // namespace lpsim::nn

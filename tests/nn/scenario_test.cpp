@@ -105,10 +105,9 @@ TEST(Scenario, ErrorsNameFileLineAndKey) {
 }
 
 TEST(Scenario, ShippedScenariosParse) {
-  for (const char* f : {"quickstart.yaml"}) {
-    const Scenario s = load_scenario(std::string(LPSIM_SOURCE_DIR) + "/scenarios/" + f);
-    EXPECT_FALSE(s.configs.empty()) << f;
-  }
+  for (const char* f : {"quickstart.yaml", "resnet8.yaml", "pann.yaml"})
+    for (const Scenario& s : load_scenarios(std::string(LPSIM_SOURCE_DIR) + "/scenarios/" + f))
+      EXPECT_FALSE(s.configs.empty()) << f;
 }
 
 TEST(Scenario, DatasetKeys) {
@@ -173,4 +172,130 @@ TEST(Scenario, DatasetErrorsNameFileLineAndKey) {
   const Scenario all = parse_scenario(
       "dataset: {name: idx, train_images: a, train_labels: b, test_images: c, test_labels: d}\n", "s.yaml");
   EXPECT_EQ(all.dataset_path, ".");
+}
+
+// PANN configurations (papers.md §1) and power budgets: a grid without a budget expands
+// into the dial's points, a grid with a budget stays one configuration that searches it.
+TEST(Scenario, PannAndPowerBudgets) {
+  const Scenario s = parse_scenario(R"(
+power_budget:
+  - {name: two, like: {weights: int2, activations: int2, signed: false}}
+  - {name: mac2, mac: {weights: int2, activations: int2}}
+  - {name: fixed, nj_per_inference: 50}
+  - {name: per_mac, pj_per_mac: 0.2}
+quantization:
+  validation_images: 100
+  configs:
+    - {name: p, method: pann, pann: {budget: two, R: [0.5, 1], activation_bits: [3, 4], train: {epochs: 2, lr: 0.01}}}
+    - {name: d, method: pann, pann: {R: [1, 2], activation_bits: [4, 8]}}
+    - {name: one, method: pann, pann: {R: 2, activation_bits: 6}}
+)", "s.yaml");
+  ASSERT_EQ(s.budgets.size(), 4u);
+  EXPECT_EQ(s.budgets[0].kind, "like");
+  EXPECT_EQ(s.budgets[0].like_weights, "uint2");  // signed: false
+  EXPECT_EQ(s.budgets[0].like_activations, "uint2");
+  EXPECT_EQ(s.budgets[1].kind, "mac");
+  EXPECT_EQ(s.budgets[1].like_weights, "int2");
+  EXPECT_EQ(s.budgets[2].kind, "nj_per_inference");
+  EXPECT_DOUBLE_EQ(s.budgets[2].value, 50);
+  EXPECT_EQ(s.budgets[3].kind, "pj_per_mac");
+  EXPECT_EQ(s.validation_images, 100);
+  ASSERT_EQ(s.configs.size(), 1u + 4u + 1u);
+  const QuantConfigSpec& p = s.configs[0];
+  EXPECT_EQ(p.method, "pann");
+  EXPECT_EQ(p.pann.budget, "two");
+  EXPECT_EQ(p.pann.R, (std::vector<double>{0.5, 1}));
+  EXPECT_EQ(p.pann.activation_bits, (std::vector<int>{3, 4}));
+  EXPECT_EQ(p.pann.train_epochs, 2);
+  EXPECT_DOUBLE_EQ(p.pann.train_lr, 0.01);
+  std::vector<std::string> names;
+  for (size_t i = 1; i < 5; ++i) {
+    names.push_back(s.configs[i].name);
+    EXPECT_EQ(s.configs[i].pann.dial, "d");
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"d_R1_b4", "d_R2_b4", "d_R1_b8", "d_R2_b8"}));
+  EXPECT_EQ(s.configs[3].activations, "uint8");
+  EXPECT_EQ(s.configs[3].pann.R, (std::vector<double>{1}));
+  EXPECT_EQ(s.configs[5].name, "one");
+  EXPECT_TRUE(s.configs[5].pann.dial.empty());
+  EXPECT_EQ(s.configs[5].activations, "uint6");
+  // A single unnamed budget is called "budget".
+  const Scenario u = parse_scenario("power_budget: {pj_per_mac: 0.3}\n", "s.yaml");
+  ASSERT_EQ(u.budgets.size(), 1u);
+  EXPECT_EQ(u.budgets[0].name, "budget");
+}
+
+TEST(Scenario, PannAndBudgetErrorsNameFileLineAndKey) {
+  const std::string cfg = "quantization:\n  validation_images: 10\n  configs:\n    - name: p\n      method: pann\n";
+  std::string e = error_of(cfg + "      pann: {R: 1}\n");
+  EXPECT_NE(e.find("quantization.configs[0].pann.activation_bits: missing"), std::string::npos) << e;
+  e = error_of(cfg + "      pann: {R: 1, activation_bits: 1}\n");
+  EXPECT_NE(e.find("s.yaml:6:"), std::string::npos) << e;
+  EXPECT_NE(e.find("quantization.configs[0].pann.activation_bits"), std::string::npos) << e;
+  e = error_of(cfg + "      pann: {R: -1, activation_bits: 4}\n");
+  EXPECT_NE(e.find("quantization.configs[0].pann.R"), std::string::npos) << e;
+  e = error_of(cfg + "      pann: {R: 1, activation_bits: 4, budget: nope}\n");
+  EXPECT_NE(e.find("no power budget named 'nope'"), std::string::npos) << e;
+  e = error_of(cfg + "      weights: int8\n      pann: {R: 1, activation_bits: 4}\n");
+  EXPECT_NE(e.find("method: pann sets its own formats"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: p, method: fancy}\n");
+  EXPECT_NE(e.find("quantization.configs[0].method"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: p, pann: {R: 1, activation_bits: 4}}\n");
+  EXPECT_NE(e.find("only with method: pann"), std::string::npos) << e;
+  // A budget search needs a held-out validation slice, never the test set.
+  e = error_of("power_budget: {nj_per_inference: 5}\nquantization:\n  configs:\n"
+               "    - {name: p, method: pann, pann: {R: 1, activation_bits: 4, budget: budget}}\n");
+  EXPECT_NE(e.find("quantization.validation_images"), std::string::npos) << e;
+  // Budget forms.
+  e = error_of("power_budget: {nj_per_inference: 5, pj_per_mac: 1}\n");
+  EXPECT_NE(e.find("s.yaml:1:15: power_budget: give exactly one of"), std::string::npos) << e;
+  e = error_of("power_budget: {watts: 5}\n");
+  EXPECT_NE(e.find("power_budget.watts: unknown key"), std::string::npos) << e;
+  e = error_of("power_budget: {nj_per_inference: -5}\n");
+  EXPECT_NE(e.find("power_budget.nj_per_inference"), std::string::npos) << e;
+  e = error_of("power_budget:\n  - {like: {weights: int2, activations: int2}}\n");
+  EXPECT_NE(e.find("power_budget[0].name: missing"), std::string::npos) << e;
+  e = error_of("power_budget:\n  - {name: a, pj_per_mac: 1}\n  - {name: a, pj_per_mac: 2}\n");
+  EXPECT_NE(e.find("duplicate budget name 'a'"), std::string::npos) << e;
+  e = error_of("power_budget: {like: {weights: fp8_e4m3, activations: int2}}\n");
+  EXPECT_NE(e.find("power_budget.like.weights"), std::string::npos) << e;
+  e = error_of("power_budget: {like: {weights: int2}}\n");
+  EXPECT_NE(e.find("give weights and activations"), std::string::npos) << e;
+}
+
+// models: the same study on several networks, each into outputs.dir/<name>.
+TEST(Scenario, ModelsList) {
+  const std::string yaml = R"(
+name: m
+models:
+  - {arch: lenet5, train: {epochs: 3}}
+  - {arch: resnet8, name: rn, train: {epochs: 5, lr: 0.1}}
+quantization: {configs: [{name: fp}]}
+outputs: {dir: out}
+)";
+  const auto all = parse_scenarios(yaml, "s.yaml");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].arch, "lenet5");
+  EXPECT_EQ(all[0].epochs, 3);
+  EXPECT_EQ(all[0].output_dir, std::filesystem::path("out") / "lenet5");
+  EXPECT_EQ(all[0].name, "m/lenet5");
+  EXPECT_EQ(all[1].arch, "resnet8");
+  EXPECT_EQ(all[1].model_name, "rn");
+  EXPECT_EQ(all[1].epochs, 5);
+  EXPECT_DOUBLE_EQ(all[1].lr, 0.1);
+  EXPECT_EQ(all[1].output_dir, std::filesystem::path("out") / "rn");
+  EXPECT_EQ(all[1].configs.size(), 1u);
+  // One model through parse_scenario, as before.
+  EXPECT_EQ(parse_scenarios("model: {arch: mlp}\n", "s.yaml").size(), 1u);
+  std::string e = error_of(yaml);
+  EXPECT_NE(e.find("lists 2 models"), std::string::npos) << e;
+  e = error_of("model: {arch: mlp}\nmodels: [{arch: mlp}]\n");
+  EXPECT_NE(e.find("give either model"), std::string::npos) << e;
+  e = error_of("models: [{arch: mlp}, {arch: mlp}]\n");
+  EXPECT_NE(e.find("models[1]: two models named 'mlp'"), std::string::npos) << e;
+  e = error_of("models:\n  - {arch: lenet5}\n  - {arch: vgg}\n");
+  EXPECT_NE(e.find("s.yaml:3:"), std::string::npos) << e;
+  EXPECT_NE(e.find("models[1].arch"), std::string::npos) << e;
+  e = error_of("models: []\n");
+  EXPECT_NE(e.find("non-empty list"), std::string::npos) << e;
 }
