@@ -120,9 +120,14 @@ torch::Tensor round_to_grid(const arith::NumberFormat& f, torch::Tensor x, int t
   return out;
 }
 
-ActivationScale activation_scale(const arith::NumberFormat& f, double lo, double hi, double max_abs) {
+ActivationScale activation_scale(const arith::NumberFormat& f, double lo, double hi, double max_abs,
+                                 int offset_bits) {
   ActivationScale a;
-  if (is_asymmetric(f)) {
+  if (offset_bits > 0) {
+    const arith::NumberFormat sf = arith::IntFormat{offset_bits, true};
+    a.scale = max_abs > 0 ? max_abs / scale_target(sf) : 1.0;
+    a.zero = lo < 0 ? std::ldexp(1.0, offset_bits - 1) : 0.0;
+  } else if (is_asymmetric(f)) {
     auto [s, z] = asymmetric_scale(torch::tensor({lo}, torch::kFloat64), torch::tensor({hi}, torch::kFloat64), levels(f));
     a.scale = s.item<double>(), a.zero = z.item<double>();
   } else {
@@ -132,7 +137,10 @@ ActivationScale activation_scale(const arith::NumberFormat& f, double lo, double
 }
 
 torch::Tensor activation_codes(const arith::NumberFormat& f, const torch::Tensor& x, double scale, double zero,
-                               int threads) {
+                               int threads, int offset_bits) {
+  // Offset codes: the signed code, then + z — exactly the signed network's rounding.
+  if (offset_bits > 0)
+    return round_to_grid(arith::IntFormat{offset_bits, true}, scale_down(x, scale, 0), threads, true).add_(float(zero));
   return round_to_grid(f, scale_down(x, scale, zero), threads, true);
 }
 
@@ -150,6 +158,17 @@ WeightGrid quantise_weights(const LayerQuant& q, const torch::Tensor& w2, int th
     }
     g.scale = torch::tensor(gammas, torch::kFloat64);
     g.zero = torch::zeros_like(g.scale);
+  } else if (q.offset_bits > 0) {
+    // The symmetric signed grid, codes offset by 2^(b−1) (even for b ≥ 2, so rounding
+    // w/s + z equals rounding w/s, then adding z).
+    const arith::NumberFormat sf = arith::IntFormat{q.offset_bits, true};
+    auto amax = q.per_channel ? w2.abs().amax(1) : w2.abs().max().expand({N});
+    g.scale = amax / scale_target(sf);
+    g.scale = torch::where(g.scale > 0, g.scale, torch::ones_like(g.scale));
+    g.zero = torch::full_like(g.scale, std::ldexp(1.0, q.offset_bits - 1));
+    g.codes = round_to_grid(sf, (w2 / g.scale.view({-1, 1})).to(torch::kFloat32).contiguous(), threads, true)
+                  .add_(float(std::ldexp(1.0, q.offset_bits - 1)));
+    return g;
   } else if (is_asymmetric(q.weights)) {
     auto lo = q.per_channel ? w2.amin(1) : w2.min().expand({N});
     auto hi = q.per_channel ? w2.amax(1) : w2.max().expand({N});
@@ -253,7 +272,7 @@ void QuantizedExecutor::calibrate(const torch::Tensor& images) {
       [&](int i) { return bool(folded_bn_[i]); });
   for (size_t i = 0; i < n; ++i) {
     if (!Graph::is_gemm(graph().nodes[i].kind) || !layers_[i].quantised) continue;
-    const ActivationScale a = activation_scale(layers_[i].activations, lo[i], hi[i], amax[i]);
+    const ActivationScale a = activation_scale(layers_[i].activations, lo[i], hi[i], amax[i], layers_[i].offset_bits);
     act_scale_[i] = a.scale, act_zero_[i] = a.zero;
   }
 }
@@ -327,7 +346,7 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   const LayerQuant& q = layers_[i];
   LPSIM_CHECK(q.quantised && act_scale_[i] > 0);
   const double za = act_zero_[i];
-  auto qx = activation_codes(q.activations, input, act_scale_[i], za, threads_);
+  auto qx = activation_codes(q.activations, input, act_scale_[i], za, threads_, q.offset_bits);
   const auto& wq = wgrid_[i];  // N × K raw codes
   const int64_t N = nd.out_channels, K = wq.size(1), B = qx.size(0);
   const bool conv = nd.kind == OpKind::conv;

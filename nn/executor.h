@@ -48,6 +48,13 @@ struct LayerQuant {
   // accumulators (positive / negative weights), subtracted once per output.
   bool pann = false;
   double pann_R = 1.0;
+  // The signed network run on an unsigned MAC (papers.md §1, "unsigned arithmetic"):
+  // weights and activations keep the symmetric intN grid of `offset_bits` bits and scale,
+  // but their codes are offset by 2^(b−1) into uintN (activations only where the layer's
+  // input can be negative; post-ReLU codes are already ≥ 0). The formats are then uintN
+  // with those zero points, so the outputs are bit-identical to the signed network and the
+  // offsets' corrections are priced like any zero point's. 0: off.
+  int offset_bits = 0;
 };
 
 // γ with mean|round(w/γ)| as close to R as the step function allows (the larger γ on a
@@ -68,11 +75,15 @@ torch::Tensor round_to_grid(const arith::NumberFormat& f, torch::Tensor x, int t
 struct ActivationScale {
   double scale = 1.0, zero = 0.0;
 };
-ActivationScale activation_scale(const arith::NumberFormat& f, double lo, double hi, double max_abs);
+// offset_bits > 0 (LayerQuant::offset_bits): the symmetric int<offset_bits> scale, zero
+// point 2^(offset_bits−1) if lo < 0, else 0.
+ActivationScale activation_scale(const arith::NumberFormat& f, double lo, double hi, double max_abs,
+                                 int offset_bits = 0);
 
 // Activation codes q = Q(x/s + z) (x/s in float32 where 1/s is a normal float, else in double).
+// offset_bits > 0: the signed int<offset_bits> code of x/s, plus the zero point.
 torch::Tensor activation_codes(const arith::NumberFormat& f, const torch::Tensor& x, double scale, double zero,
-                               int threads);
+                               int threads, int offset_bits = 0);
 
 // A quantised layer's N × K weights (float64) as the executor holds them: per output
 // channel (or per tensor, repeated) a scale and a zero point (float64, N) and the grid

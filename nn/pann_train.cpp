@@ -48,7 +48,7 @@ torch::Tensor FakeQuantNet::gemm(int i, const torch::Tensor& x) {
       const WeightGrid g = quantise_weights(q, f.w.detach().view({nd.out_channels, -1}), threads_);
       wq = ((g.codes.to(torch::kFloat64) - g.zero.view({-1, 1})) * g.scale.view({-1, 1})).to(torch::kFloat32);
       const double s = act_scale_[i], z = act_zero_[i];
-      xq = activation_codes(q.activations, x.detach(), s, z, threads_).to(torch::kFloat64).sub_(z).mul_(s).to(torch::kFloat32);
+      xq = activation_codes(q.activations, x.detach(), s, z, threads_, q.offset_bits).to(torch::kFloat64).sub_(z).mul_(s).to(torch::kFloat32);
     }
     w = w + (wq - w).detach();
     in = x + (xq - x).detach();

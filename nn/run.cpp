@@ -85,6 +85,11 @@ std::vector<LayerQuant> resolve(const QuantConfigSpec& c, const Graph& g) {
     if (q.quantised) {
       q.weights = arith::parse_format(w);
       q.activations = arith::parse_format(a);
+      if (c.unsigned_mac && w == c.weights && a == c.activations) {  // not where a layer sets its own formats
+        const int bits = std::get<arith::IntFormat>(q.weights).bits;
+        q.offset_bits = bits;
+        q.weights = q.activations = arith::IntFormat{bits, false};
+      }
     }
     out[i] = q;
   }
@@ -116,6 +121,7 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
   j["model"] = model_key;
   j["w"] = c.weights, j["a"] = c.activations, j["acc"] = c.accumulator, j["bits"] = c.acc_bits;
   j["ovf"] = c.overflow, j["pc"] = c.per_channel, j["fp32"] = c.fp32;
+  if (c.unsigned_mac) j["umac"] = true;
   for (const auto& [k, o] : c.layers)
     j["layers"][k] = {o.quantised.value_or(true), o.weights.value_or(""), o.activations.value_or(""),
                       o.accumulator.value_or(""), o.acc_bits.value_or(0), o.overflow.value_or(""),

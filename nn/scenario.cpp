@@ -395,7 +395,7 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
       const auto c = cs[i];
       const std::string key = "quantization.configs[" + std::to_string(i) + "]";
       r.expect_map(c, key, {"name", "method", "pann", "weights", "activations", "accumulator", "acc_bits", "overflow",
-                            "per_channel", "layers"});
+                            "per_channel", "unsigned_mac", "layers"});
       QuantConfigSpec spec;
       spec.where = r.where(c);
       spec.acc_bits = s.acc_bits;
@@ -432,6 +432,19 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
       r.get(c, "overflow", key, spec.overflow);
       r.one_of(c, "overflow", key, spec.overflow, {"wrap", "saturate"});
       r.get(c, "per_channel", key, spec.per_channel);
+      r.get(c, "unsigned_mac", key, spec.unsigned_mac);
+      if (spec.unsigned_mac) {
+        const bool has = !spec.fp32 && !spec.weights.empty() && !spec.activations.empty();
+        const arith::NumberFormat wf = has ? arith::parse_format(spec.weights) : arith::NumberFormat{};
+        const arith::NumberFormat af = has ? arith::parse_format(spec.activations) : arith::NumberFormat{};
+        const auto* wi = has ? std::get_if<arith::IntFormat>(&wf) : nullptr;
+        const auto* ai = has ? std::get_if<arith::IntFormat>(&af) : nullptr;
+        if (spec.method != "uniform" || !wi || !ai || !wi->is_signed || !ai->is_signed || wi->bits != ai->bits ||
+            spec.accumulator != "int")
+          r.fail(c["unsigned_mac"], key + ".unsigned_mac",
+                 "runs a signed network on an unsigned MAC: needs weights and activations of the same intN format and "
+                 "an int accumulator");
+      }
       if (!spec.fp32 && spec.method == "uniform")
         check_arithmetic(r, c, key, spec.weights, spec.activations, spec.accumulator, spec.acc_bits);
       if (spec.method == "pann") {

@@ -60,6 +60,9 @@ struct QuantConfigSpec {
   int acc_bits = 32;                // default: hardware.acc_bits
   std::string overflow = "wrap";    // default: hardware.overflow
   bool per_channel = true;
+  // intN weights and activations run on an unsigned MAC: the same codes offset by 2^(N−1)
+  // (LayerQuant::offset_bits), bit-identical outputs, the offsets' corrections priced.
+  bool unsigned_mac = false;
   std::map<std::string, LayerOverride> layers;
   std::string where;
 };

@@ -103,4 +103,56 @@ sed -e "s#dir: $d/out#dir: $d/ws#" -e 's/hardware: {/hardware: {dataflow: weight
 "$LPSIM" run -q "$d/ws.yaml" > /dev/null || fail "weight-stationary scenario"
 grep -q "mac int8x8 acc32 array ws" "$d/ws/layers.csv" || fail "ws unit"
 grep -q "fp_mac fp32 ws" "$d/ws/layers.csv" || fail "ws fp32 unit"
+# PANN under power budgets (papers.md §1) on two models of one file: a search under a
+# budget on the held-out slice, PANN-aware fine-tuning, the dial, budget columns.
+cat > "$d/p.yaml" <<YAML
+name: pann
+seed: 3
+dataset: {train_limit: 3000, test_limit: 300}
+models:
+  - {arch: mlp, name: a, cache: $d/models, train: {epochs: 1}}
+  - {arch: mlp, name: b, cache: $d/models, train: {epochs: 1, lr: 0.02}}
+hardware: {energy_vectors: 1024, energy_images: 4, netlist_cache: $CACHE}
+power_budget:
+  - {name: i8, like: {weights: int8, activations: int8}}
+  - {name: tiny, nj_per_inference: 0.001}
+quantization:
+  calibration_images: 128
+  validation_images: 300
+  configs:
+    - {name: int8, weights: int8, activations: int8}
+    - {name: fit, method: pann, pann: {budget: i8, R: [0.5, 2], activation_bits: [4, 8]}}
+    - {name: none_fits, method: pann, pann: {budget: tiny, R: [0.5, 2], activation_bits: [4]}}
+    - {name: tuned, method: pann, pann: {budget: i8, R: [0.5, 2], activation_bits: [4, 8], train: {epochs: 1}}}
+    - {name: dial, method: pann, pann: {R: [1, 2], activation_bits: 4}}
+outputs: {dir: $d/pann}
+YAML
+"$LPSIM" run -q "$d/p.yaml" > "$d/pann.txt" || fail "pann scenario: $(cat "$d/pann.txt")"
+grep -q "^== a ==" "$d/pann.txt" && grep -q "^== b ==" "$d/pann.txt" || fail "models not both run: $(cat "$d/pann.txt")"
+for m in a b; do
+  s="$d/pann/$m/summary.csv"
+  [ "$(wc -l < "$s")" -eq 7 ] || fail "$m: summary rows: $(cat "$s")"
+  col() { head -1 "$s" | tr , '\n' | grep -nx "$1" | cut -d: -f1; }
+  B=$(col budget_pj_per_inference); O=$(col energy_over_budget); E=$(col energy_pj_per_inference); A=$(col pann_additions)
+  [ -n "$B" ] && [ -n "$O" ] && [ -n "$A" ] || fail "budget columns missing: $(head -1 "$s")"
+  # The chosen point fits its budget (the search priced it on the same flow); the ratio is energy / budget.
+  awk -F, -v b="$B" -v o="$O" -v e="$E" -v a="$A" '$1=="fit" { exit !($o <= 1 && $o > 0 && $a > 0 && ($e / $b - $o) ^ 2 < 1e-12) }' "$s" \
+    || fail "$m: fit row: $(grep ^fit "$s")"
+  awk -F, -v o="$O" '$1=="none_fits" { exit !($o > 1) }' "$s" || fail "$m: none_fits must be over budget"
+  # Rows without a budget of their own are compared with the first one.
+  awk -F, -v c="$(col budget)" '$1=="dial_R1_b4" || $1=="int8" { n++; if ($c != "i8") exit 1 } END { exit n != 2 }' "$s" \
+    || fail "$m: rows without a budget of their own"
+  python3 - "$d/pann/$m/report.json" <<'PY' || fail "$m: report.json PANN records"
+import json, sys
+c = {x["name"]: x for x in json.load(open(sys.argv[1]))["configs"]}
+assert c["fit"]["pann"]["budget_fitted"] and len(c["fit"]["pann"]["search"]) == 4
+assert not c["none_fits"]["pann"]["budget_fitted"]
+assert c["tuned"]["pann"]["trained_epochs"] == 1 and c["fit"]["pann"]["trained_epochs"] == 0
+# the fine-tuned row starts from the point the same search chose
+assert (c["tuned"]["pann"]["R"], c["tuned"]["pann"]["activation_bits"]) == (c["fit"]["pann"]["R"], c["fit"]["pann"]["activation_bits"])
+PY
+  [ "$(wc -l < "$d/pann/$m/dial_dial.csv")" -eq 3 ] || fail "$m: dial curve"
+  test -s "$d/pann/$m/pareto.png" && test -s "$d/pann/$m/dial_dial.png" || fail "$m: pann plots"
+done
+grep -q "OVER" "$d/pann.txt" || fail "over-budget rows not marked: $(cat "$d/pann.txt")"
 echo "run_test: all checks passed"

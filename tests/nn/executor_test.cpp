@@ -419,3 +419,41 @@ TEST(Executor, PannLayersAreExactRepeatedAdditions) {
     }
   }
 }
+
+// The signed intN network on an unsigned MAC (papers.md §1, unsigned arithmetic): codes
+// offset by 2^(N−1) (weights always, activations where the input can be negative) give
+// bit-identical logits to the signed network, every operand the MAC sees is in
+// [0, 2^N − 1], and the offset is exactly 2^(N−1) (or 0 after a ReLU).
+TEST(Executor, UnsignedMacOffsetsGiveTheSameNetwork) {
+  GraphNet net = trained("lenet5");
+  const Graph& g = net->graph();
+  auto x = data().test.images.slice(0, 0, 64);
+  auto calib = data().train.images.slice(0, 0, 256);
+  for (const int bits : {2, 4, 8}) {
+    LayerQuant s;
+    s.quantised = true;
+    s.weights = s.activations = arith::IntFormat{bits, true};
+    LayerQuant u = s;
+    u.offset_bits = bits;
+    u.weights = u.activations = arith::IntFormat{bits, false};
+    QuantizedExecutor es(net, all_layers(g, s), 1), eu(net, all_layers(g, u), 1);
+    es.calibrate(calib);
+    eu.calibrate(calib);
+    eu.record_next_forward();
+    const auto ys = es.forward(x), yu = eu.forward(x);
+    EXPECT_TRUE(torch::equal(ys, yu)) << bits << " bits: max |diff| " << (ys - yu).abs().max().item<double>();
+    const double top = std::ldexp(1.0, bits) - 1, half = std::ldexp(1.0, bits - 1);
+    for (const char* layer : {"conv1", "conv2", "fc3"}) {
+      const int i = node_index(g, layer);
+      EXPECT_EQ(eu.input_zero(i), std::string(layer) == "conv1" ? half : 0.0) << layer;
+      const LayerOperands& ops = eu.recorded()[size_t(i)];
+      EXPECT_GE(ops.cols.min().item<double>(), 0) << layer;
+      EXPECT_LE(ops.cols.max().item<double>(), top) << layer;
+      EXPECT_GE(ops.w.min().item<double>(), 1) << layer;  // symmetric codes ±(2^(N−1) − 1), offset
+      EXPECT_LE(ops.w.max().item<double>(), top) << layer;
+      EXPECT_TRUE(torch::all(ops.weight_zero == half).item<bool>()) << layer;
+      EXPECT_FALSE(eu.acc_range(i).mac_signed);
+      EXPECT_TRUE(es.acc_range(i).mac_signed);
+    }
+  }
+}

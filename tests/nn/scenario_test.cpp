@@ -259,6 +259,13 @@ TEST(Scenario, PannAndBudgetErrorsNameFileLineAndKey) {
   EXPECT_NE(e.find("duplicate budget name 'a'"), std::string::npos) << e;
   e = error_of("power_budget: {like: {weights: fp8_e4m3, activations: int2}}\n");
   EXPECT_NE(e.find("power_budget.like.weights"), std::string::npos) << e;
+  // unsigned_mac runs a signed intN network on unsigned MACs: only same-width intN operands.
+  EXPECT_TRUE(parse_scenario("quantization:\n  configs:\n    - {name: u, weights: int4, activations: int4, unsigned_mac: true}\n",
+                             "s.yaml").configs[0].unsigned_mac);
+  e = error_of("quantization:\n  configs:\n    - {name: u, weights: uint4, activations: uint4, unsigned_mac: true}\n");
+  EXPECT_NE(e.find("s.yaml:3:67: quantization.configs[0].unsigned_mac: runs a signed network"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: u, weights: int4, activations: int8, unsigned_mac: true}\n");
+  EXPECT_NE(e.find("quantization.configs[0].unsigned_mac"), std::string::npos) << e;
   e = error_of("power_budget: {like: {weights: int2}}\n");
   EXPECT_NE(e.find("give weights and activations"), std::string::npos) << e;
 }
