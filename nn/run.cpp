@@ -206,16 +206,47 @@ void write_plot(const std::filesystem::path& dir, const json& configs) {
                        configs.size() + 1, (dir / "energy_layers.dat").string()));
 }
 
-// Accuracy against energy per inference, every configuration a labelled point, each power
-// budget a vertical line.
+// Accuracy against energy per inference: one series per kind of arithmetic, every point
+// but the dial's labelled, the Pareto frontier (no cheaper row is as accurate) as a
+// line, each power budget a vertical line.
 void write_pareto_plot(const std::filesystem::path& dir, const json& configs, const json& budgets) {
-  std::string dat = "# config\tenergy_nJ\ttop1_percent\n";
-  for (const auto& c : configs)
-    if (c["energy_pj"].is_number())
-      dat += fmt::format("{}\t{:.6g}\t{:.4f}\n", c["name"].get<std::string>(), c["energy_pj"].get<double>() / 1e3,
-                         100 * c["accuracy"].get<double>());
+  auto kind_of = [](const json& c) -> std::string {
+    const std::string unit = c.value("unit", ""), key = c.value("key", "");
+    if (c.contains("pann")) {
+      const json& p = c["pann"];
+      if (!p.value("dial", "").empty()) return "PANN dial";
+      return p.value("trained_epochs", 0) > 0 ? "PANN fine-tuned" : "PANN post-training";
+    }
+    if (unit.rfind("fp", 0) == 0) return "floating point";
+    if (key.find("\"umac\":true") != std::string::npos) return "signed network, unsigned MAC";
+    if (unit.find("uint") != std::string::npos) return "unsigned, zero points";
+    return "signed";
+  };
+  const std::vector<std::string> kinds = {"floating point", "signed", "signed network, unsigned MAC",
+                                          "unsigned, zero points", "PANN post-training", "PANN fine-tuned",
+                                          "PANN dial"};
+  std::string dat;
+  struct Point {
+    double e, a;
+  };
+  std::vector<Point> pts;
+  for (const auto& kind : kinds) {
+    dat += "# " + kind + "\n# config\tenergy_nJ\ttop1_percent\n";
+    for (const auto& c : configs)
+      if (c["energy_pj"].is_number() && kind_of(c) == kind) {
+        const double e = c["energy_pj"].get<double>() / 1e3, a = 100 * c["accuracy"].get<double>();
+        dat += fmt::format("{}\t{:.6g}\t{:.4f}\n", kind == "PANN dial" ? "" : c["name"].get<std::string>(), e, a);
+        pts.push_back({e, a});
+      }
+    dat += "\n\n";  // a gnuplot data block per kind
+  }
+  if (pts.empty()) return;  // no priced configuration: nothing to plot
+  std::sort(pts.begin(), pts.end(), [](const Point& x, const Point& y) { return x.e < y.e || (x.e == y.e && x.a > y.a); });
+  dat += "# Pareto frontier\n";
+  double best = -1;
+  for (const Point& p : pts)
+    if (p.a > best) best = p.a, dat += fmt::format("frontier\t{:.6g}\t{:.4f}\n", p.e, p.a);
   atomic_write_file(dir / "pareto.dat", dat);
-  if (dat.find('\n') == dat.size() - 1) return;  // no priced configuration: nothing to plot
   std::string arrows;
   int n = 0;
   for (const auto& b : budgets) {
@@ -225,13 +256,19 @@ void write_pareto_plot(const std::filesystem::path& dir, const json& configs, co
                           "set label {} 'budget {}' at {:.6g}, graph 0.03 rotate by 90 offset -0.8,0 tc rgb 'red'\n",
                           n, x, x, n + 100, b["name"].get<std::string>(), x);
   }
+  const std::string f = (dir / "pareto.dat").string();
+  std::string plot = fmt::format("plot '{}' index {} using 2:3 with steps lw 1.5 lc rgb '#999999' title 'Pareto frontier'",
+                                 f, kinds.size());
+  for (size_t k = 0; k < kinds.size(); ++k)
+    plot += fmt::format(", '{0}' index {1} using 2:3 with points pt {2} ps 1.3 title '{3}', '{0}' index {1} using "
+                        "2:3:1 with labels offset 0,0.7 font ',7' notitle",
+                        f, k, 5 + 2 * int(k % 4) + int(k / 4), kinds[k]);
   plot_png(dir, "pareto",
            "set title 'Top-1 accuracy against energy per inference'\nset xlabel 'nJ per inference (log scale)'\n"
-           "set ylabel 'top-1 %'\nset logscale x\nset grid\nset key off\n" +
-               arrows +
-               fmt::format("plot '{0}' using 2:3 with points pt 7 ps 1.2, '{0}' using 2:3:1 with labels offset 0,0.8 "
-                           "font ',8'\n",
-                           (dir / "pareto.dat").string()));
+           "set ylabel 'top-1 %'\nset logscale x\nset grid\nset key bottom right box opaque\n"
+           "set datafile separator '\\t'\n" +
+               arrows + plot + "\n",
+           1200, 720);
 }
 
 // PANN's deployment-time dial: for each dial, accuracy and energy at every (R, activation
