@@ -3,7 +3,6 @@
 // reports the quantization error, as a table, CSV/JSON under results/ and a PNG plot.
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
@@ -16,6 +15,7 @@
 #include "arith/error.h"
 #include "arith/luq.h"
 #include "arith/philox.h"
+#include "arith/process.h"
 #include "arith/quantize.h"
 #include "arith/uniform_quantizer.h"
 #include "cli/commands.h"
@@ -108,23 +108,51 @@ Command add_demo(CLI::App& app, const bool& json) {
             const std::filesystem::path dir(o->out);
             atomic_write_file(dir / "formats.csv", csv);
             atomic_write_file(dir / "formats.json", j.dump(2) + "\n");
-            // The plot is a convenience: gnuplot missing only skips it.
+            // The plot is a convenience: gnuplot missing only skips it. No shell anywhere: gnuplot
+            // runs from an argument vector and gets the (absolute) paths as ARG1/ARG2, never
+            // inside its script, so an output folder named `out;echo INJECTED` is just a name.
             std::string plot_note;
-            if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
+            const std::filesystem::path png = dir / "formats.png";
+            if (find_program("gnuplot")) {
+              std::string dat = "# label\tgauss SQNR dB\tlaplace SQNR dB\n";  // one row per (method, format), both distributions
+              for (const Row& g : rows) {
+                if (g.dist != "gauss") continue;
+                for (const Row& l : rows)
+                  if (l.dist == "laplace" && l.method == g.method && l.format == g.format)
+                    dat += fmt::format("{} {}\t{:.6f}\t{:.6f}\n", g.format, g.method, g.sqnr_db, l.sqnr_db);
+              }
+              atomic_write_file(dir / "formats_plot.dat", dat);
               const std::string gp = fmt::format(
-                  "set terminal pngcairo size 900,500 noenhanced\nset output '{0}/formats.png.tmp'\n"
-                  "set datafile separator ','\nset style data histograms\nset style fill solid 0.8 border -1\n"
-                  "set ylabel 'SQNR (dB)'\nset title 'lpsim demo: quantization SQNR by format (N={1}, seed={2})'\n"
+                  "# gnuplot -c formats.gp [PNG] [DATA]\n"
+                  "out = ARGC >= 1 ? ARG1 : 'formats.png'\ndata = ARGC >= 2 ? ARG2 : 'formats_plot.dat'\n"
+                  "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {{ set terminal pngcairo size 900,500 noenhanced }} "
+                  "else {{ set terminal png size 900,500 noenhanced }}\nset output out\n"
+                  "set datafile separator '\\t'\nset style data histograms\nset style fill solid 0.8 border -1\n"
+                  "set ylabel 'SQNR (dB)'\nset title 'lpsim demo: quantization SQNR by format (N={0}, seed={1})'\n"
                   "set xtics rotate by -40\nset key top right\nset bmargin 9\nset rmargin 8\n"
-                  "plot '< grep ^gauss {0}/formats.csv' using 7:xtic(sprintf('%s %s',stringcolumn(3),stringcolumn(2))) "
-                  "title 'Gaussian', '< grep ^laplace {0}/formats.csv' using 7 title 'Laplace'\n",
-                  dir.string(), o->samples, o->seed);
+                  "plot data using 2:xtic(1) title 'Gaussian', data using 3 title 'Laplace'\n",
+                  o->samples, o->seed);
               atomic_write_file(dir / "formats.gp", gp);
-              if (std::system(("gnuplot " + (dir / "formats.gp").string() + " 2>/dev/null").c_str()) == 0) {
-                std::filesystem::rename(dir / "formats.png.tmp", dir / "formats.png");
+              const std::filesystem::path abs = std::filesystem::absolute(dir);  // never '<' or '|' first
+              const std::filesystem::path tmp = dir / "formats.png.tmp";
+              std::error_code ec;
+              std::filesystem::remove(tmp, ec);
+              const ProcessResult r =
+                  run_process({"gnuplot", "-c", (abs / "formats.gp").string(), (abs / "formats.png.tmp").string(),
+                               (abs / "formats_plot.dat").string()},
+                              {"/dev/null", "/dev/null", "/dev/null"});
+              if (r.ok() && std::filesystem::file_size(tmp, ec) > 0 && !ec) {
+                std::filesystem::rename(tmp, png);
                 plot_note = ", formats.png";
+              } else {
+                std::filesystem::remove(tmp, ec);
+                std::cerr << "lpsim: warning: gnuplot " << (r.ok() ? "wrote no image" : r.describe())
+                          << "; no plot (its script and data: " << (dir / "formats.gp").string() << ", "
+                          << (dir / "formats_plot.dat").string() << ")\n";
               }
             }
+            std::error_code ec;
+            if (plot_note.empty()) std::filesystem::remove(png, ec);  // a plot of an earlier run would mislead
             if (json) {
               std::cout << j.dump(2) << "\n";
             } else {

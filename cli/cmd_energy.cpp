@@ -8,6 +8,7 @@
 #include "arith/error.h"
 #include "cli/commands.h"
 #include "power_models/analytic_pann.h"
+#include "power_models/operand_file.h"
 #include "power_models/resources.h"
 #include "power_models/unit_energy.h"
 
@@ -22,60 +23,118 @@ Command add_energy(CLI::App& app, const bool& json) {
     std::string wire_load = power::kDefaultWireLoad;
   };
   auto o = std::make_shared<Opts>();
+  o->req.format.clear();  // per unit (set_defaults)
   CLI::App* sub = app.add_subcommand("energy", "Gate-level energy per operation and area of an RTL unit (Yosys + switching)");
   sub->add_option("--unit", o->req.unit,
                   "mul | mac | mac_ws | acc | add | pann_add | pann_mac | luq_mul | fp_add | fp_mul | fp_mul_rne | fp_mac | "
                   "fp_mac_ws | fp8_mac | fp8_mac_ws (*_ws: weight-stationary systolic PEs; pann_mac: the PANN PE, "
                   "energy per addition)")
       ->capture_default_str();
-  sub->add_option("--format", o->req.format,
-                  "fp_add, fp_mul_rne, fp_mac, fp_mac_ws: fp16 | bf16 | fp32; fp_mul: fp8_e4m3 | fp8_e5m2; fp8_mac, "
-                  "fp8_mac_ws: fp8_e4m3 | fp8_e5m2 | fp16")
+  CLI::Option* format = sub->add_option(
+      "--format", o->req.format,
+      "FP units only. fp_add, fp_mul_rne, fp_mac, fp_mac_ws: fp16 (default) | bf16 | fp32; fp_mul: fp8_e4m3 (default) | "
+      "fp8_e5m2; fp8_mac, fp8_mac_ws: fp8_e4m3 (default) | fp8_e5m2 | fp16");
+  CLI::Option* stream = sub->add_option(
+      "--stream", o->req.stream,
+      "uniform | gauss | laplace (quantised zero-mean) | FILE of operand pairs (two integers per line, each must fit "
+      "the unit's operand width)")
       ->capture_default_str();
-  sub->add_option("--stream", o->req.stream,
-                  "uniform | gauss | laplace (quantised zero-mean) | FILE of operand pairs (two integers per line)")
+  CLI::Option* arch = sub->add_option("--arch", o->req.arch,
+                                      "array (default) | booth for mul, mac, mac_ws; ripple (default) | kogge_stone for add");
+  CLI::Option* a_bits = sub->add_option(
+      "--a-bits", o->req.a_bits,
+      "operand A width, 2..32 (add: adder width, 2..64; acc: input width; pann_add, pann_mac: activation width)")
       ->capture_default_str();
-  sub->add_option("--arch", o->req.arch, "array | booth (mul, mac, mac_ws); ripple | kogge_stone (add)")->capture_default_str();
-  sub->add_option("--a-bits", o->req.a_bits,
-                  "operand A width (add: adder width; acc: input width; pann_add, pann_mac: activation width)")
-      ->capture_default_str();
-  sub->add_option("--b-bits", o->req.b_bits,
-                  "operand B width (pann_add: width of the repetition count R; pann_mac: width of |weight|)")
-      ->capture_default_str();
-  sub->add_option("--acc-bits", o->req.acc_bits,
-                  "accumulator width (mac; mac_ws: partial-sum width; pann_mac: each of its two sums)")
-      ->capture_default_str();
-  sub->add_flag("--signed,!--unsigned", o->req.is_signed, "two's complement operands (default) or unsigned");
-  sub->add_option("--vectors,-n", o->req.vectors, "operations simulated (uniform random operands)")->capture_default_str();
+  CLI::Option* b_bits = sub->add_option("--b-bits", o->req.b_bits,
+                                        "operand B width, 2..32 (pann_add: width of the repetition count R, 2..8; pann_mac: width of |weight|)")
+                            ->capture_default_str();
+  CLI::Option* acc_bits =
+      sub->add_option("--acc-bits", o->req.acc_bits,
+                      "accumulator width (mac: a_bits + b_bits .. 64; mac_ws: partial-sum width; acc: a_bits .. 64; pann_mac: each of its two sums)")
+          ->capture_default_str();
+  CLI::Option* sign = sub->add_flag("--signed,!--unsigned", o->req.is_signed,
+                                    "two's complement operands (default) or unsigned (mul, mac, mac_ws, acc)");
+  CLI::Option* vectors = sub->add_option("--vectors,-n", o->req.vectors, "operations simulated (generated streams)")
+                             ->capture_default_str();
   sub->add_option("--seed", o->req.seed, "seed of the operand stream")->capture_default_str();
-  sub->add_option("--cycle-ns", o->req.cycle_ns, "clock period for leakage energy")->capture_default_str();
+  sub->add_option("--cycle-ns", o->req.cycle_ns, "clock period for leakage energy (positive, finite)")->capture_default_str();
   sub->add_option("--netlist-cache", o->cache, "folder of cached Yosys netlists")->capture_default_str();
-  sub->add_flag("--unit-delay", o->req.unit_delay, "unit-delay simulation: count glitches too (slower)");
+  CLI::Option* unit_delay = sub->add_flag("--unit-delay", o->req.unit_delay, "unit-delay simulation: count glitches too (slower)");
   sub->add_option("--wire-load", o->wire_load, "NanGate wire-load model for net capacitance from fan-out (none: pins only)")
       ->capture_default_str();
-  sub->add_option("--model", o->model, "gate (switching of the synthesised netlist) | analytic (PANN toggle model)")
+  sub->add_option("--model", o->model,
+                  "gate (switching of the synthesised netlist) | analytic (PANN toggle model: mul and mac, array, "
+                  "uniform operands)")
       ->capture_default_str();
-  return {sub, [o, &json] {
+  return {sub, [o, &json, format, stream, arch, a_bits, b_bits, acc_bits, sign, vectors, unit_delay] {
+            auto given = [](const CLI::Option* opt) { return opt->count() > 0; };
+            const std::string& unit = o->req.unit;
+            if (o->model != "gate" && o->model != "analytic")
+              throw InputError("unknown model '" + o->model + "' (known: gate, analytic)", {}, "--model");
+            const bool fp = unit == "fp_add" || unit == "fp_mul" || unit == "fp_mul_rne" || unit == "fp_mac" ||
+                            unit == "fp_mac_ws" || unit == "fp8_mac" || unit == "fp8_mac_ws";
+            // Natural defaults per unit: the first architecture and format each takes.
+            if (!given(arch)) o->req.arch = unit == "add" ? "ripple" : "array";
+            if (!given(format)) o->req.format = unit == "fp_mul" || unit == "fp8_mac" || unit == "fp8_mac_ws" ? "fp8_e4m3" : "fp16";
+            // An option the unit does not take is an error, not silently ignored.
+            auto takes = [&](const CLI::Option* opt) -> bool {
+              if (opt == format) return fp;
+              if (opt == arch) return unit == "mul" || unit == "mac" || unit == "mac_ws" || unit == "add";
+              if (opt == a_bits) return !fp && unit != "luq_mul";
+              if (opt == b_bits)
+                return unit == "mul" || unit == "mac" || unit == "mac_ws" || unit == "pann_add" || unit == "pann_mac";
+              if (opt == acc_bits) return unit == "mac" || unit == "mac_ws" || unit == "acc" || unit == "pann_mac";
+              if (opt == sign) return unit == "mul" || unit == "mac" || unit == "mac_ws" || unit == "acc";
+              return true;
+            };
+            for (const CLI::Option* opt : {format, arch, a_bits, b_bits, acc_bits, sign})
+              if (given(opt) && !takes(opt))
+                throw InputError("does not apply to --unit " + unit + (fp ? " (its operands are given by --format)" : ""),
+                                 {}, opt->get_name());
             o->req.rtl_dir = power::rtl_dir();
             o->req.cache_dir = o->cache;
             const std::string s = o->req.stream;
-            if (s != "uniform" && s != "gauss" && s != "laplace") {  // anything else names a file
-              o->req.operands = power::read_operand_file(s);
+            uint64_t pairs = 0;
+            if (o->model == "analytic") {
+              // The PANN toggle model is fitted on array multipliers/MACs with uniform operands
+              // (zero-delay): anything else it would silently ignore is an error.
+              if (unit != "mul" && unit != "mac")
+                throw InputError("the analytic model covers mul and mac, not " + unit, {}, "--model");
+              if (o->req.arch != "array")
+                throw InputError("the analytic model is fitted on array multipliers; --arch " + o->req.arch +
+                                     " needs --model gate",
+                                 {}, "--arch");
+              if (s != "uniform")
+                throw InputError("the analytic model assumes uniform operands; --stream " + s + " needs --model gate", {},
+                                 "--stream");
+              if (o->req.unit_delay) throw InputError("the analytic model is zero-delay; needs --model gate", {}, "--unit-delay");
+            } else if (s != "uniform" && s != "gauss" && s != "laplace") {  // anything else names a file
+              if (given(vectors))
+                throw InputError("a file stream prices its own operand pairs; --vectors applies to generated streams", {},
+                                 "--vectors");
+              o->req.operands = power::read_operand_file(s, o->req);
               o->req.stream = "operands";
+              pairs = o->req.operands.size();
             }
             power::CellLibrary lib = power::load_cell_library(power::default_cell_library_path());
             lib.wire_load = power::load_wire_load(power::default_wire_load_path(), o->wire_load);
             if (o->model == "analytic") {
-              if (o->req.unit != "mul" && o->req.unit != "mac")
-                throw InputError("the analytic model covers mul and mac", {}, "--model");
+              // Leakage and area from the netlist, as the library's analytic model adds them:
+              // a gate-level run of the same unit (which also validates the widths).
+              const power::UnitEnergyReport g = power::measure_unit_energy(o->req, lib);
               // Coefficients fitted to the gate-level switching of array multipliers/MACs.
               const power::PannModel m = power::fit_pann_model(lib, o->req.rtl_dir, o->req.cache_dir);
               const int bx = o->req.a_bits, bw = o->req.b_bits;
-              const double toggles = m.unit_toggles(o->req.unit == "mac", bx, bw, o->req.acc_bits, o->req.is_signed);
-              const double e = toggles * m.pj_per_toggle;
+              const double toggles = m.unit_toggles(unit == "mac", bx, bw, o->req.acc_bits, o->req.is_signed);
+              const double dynamic = toggles * m.pj_per_toggle;
+              const double e = dynamic + g.leakage_pj;
+              const bool extrapolated = bx > 8 || bw > 8 || (unit == "mac" && o->req.acc_bits != 16 && o->req.acc_bits != 32);
               if (json) {
-                std::cout << nlohmann::json{{"model", "analytic"}, {"unit", o->req.unit}, {"energy_pj", e},
+                std::cout << nlohmann::json{{"model", "analytic"}, {"unit", unit}, {"energy_pj", e},
+                                            {"dynamic_pj", dynamic}, {"leakage_pj", g.leakage_pj},
+                                            {"area_um2", g.area.area_um2}, {"nand2_eq", g.area.nand2_equivalents},
                                             {"toggles_per_op", toggles}, {"pj_per_toggle", m.pj_per_toggle},
+                                            {"extrapolated", extrapolated},
                                             {"r2_mul", m.r2_mul}, {"r2_acc_signed", m.r2_acc_signed},
                                             {"r2_acc_unsigned", m.r2_acc_unsigned},
                                             {"coefficients", {{"mul_bb", m.mul_bb}, {"mul_b", m.mul_b}, {"mul_0", m.mul_0},
@@ -87,14 +146,22 @@ Command add_energy(CLI::App& app, const bool& json) {
                                  .dump(2)
                           << "\n";
               } else {
-                std::cout << fmt::format("unit {} {}x{}{}, analytic PANN toggle model (fit R2: mul {:.3f}, signed acc {:.3f}, "
-                                         "unsigned acc {:.3f})\nenergy/op   {:.4f} pJ\ntoggles/op  {:.1f} ({:.5f} pJ per toggle)\n",
-                                         o->req.unit, bx, bw, o->req.unit == "mac" ? fmt::format(" acc {}", o->req.acc_bits) : "",
-                                         m.r2_mul, m.r2_acc_signed, m.r2_acc_unsigned, e, toggles, m.pj_per_toggle);
+                std::cout << fmt::format("unit {} {}x{}{} {}, analytic PANN toggle model (fit R2: mul {:.3f}, signed acc "
+                                         "{:.3f}, unsigned acc {:.3f}){}\n"
+                                         "energy/op   {:.4f} pJ, of which leakage {:.5f} pJ (from the netlist)\n"
+                                         "toggles/op  {:.1f} ({:.5f} pJ per toggle)\narea        {:.1f} um2 = {:.0f} "
+                                         "NAND2-eq\n",
+                                         unit, bx, bw, unit == "mac" ? fmt::format(" acc {}", o->req.acc_bits) : "",
+                                         o->req.is_signed ? "signed" : "unsigned", m.r2_mul, m.r2_acc_signed,
+                                         m.r2_acc_unsigned,
+                                         extrapolated ? "\nnote: extrapolated beyond the fit (operands 2..8 bits, "
+                                                        "accumulators of 16 and 32 bits)"
+                                                      : "",
+                                         e, g.leakage_pj, toggles, m.pj_per_toggle, g.area.area_um2,
+                                         g.area.nand2_equivalents);
               }
               return 0;
             }
-            if (o->model != "gate") throw InputError("unknown model '" + o->model + "' (known: gate, analytic)", {}, "--model");
             const power::UnitEnergyReport r = power::measure_unit_energy(o->req, lib);
             std::string params;
             for (const auto& [k, v] : r.params) params += (params.empty() ? "" : " ") + k + "=" + v;
@@ -104,11 +171,20 @@ Command add_energy(CLI::App& app, const bool& json) {
                                   {"leakage_pj", r.leakage_pj}, {"toggles_per_op", r.toggles_per_op},
                                   {"area_um2", r.area.area_um2}, {"nand2_eq", r.area.nand2_equivalents},
                                   {"cells", r.area.cells}, {"model", "gate"}, {"library", "NanGate45 typical 1.1 V"}};
+              if (pairs) j["operand_pairs"] = pairs;
               std::cout << j.dump(2) << "\n";
               return 0;
             }
             std::cout << fmt::format("unit {} ({}), {} {}, gate-level model, NanGate 45 nm typical, 1.1 V\n", r.module,
-                                     params, r.operations, r.module == "pann_mac" ? "additions (op = one addition)" : "operations");
+                                     params, r.operations,
+                                     r.module == "pann_mac" ? "additions (op = one addition)" : "operations");
+            if (pairs)  // a recorded stream: say why fewer operations than pairs were priced
+              std::cout << fmt::format("            from {} operand pairs in {}: each of the 64 simulation lanes starts "
+                                       "from its first pair{}\n",
+                                       pairs, s,
+                                       pairs % 64 ? fmt::format("; the last {} (beyond a multiple of 64) are not used",
+                                                                pairs % 64)
+                                                  : "");
             std::cout << fmt::format("energy/op   {:.4f} pJ ± {:.4f} (95 %), of which leakage {:.5f} pJ\n", r.energy_pj,
                                      r.energy_ci95_pj, r.leakage_pj);
             std::cout << fmt::format("toggles/op  {:.1f}\narea        {:.1f} um2 = {:.0f} NAND2-eq\ncells      ",

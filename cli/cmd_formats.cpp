@@ -1,10 +1,13 @@
 // `lpsim quantize`, `lpsim clip`, `lpsim formats`: inspecting formats and quantizers.
+#include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <fmt/format.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "arith/aciq.h"
@@ -19,22 +22,53 @@ using namespace lpsim::arith;
 
 namespace {
 
-// One decimal number per line; anything else is an InputError naming line and text.
+// A line of input as it may be echoed in a one-line error: at most 80 bytes (cut at a
+// UTF-8 character boundary, then "…" and the full length), control characters as '?'.
+std::string echo_line(std::string_view text) {
+  constexpr size_t kMax = 80;
+  size_t n = std::min(text.size(), kMax);
+  if (n < text.size())
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;  // not inside a UTF-8 sequence
+  std::string out(text.substr(0, n));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  if (n < text.size()) out += "…' (" + std::to_string(text.size()) + " bytes";
+  return n < text.size() ? out + ")" : out + "'";
+}
+
+// One decimal number per line, every line (output line i answers input line i, so a
+// blank line is an error, not skipped), at least one line. Anything else is an
+// InputError naming the line (stdin:LINE) and its text.
 std::vector<double> read_numbers(std::istream& in) {
   std::vector<double> xs;
   std::string line;
-  for (size_t n = 1; std::getline(in, line); ++n) {
+  size_t n = 1;
+  for (; std::getline(in, line); ++n) {
+    const std::string where = "stdin:" + std::to_string(n);
     const size_t b = line.find_first_not_of(" \t\r");
     const size_t e = line.find_last_not_of(" \t\r");
     const std::string_view text = b == std::string::npos ? std::string_view{} : std::string_view(line).substr(b, e - b + 1);
+    if (text.empty()) throw InputError("blank line (every line must hold one decimal number)", where);
     double x = 0;
     const char* first = text.data();
-    if (!text.empty() && text[0] == '+') ++first;  // from_chars rejects a leading '+'
-    const auto [ptr, ec] = std::from_chars(first, text.data() + text.size(), x);
-    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size())
-      throw InputError("not a decimal number: '" + std::string(text) + "'", "stdin:" + std::to_string(n));
+    const char* last = text.data() + text.size();
+    if (text[0] == '+' && text.size() > 1 && text[1] != '-' && text[1] != '+') ++first;  // from_chars rejects a leading '+'
+    const auto [ptr, ec] = std::from_chars(first, last, x);
+    if (ec == std::errc::result_out_of_range && ptr == last) {
+      // Beyond double: a magnitude above 1.8e308 is an error (write inf for infinity); one
+      // below the smallest subnormal (4.9e-324) reads as its nearest double, a signed zero.
+      const std::string t(first, last);
+      const double v = std::strtod(t.c_str(), nullptr);
+      if (std::isinf(v))
+        throw InputError("out of range: '" + echo_line(text) + " exceeds the largest double (1.8e308); write inf "
+                         "for infinity", where);
+      x = v;
+    } else if (ec != std::errc() || ptr != last) {
+      throw InputError("not a decimal number: '" + echo_line(text), where);
+    }
     xs.push_back(x);
   }
+  if (n == 1) throw InputError("no input: expected one decimal number per line on stdin", "stdin");
   return xs;
 }
 
@@ -74,11 +108,23 @@ Command add_quantize(CLI::App& app, const bool& json) {
             for (size_t i = 0; i < xs.size(); ++i) {
               const double y = xs[i] / o->scale;
               const uint32_t r = mode == RoundMode::stochastic ? rng.bits(i) : 0u;
+              const std::string where = "stdin:" + std::to_string(i + 1);  // line i + 1: no line is skipped
               uint32_t code;
-              if (const auto* f = std::get_if<IntFormat>(&fmt))
+              if (const auto* f = std::get_if<IntFormat>(&fmt)) {
+                // NaN has no integer code: an error, not a silent 0. Wrap needs an exact integer.
+                if (std::isnan(y)) throw InputError("NaN has no code in " + o->format + " (integers have no NaN)", where);
+                if (overflow == Overflow::wrap && !(std::fabs(y) < 0x1p62))
+                  throw InputError(fmt::format("{} cannot wrap into {}: only values below 2^62 in magnitude have an "
+                                               "exact integer to wrap (use --overflow saturate)",
+                                               xs[i], o->format),
+                                   where);
                 code = f->to_code(int_encode(*f, y, mode, overflow, r).value);
-              else
-                code = encode(std::get<FloatFormat>(fmt), y, mode, overflow, r).code;
+              } else {
+                const FloatFormat& ff = std::get<FloatFormat>(fmt);
+                if (std::isnan(y) && !ff.has_nan())
+                  throw InputError("NaN has no code in " + o->format + " (the format has no NaN)", where);
+                code = encode(ff, y, mode, overflow, r).code;
+              }
               const double value = code_value(fmt, code) * o->scale;
               if (json)
                 out.push_back({{"input", xs[i]}, {"value", value}, {"code", hex_code(code, format_bits(fmt))}});

@@ -1,5 +1,6 @@
 // lpsim: command-line entry point.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <vector>
 
@@ -19,6 +20,14 @@ int main(int argc, char** argv) {
       lpsim::cli::add_verify_rtl(app, json), lpsim::cli::add_energy(app, json),
       lpsim::cli::add_energy_findings(app, json), lpsim::cli::add_run(app, json)};
   for (const auto& c : commands) c.sub->add_flag("--json", json, "machine-readable JSON output");
+  // `lpsim run DIR`: a folder would read as an empty scenario; say what it is instead.
+  if (CLI::App* run = app.get_subcommand("run"))
+    run->get_option("scenario")->check(CLI::Validator(
+        [](std::string& path) {
+          return std::filesystem::is_directory(path) ? "'" + path + "' is a directory, not a scenario YAML file"
+                                                     : std::string();
+        },
+        "FILE", "not a directory"));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -28,7 +37,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "lpsim: " << e.what() << "\n";
+    // One line, and where to look: the help of the command being parsed.
+    std::string help = "lpsim";
+    for (const auto& c : commands)
+      if (c.sub->parsed()) help += " " + c.sub->get_name();
+    std::cerr << "lpsim: " << e.what() << " (see " << help << " --help)\n";
     return 2;
   }
   try {

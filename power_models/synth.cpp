@@ -6,7 +6,6 @@
 #include <cctype>
 #include <map>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "arith/atomic_file.h"
 #include "arith/error.h"
 #include "arith/hash.h"
+#include "arith/process.h"
 
 namespace lpsim::power {
 
@@ -91,11 +91,19 @@ std::filesystem::path synthesize(const SynthRequest& req) {
   const fs::path out = req.cache_dir / (req.top + "-" + hex + ".json");
   if (fs::exists(out)) return out;
 
-  if (std::system("command -v yosys >/dev/null 2>&1") != 0)
+  if (!find_program("yosys"))
     throw InputError("yosys not found on PATH (install the Debian package 'yosys')", {}, "yosys");
   fs::create_directories(req.cache_dir);
+  // Yosys splits its script on whitespace and ';' outside double quotes: every path is
+  // quoted, and one holding a quote or a line break cannot be written into the script.
+  auto quoted = [](const fs::path& p) {
+    const std::string s = p.string();
+    if (s.find_first_of("\"\n\r") != std::string::npos)
+      throw InputError("yosys cannot read or write a path holding a double quote or a line break", s);
+    return '"' + s + '"';
+  };
   std::string script = "read_verilog -sv";
-  for (const fs::path& s : sources) script += " " + s.string();
+  for (const fs::path& s : sources) script.append(" ").append(quoted(s));  // (" " + …: GCC 12 -Wrestrict false positive)
   // One chparam with every parameter, then synth: a hierarchy pass before chparam (or
   // hierarchy -chparam) trips an assertion in Yosys 0.23 for some modules.
   if (!req.params.empty()) {
@@ -109,15 +117,25 @@ std::filesystem::path synthesize(const SynthRequest& req) {
   const std::string pid = std::to_string(::getpid());
   const fs::path tmp = out.string() + "." + pid + ".tmp";
   script += "; synth -flatten -top " + req.top + "; async2sync; dfflegalize -cell $_DFF_P_ 01; abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX; opt_clean; "
-            "write_json " + tmp.string();
+            "write_json ";
+  script += quoted(tmp);
   const fs::path log = out.string() + "." + pid + ".log";
-  const std::string cmd = "yosys -q -l '" + log.string() + "' -p '" + script + "' >/dev/null 2>&1";
-  if (std::system(cmd.c_str()) != 0 || !fs::exists(tmp)) {
-    std::string tail = read_file(log);
+  // No shell: yosys gets its arguments as a vector (paths with spaces or ';' stay literal).
+  const ProcessResult run =
+      run_process({"yosys", "-q", "-l", log.string(), "-p", script}, {"/dev/null", "/dev/null", "/dev/null"});
+  if (!run.ok() || !fs::exists(tmp)) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    if (run.status == ProcessResult::Status::not_found)
+      throw InputError("yosys not found on PATH (install the Debian package 'yosys')", {}, "yosys");
+    std::string tail = fs::exists(log) ? read_file(log) : std::string();
     const size_t err = tail.find("ERROR");
     tail = err != std::string::npos ? tail.substr(err, tail.find('\n', err) - err)
                                     : tail.substr(tail.size() > 600 ? tail.size() - 600 : 0);
-    throw InputError("yosys failed on " + req.top + ": " + tail, log.string());
+    while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
+    const std::string what = run.ok() ? "exited 0 but wrote no netlist" : run.describe();
+    throw InputError("yosys failed on " + req.top + " (" + what + ")" + (tail.empty() ? "" : ": " + tail),
+                     fs::exists(log) ? log.string() : std::string());
   }
   fs::rename(tmp, out);  // atomic: a half-written netlist never sits in the cache
   std::error_code ec;

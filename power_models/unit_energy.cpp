@@ -10,6 +10,7 @@
 #include "arith/format.h"
 #include "arith/philox.h"
 #include "power_models/gate_sim.h"
+#include "power_models/operand_file.h"
 #include "power_models/synth.h"
 
 namespace lpsim::power {
@@ -19,8 +20,13 @@ namespace {
 // Checks the request and names the module and parameters to synthesise.
 UnitEnergyReport prepare(const UnitEnergyRequest& req) {
   UnitEnergyReport rep;
-  if (req.a_bits < 2 || req.a_bits > 64 || req.b_bits < 2 || req.b_bits > 32 || (req.unit != "add" && req.a_bits > 32))
-    throw InputError("operand widths must be in [2, 32] (adders: up to 64)", {}, "--a-bits/--b-bits");
+  const int max_a = req.unit == "add" ? 64 : 32;
+  if (req.a_bits < 2 || req.a_bits > max_a)
+    throw InputError("operand width must be in [2, " + std::to_string(max_a) + "]" +
+                         (req.unit == "add" ? "" : " (adders: up to 64)") + ", got " + std::to_string(req.a_bits),
+                     {}, "--a-bits");
+  if (req.b_bits < 2 || req.b_bits > 32)
+    throw InputError("operand width must be in [2, 32], got " + std::to_string(req.b_bits), {}, "--b-bits");
   const std::string sgn = req.is_signed ? "1" : "0";
   if (req.unit == "mul") {
     if (req.arch != "array" && req.arch != "booth") throw InputError("arch must be array or booth", {}, "--arch");
@@ -29,7 +35,9 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
   } else if (req.unit == "mac" || req.unit == "mac_ws") {
     if (req.arch != "array" && req.arch != "booth") throw InputError("arch must be array or booth", {}, "--arch");
     if (req.acc_bits < req.a_bits + req.b_bits || req.acc_bits > 64)
-      throw InputError("accumulator width must be in [a_bits + b_bits, 62]", {}, "--acc-bits");
+      throw InputError("accumulator width must be in [a_bits + b_bits, 64] = [" + std::to_string(req.a_bits + req.b_bits) +
+                           ", 64], got " + std::to_string(req.acc_bits),
+                       {}, "--acc-bits");
     rep.module = req.unit;
     rep.params = {{"WidthA", std::to_string(req.a_bits)}, {"WidthB", std::to_string(req.b_bits)},
                   {"AccWidth", std::to_string(req.acc_bits)}, {"Signed", sgn},
@@ -55,7 +63,9 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
                   {"AccWidth", std::to_string(req.acc_bits)}, {"Saturate", "0"}};  // the sums wrap, as mac's
   } else if (req.unit == "acc") {
     if (req.acc_bits < req.a_bits || req.acc_bits > 64)
-      throw InputError("accumulator width must be in [a_bits, 64]", {}, "--acc-bits");
+      throw InputError("accumulator width must be in [a_bits, 64] = [" + std::to_string(req.a_bits) + ", 64], got " +
+                           std::to_string(req.acc_bits),
+                       {}, "--acc-bits");
     rep.module = "accumulator";
     rep.params = {{"Width", std::to_string(req.acc_bits)}, {"InWidth", std::to_string(req.a_bits)}, {"Signed", sgn}};
   } else if (req.unit == "fp8_mac" || req.unit == "fp8_mac_ws" || req.unit == "fp_mul") {
@@ -72,6 +82,10 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
   } else if (req.unit == "luq_mul") {
     rep.module = "luq_mul";
   } else if (req.unit == "fp_add" || req.unit == "fp_mul_rne") {
+    // The formats the units are verified in (rtl/ check-rtl); IEEE-style only (no E4M3 or
+    // LUQ specials), so anything else would silently build a different unit.
+    if (req.format != "fp16" && req.format != "bf16" && req.format != "fp32")
+      throw InputError(req.unit + " format must be fp16, bf16 or fp32, not '" + req.format + "'", {}, "--format");
     rep.module = req.unit;
     const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(req.format));
     rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
@@ -101,6 +115,12 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
     if (req.chain_len == 0 || req.chain_ops == 0 || req.chains.empty() || req.chains.size() % req.chain_len != 0)
       throw InputError("a chain stream needs whole chains of chain_len > 0 steps and chain_ops > 0");
   }
+  if (req.unit == "pann_add" && req.stream != "uniform")
+    throw InputError("pann_add draws its own uniform activations and repetition counts; other streams are not "
+                     "supported for it",
+                     {}, "--stream");
+  if (!(req.cycle_ns > 0) || !std::isfinite(req.cycle_ns))
+    throw InputError("clock period must be a positive finite number of ns", {}, "--cycle-ns");
   if (req.stream == "operands" && req.operands.size() < 128)
     throw InputError("need at least 128 operand pairs, got " + std::to_string(req.operands.size()), {}, "--stream");
   if (req.stream != "operands" && req.vectors < 128) throw InputError("need at least 128 vectors", {}, "--vectors");
@@ -180,15 +200,19 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
   const bool fp = req.unit == "fp_add" || req.unit == "fp8_mac" || req.unit == "fp_mul" || req.unit == "fp_mul_rne" ||
                   req.unit == "fp_mac" || req.unit == "fp8_mac_ws" || req.unit == "fp_mac_ws";
   const arith::FloatFormat ffmt = fp ? std::get<arith::FloatFormat>(arith::parse_format(req.format)) : arith::fp16();
-  const int wa = req.unit == "luq_mul" ? 4 : req.a_bits, wb = req.unit == "luq_mul" ? 4 : req.b_bits;
-  const uint64_t ma = (uint64_t{1} << wa) - 1, mb = (uint64_t{1} << wb) - 1;
+  // Operand widths of the unit's ports (FP units: the format's width; add: both addends
+  // have the adder's width). Recorded operands are checked against them by the reader
+  // (operand_file.h); the mask only keeps a sign-extended negative value's low bits.
+  const OperandWidths ow = operand_widths(req);
+  const int wa = ow.a_bits, wb = ow.b_bits;
+  const uint64_t ma = wa >= 64 ? ~uint64_t{0} : (uint64_t{1} << wa) - 1, mb = wb >= 64 ? ~uint64_t{0} : (uint64_t{1} << wb) - 1;
   // One operand from 32 random bits (and a second word for Box-Muller).
   auto operand = [&](uint32_t r0, uint32_t r1, int width, uint64_t mask) -> uint64_t {
     const double u = (r0 + 0.5) * 0x1p-32, v = (r1 + 0.5) * 0x1p-32;
     const double z = req.stream == "laplace" ? (u < 0.5 ? std::log(2 * u) : -std::log(2 * (1 - u)))
                                              : std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * v);
     if (fp) return arith::encode(ffmt, z).code;  // N(0,1) (or Laplace) values in the FP format
-    if (req.stream == "uniform") return r0 & mask;
+    if (req.stream == "uniform") return (width > 32 ? (uint64_t{r1} << 32) | r0 : uint64_t{r0}) & mask;  // adders to 64 b
     const double lo = req.is_signed ? -std::ldexp(1.0, width - 1) : -std::ldexp(1.0, width - 1);
     const double hi = std::ldexp(1.0, width - 1) - 1;
     const int64_t q = int64_t(std::clamp(std::nearbyint(z * std::ldexp(1.0, width - 2)), lo, hi));
@@ -474,9 +498,30 @@ UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLib
 
 namespace lpsim::power {
 
-std::vector<std::pair<uint64_t, uint64_t>> read_operand_file(const std::filesystem::path& path) {
+namespace {
+
+std::string fmt_hex(unsigned __int128 v) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  do s.insert(s.begin(), digits[int(v & 15)]), v >>= 4; while (v);
+  return s;
+}
+
+// One integer operand as written: decimal (base 10, optional sign) or 0x hex (a code).
+struct Operand {
+  __int128 value = 0;
+  bool hex = false;
+};
+
+// Reads every pair with its line; `check(a, b, where)` sees each one.
+template <class Check>
+std::vector<std::pair<uint64_t, uint64_t>> read_pairs(const std::filesystem::path& path, Check check) {
+  if (std::filesystem::is_directory(path))
+    throw InputError("is a directory, not a file of operand pairs", path.string(), "--stream");
   std::ifstream in(path);
-  if (!in) throw InputError("cannot open operand file", path.string());
+  if (!in)
+    throw InputError("cannot open operand file (--stream takes uniform, gauss, laplace or a file of operand pairs)",
+                     path.string(), "--stream");
   std::vector<std::pair<uint64_t, uint64_t>> ops;
   std::string line;
   for (size_t n = 1; std::getline(in, line); ++n) {
@@ -484,21 +529,110 @@ std::vector<std::pair<uint64_t, uint64_t>> read_operand_file(const std::filesyst
     std::istringstream ss(line);
     std::string a, b, extra;
     if (!(ss >> a)) continue;  // blank or comment line
-    auto parse = [&](const std::string& t) -> uint64_t {
-      try {
-        size_t used = 0;
-        const long long v = std::stoll(t, &used, 0);  // base 0: 0x.. hex, else decimal
-        if (used != t.size()) throw std::invalid_argument(t);
-        return uint64_t(v);
-      } catch (const std::exception&) {
-        throw InputError("not an integer operand: '" + t + "'", path.string() + ":" + std::to_string(n));
+    const std::string where = path.string() + ":" + std::to_string(n);
+    auto parse = [&](const std::string& t) -> Operand {
+      auto bad = [&]() -> InputError {
+        return InputError("not an integer operand: '" + (t.size() > 40 ? t.substr(0, 40) + "…" : t) + "'", where);
+      };
+      Operand o;
+      size_t i = 0;
+      const bool neg = t[0] == '-';
+      if (t[0] == '-' || t[0] == '+') ++i;
+      int base = 10;
+      if (t.size() > i + 1 && t[i] == '0' && (t[i + 1] == 'x' || t[i + 1] == 'X')) {
+        if (neg) throw bad();  // a hex operand is a code: no sign
+        base = 16, i += 2, o.hex = true;
       }
+      if (i == t.size()) throw bad();
+      unsigned __int128 v = 0;
+      for (; i < t.size(); ++i) {
+        const char c = t[i];
+        const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 99;
+        if (d >= base) throw bad();
+        v = v * unsigned(base) + unsigned(d);
+        if (v > (unsigned __int128)1 << 64) break;  // beyond any operand; reported below
+      }
+      if (neg ? v > (unsigned __int128)1 << 63 : v > ~uint64_t{0})
+        throw InputError("operand out of range of 64 bits: '" + (t.size() > 40 ? t.substr(0, 40) + "…" : t) + "'", where);
+      o.value = neg ? -(__int128)v : (__int128)v;
+      return o;
     };
-    if (!(ss >> b) || (ss >> extra))
-      throw InputError("expected two operands per line", path.string() + ":" + std::to_string(n));
-    ops.emplace_back(parse(a), parse(b));
+    if (!(ss >> b) || (ss >> extra)) throw InputError("expected two operands per line", where);
+    const Operand x = parse(a), y = parse(b);
+    check(x, y, where);
+    ops.emplace_back(uint64_t(x.value), uint64_t(y.value));  // two's complement of a negative value
   }
   return ops;
+}
+
+std::string fits_text(int bits, bool is_signed, bool either) {
+  const __int128 one = 1;
+  auto num = [](__int128 v) { return v < 0 ? "-" + std::to_string(uint64_t(-v)) : std::to_string(uint64_t(v)); };
+  if (either)
+    return std::to_string(bits) + "-bit operand ([" + num(-(one << (bits - 1))) + ", " + num((one << bits) - 1) + "])";
+  if (is_signed)
+    return std::to_string(bits) + "-bit signed operand ([" + num(-(one << (bits - 1))) + ", " +
+           num((one << (bits - 1)) - 1) + "], or a code 0x0..0x" + fmt_hex((one << bits) - 1) + ")";
+  return std::to_string(bits) + "-bit unsigned operand or code ([0, " + num((one << bits) - 1) + "])";
+}
+
+}  // namespace
+
+std::vector<std::pair<uint64_t, uint64_t>> read_operand_file(const std::filesystem::path& path) {
+  return read_pairs(path, [](const Operand&, const Operand&, const std::string&) {});
+}
+
+OperandWidths operand_widths(const UnitEnergyRequest& req) {
+  OperandWidths w;
+  const std::string& u = req.unit;
+  const bool fp = u == "fp_add" || u == "fp8_mac" || u == "fp_mul" || u == "fp_mul_rne" || u == "fp_mac" ||
+                  u == "fp8_mac_ws" || u == "fp_mac_ws";
+  if (fp) {
+    const arith::NumberFormat f = arith::parse_format(req.format);
+    const auto* ff = std::get_if<arith::FloatFormat>(&f);
+    if (!ff) throw InputError(u + " takes a floating-point format, not '" + req.format + "'", {}, "--format");
+    w.a_bits = w.b_bits = ff->total_bits();
+    w.a_signed = w.b_signed = false;  // codes
+  } else if (u == "luq_mul") {
+    w.a_bits = w.b_bits = 4;
+    w.a_signed = true;    // INT4 activation
+    w.b_signed = false;   // FP4 weight code
+  } else if (u == "add") {
+    w.a_bits = w.b_bits = req.a_bits;
+    w.either = true;
+  } else if (u == "acc") {
+    w.a_bits = req.a_bits;
+    w.a_signed = req.is_signed;
+    w.b_used = false;
+  } else if (u == "mul" || u == "mac" || u == "mac_ws" || u == "pann_add") {
+    w.a_bits = req.a_bits, w.b_bits = req.b_bits;
+    w.a_signed = w.b_signed = req.is_signed && u != "pann_add";
+  } else {
+    throw InputError("unknown unit '" + u + "'", {}, "--unit");
+  }
+  return w;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> read_operand_file(const std::filesystem::path& path,
+                                                             const UnitEnergyRequest& req) {
+  const OperandWidths w = operand_widths(req);
+  auto check = [&](const char* name, const Operand& o, int bits, bool is_signed, const std::string& where) {
+    const __int128 one = 1;
+    const bool decimal_signed = !o.hex && (is_signed || w.either);
+    const __int128 lo = decimal_signed ? -(one << (bits - 1)) : 0;
+    const __int128 hi = (!o.hex && is_signed && !w.either) ? (one << (bits - 1)) - 1 : (one << bits) - 1;
+    if (o.value < lo || o.value > hi) {
+      const std::string v = o.hex ? "0x" + fmt_hex((unsigned __int128)o.value)
+                                  : (o.value < 0 ? "-" + std::to_string(uint64_t(-o.value)) : std::to_string(uint64_t(o.value)));
+      throw InputError(std::string("operand ") + name + " = " + v + " does not fit " + req.unit + "'s " +
+                           fits_text(bits, is_signed, w.either),
+                       where);
+    }
+  };
+  return read_pairs(path, [&](const Operand& a, const Operand& b, const std::string& where) {
+    check("a", a, w.a_bits, w.a_signed, where);
+    if (w.b_used) check("b", b, w.b_bits, w.b_signed, where);
+  });
 }
 
 }  // namespace lpsim::power
