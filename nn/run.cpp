@@ -1,9 +1,5 @@
 #include "nn/run.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -20,6 +16,7 @@
 #include "arith/error.h"
 #include "arith/format.h"
 #include "arith/hash.h"
+#include "arith/process.h"
 #include "nn/data.h"
 #include "nn/evaluate.h"
 #include "nn/executor.h"
@@ -31,7 +28,6 @@
 #include "power_models/energy_model.h"
 #include "power_models/resources.h"
 
-extern char** environ;
 
 namespace lpsim::nn {
 namespace {
@@ -145,20 +141,17 @@ std::string csv_escape(const std::string& s) {
 // Runs gnuplot on a script file: an argument vector, no shell (a path is never parsed as
 // a command). True when gnuplot ran and exited 0.
 bool run_gnuplot(const std::filesystem::path& script) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  std::string prog = "gnuplot", arg = script.string();
-  char* argv[] = {prog.data(), arg.data(), nullptr};
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, "gnuplot", &fa, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return false;
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0) return false;
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return run_process({"gnuplot", script.string()}, {std::nullopt, "/dev/null", "/dev/null"}).ok();
 }
+
+// A string as a gnuplot single-quoted literal (a quote doubled, line breaks made spaces):
+// paths and names in a plot script are data, never gnuplot commands.
+std::string gpq(const std::string& text) {
+  std::string o = "'";
+  for (const char c : text) o += c == '\'' ? std::string("''") : c == '\n' || c == '\r' ? std::string(" ") : std::string(1, c);
+  return o + "'";
+}
+std::string gpq(const std::filesystem::path& p) { return gpq(p.string()); }
 
 // dir/stem.png from a gnuplot body (everything after the terminal and output lines),
 // written atomically; the script is kept as dir/stem.gp. A PNG is listed only if written.
@@ -166,8 +159,7 @@ bool plot_png(const std::filesystem::path& dir, const std::string& stem, const s
               int h = 560) {
   const auto tmp = dir / (stem + ".tmp.png"), gp = dir / (stem + ".gp");
   for (const char* terminal : {"pngcairo", "png"}) {  // pngcairo is missing from some gnuplot builds
-    atomic_write_file(gp, fmt::format("set terminal {} size {},{} noenhanced\nset output '{}'\n", terminal, w, h,
-                                      tmp.string()) +
+    atomic_write_file(gp, fmt::format("set terminal {} size {},{} noenhanced\nset output {}\n", terminal, w, h, gpq(tmp)) +
                               body);
     if (run_gnuplot(gp) && std::filesystem::exists(tmp)) {
       std::filesystem::rename(tmp, dir / (stem + ".png"));
@@ -202,8 +194,8 @@ void write_plot(const std::filesystem::path& dir, const json& configs) {
            fmt::format("set title 'Energy per inference by layer'\nset ylabel 'nJ per inference (log scale)'\n"
                        "set logscale y\nset style data histograms\nset style histogram clustered gap 1\n"
                        "set style fill solid 0.8 border -1\nset key top right\nset grid ytics\n"
-                       "set xtics rotate by -30\nplot for [i=2:{}] '{}' using i:xtic(1) title columnheader(i)\n",
-                       configs.size() + 1, (dir / "energy_layers.dat").string()));
+                       "set xtics rotate by -30\nplot for [i=2:{}] {} using i:xtic(1) title columnheader(i)\n",
+                       configs.size() + 1, gpq(dir / "energy_layers.dat")));
 }
 
 // Accuracy against energy per inference: one series per kind of arithmetic, every point
@@ -253,16 +245,16 @@ void write_pareto_plot(const std::filesystem::path& dir, const json& configs, co
     ++n;
     const double x = b["pj_per_inference"].get<double>() / 1e3;
     arrows += fmt::format("set arrow {} from {:.6g}, graph 0 to {:.6g}, graph 1 nohead dt 2 lc rgb 'red'\n"
-                          "set label {} 'budget {}' at {:.6g}, graph 0.03 rotate by 90 offset -0.8,0 tc rgb 'red'\n",
-                          n, x, x, n + 100, b["name"].get<std::string>(), x);
+                          "set label {} {} at {:.6g}, graph 0.03 rotate by 90 offset -0.8,0 tc rgb 'red'\n",
+                          n, x, x, n + 100, gpq("budget " + b["name"].get<std::string>()), x);
   }
-  const std::string f = (dir / "pareto.dat").string();
-  std::string plot = fmt::format("plot '{}' index {} using 2:3 with steps lw 1.5 lc rgb '#999999' title 'Pareto frontier'",
+  const std::string f = gpq(dir / "pareto.dat");
+  std::string plot = fmt::format("plot {} index {} using 2:3 with steps lw 1.5 lc rgb '#999999' title 'Pareto frontier'",
                                  f, kinds.size());
   for (size_t k = 0; k < kinds.size(); ++k)
-    plot += fmt::format(", '{0}' index {1} using 2:3 with points pt {2} ps 1.3 title '{3}', '{0}' index {1} using "
+    plot += fmt::format(", {0} index {1} using 2:3 with points pt {2} ps 1.3 title {3}, {0} index {1} using "
                         "2:3:1 with labels offset 0,0.7 font ',7' notitle",
-                        f, k, 5 + 2 * int(k % 4) + int(k / 4), kinds[k]);
+                        f, k, 5 + 2 * int(k % 4) + int(k / 4), gpq(kinds[k]));
   plot_png(dir, "pareto",
            "set title 'Top-1 accuracy against energy per inference'\nset xlabel 'nJ per inference (log scale)'\n"
            "set ylabel 'top-1 %'\nset logscale x\nset grid\nset key bottom right box opaque\n"
@@ -296,15 +288,15 @@ void write_dials(const std::filesystem::path& dir, const json& configs, bool plo
     int index = 0;
     for (const auto& [b, lines] : curves) {
       dat += fmt::format("# activation bits {}\n{}\n\n", b, lines);
-      plots += fmt::format("{}'{}' index {} using 1:2 with linespoints title '{} activation bits', '' index {} using "
+      plots += fmt::format("{}{} index {} using 1:2 with linespoints title '{} activation bits', '' index {} using "
                            "1:2:(sprintf(\"R=%g\", $3)) with labels offset 0,0.8 font ',8' notitle",
-                           plots.empty() ? "" : ", ", (dir / ("dial_" + name + ".dat")).string(), index, b, index);
+                           plots.empty() ? "" : ", ", gpq(dir / ("dial_" + name + ".dat")), index, b, index);
       ++index;
     }
     atomic_write_file(dir / ("dial_" + name + ".dat"), dat);
     plot_png(dir, "dial_" + name,
-             "set title 'PANN dial " + name +
-                 ": accuracy against energy as R moves'\nset xlabel 'nJ per inference (log scale)'\n"
+             "set title " + gpq("PANN dial " + name + ": accuracy against energy as R moves") +
+                 "\nset xlabel 'nJ per inference (log scale)'\n"
                  "set ylabel 'top-1 %'\nset logscale x\nset grid\nset key bottom right\nplot " +
                  plots + "\n");
   }

@@ -607,6 +607,10 @@ OperandWidths operand_widths(const UnitEnergyRequest& req) {
   } else if (u == "mul" || u == "mac" || u == "mac_ws" || u == "pann_add") {
     w.a_bits = req.a_bits, w.b_bits = req.b_bits;
     w.a_signed = w.b_signed = req.is_signed && u != "pann_add";
+  } else if (u == "pann_mac") {
+    throw InputError("pann_mac runs its own uniform jobs (or a network's chains); a file of operand pairs is not "
+                     "supported for it",
+                     {}, "--stream");
   } else {
     throw InputError("unknown unit '" + u + "'", {}, "--unit");
   }
