@@ -89,10 +89,13 @@ inline MacWsResult mac_ws_golden(uint64_t a, uint64_t w, uint64_t psum_in, int w
 inline uint64_t pann_golden(uint64_t x, uint64_t r) { return x * r; }
 
 // The PANN processing element (rtl/pann_mac), cycle by cycle: two unsigned acc_width-bit
-// sums (positive and negative weights), a start loads x, r = |w̃| and the sign, each
-// following cycle with a non-zero count adds x into the sum the sign selects. Clear wins
-// over start; a start while counting drops the remaining additions; the overflow flag is
-// sticky until a clear. Registers reset to 0. Widths up to 64 bits.
+// sums (positive and negative weights). Every edge with a non-zero count adds x into the
+// sum the sign selects and counts down, unless a start loads x, r = |w̃| and the sign at
+// that edge (the count becomes r): a start on the last addition (count 1) overlaps it,
+// the addition using the old x and sign. done() (count <= 1): the next start may come at
+// this edge. A start while the count is above 1 still adds once and drops the rest of
+// the job. Clear wins over start and addition; the overflow flag is sticky until a
+// clear. Registers reset to 0. Widths up to 64 bits.
 struct PannMacModel {
   int acc_width = 32;
   bool saturate = false;
@@ -101,7 +104,7 @@ struct PannMacModel {
   uint64_t sum_pos = 0, sum_neg = 0;
   bool overflow = false;
 
-  bool done() const { return count == 0; }
+  bool done() const { return count <= 1; }
 
   // One clock edge; returns whether it added (an addition cycle).
   bool clock(bool clear, bool start, uint64_t x_in, uint64_t r_in, bool neg_in) {
@@ -111,29 +114,36 @@ struct PannMacModel {
       overflow = false;
       return false;
     }
+    const bool adding = count != 0;
+    if (adding) {
+      uint64_t& s = neg ? sum_neg : sum_pos;
+      const uint64_t max = acc_width >= 64 ? ~uint64_t{0} : (uint64_t{1} << acc_width) - 1;
+      const unsigned __int128 v = (unsigned __int128)s + x;
+      const bool ovf = v > max;
+      s = !ovf ? uint64_t(v) : saturate ? max : uint64_t(v) & max;
+      overflow = overflow || ovf;
+    }
     if (start) {
       x = x_in;
       count = r_in;
       neg = neg_in;
-      return false;
+    } else if (adding) {
+      --count;
     }
-    if (count == 0) return false;
-    uint64_t& s = neg ? sum_neg : sum_pos;
-    const uint64_t max = acc_width >= 64 ? ~uint64_t{0} : (uint64_t{1} << acc_width) - 1;
-    const unsigned __int128 v = (unsigned __int128)s + x;
-    const bool ovf = v > max;
-    s = !ovf ? uint64_t(v) : saturate ? max : uint64_t(v) & max;
-    overflow = overflow || ovf;
-    --count;
-    return true;
+    return adding;
   }
 };
 
-// What the PE must hold after a clear and a sequence of jobs (x_k, w̃_k), each run to
-// done, stated without repeated addition: sum_pos = Σ_{w̃>0} x·w̃ and sum_neg =
-// Σ_{w̃<0} x·|w̃|, each modulo 2^acc_width (wrap) or clamped to 2^acc_width − 1
-// (saturate: the additions are non-negative, so a saturated sum stays saturated);
-// overflow iff either exact sum exceeds 2^acc_width − 1; Σ|w̃_k| addition cycles.
+// What the PE must hold after a clear and a run of jobs (x_k, w̃_k), the first started at
+// any edge after the clear, each later one at the first edge done() allows, and one edge
+// without a start or clear after the last job's done() rose (its last addition), stated without
+// repeated addition: sum_pos = Σ_{w̃>0} x·w̃ and sum_neg = Σ_{w̃<0} x·|w̃|, each modulo
+// 2^acc_width (wrap) or clamped to 2^acc_width − 1 (saturate: the additions are
+// non-negative, so a saturated sum stays saturated); overflow iff either exact sum
+// exceeds 2^acc_width − 1; Σ|w̃| additions; and 1 + Σ max(|w̃|, 1) cycles from the first
+// start through that last edge (1 + Σ|w̃| when no weight is zero: the first start, then
+// only additions, each later start overlapping the previous job's last addition; a zero
+// weight still takes its start cycle), 0 for no jobs.
 struct PannJob {
   uint64_t x;  // unsigned activation
   int64_t w;   // signed integer weight w̃
@@ -141,7 +151,8 @@ struct PannJob {
 struct PannMacSums {
   uint64_t sum_pos = 0, sum_neg = 0;
   bool overflow = false;
-  uint64_t add_cycles = 0;
+  uint64_t add_cycles = 0;  // Σ|w̃|: the edges that add
+  uint64_t cycles = 0;      // 1 + Σ max(|w̃|, 1): the run's edges, first start to last addition
 };
 
 template <typename Jobs>
@@ -152,7 +163,9 @@ PannMacSums pann_mac_golden(const Jobs& jobs, int acc_width, bool saturate) {
     const uint64_t mag = j.w < 0 ? uint64_t(0) - uint64_t(j.w) : uint64_t(j.w);
     (j.w < 0 ? neg : pos) += (unsigned __int128)j.x * mag;
     r.add_cycles += mag;
+    r.cycles += mag ? mag : 1;
   }
+  if (r.cycles) ++r.cycles;  // the first start
   const uint64_t max = acc_width >= 64 ? ~uint64_t{0} : (uint64_t{1} << acc_width) - 1;
   auto fit = [&](unsigned __int128 v) { return v <= max ? uint64_t(v) : saturate ? max : uint64_t(v) & max; };
   r.sum_pos = fit(pos);

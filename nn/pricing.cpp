@@ -248,13 +248,15 @@ LayerChains pann_chains(const LayerQuant& q, const LayerOperands& ops, uint64_t 
   std::vector<std::pair<int64_t, int64_t>> outs(out.count);
   for (uint64_t i = 0; i < out.count; ++i)
     outs[i] = chains ? std::pair{pick(0, M - 1), pick(0, N - 1)} : std::pair{int64_t(i) / N, int64_t(i) % N};
-  // The longest chain sets the length: 1 clear + Σ over nonzero w̃ of (start + |w̃| adds).
+  // The longest chain sets the length: 1 clear, then (if some w̃ ≠ 0) the first start and
+  // Σ|w̃| additions: every later start comes on the last addition of the job before
+  // (done_o at count 1), the last job's last addition without one: 2 + Σ|w̃| steps.
   std::vector<int64_t> length(size_t(N), 1);
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t k = 0; k < K; ++k) {
-      const int64_t a = int64_t(std::fabs(w[k * N + n]));
-      if (a) length[size_t(n)] += 1 + a;
-    }
+  for (int64_t n = 0; n < N; ++n) {
+    int64_t adds = 0;
+    for (int64_t k = 0; k < K; ++k) adds += int64_t(std::fabs(w[k * N + n]));
+    if (adds) length[size_t(n)] = 2 + adds;
+  }
   int64_t len = 1;
   for (const auto& [m, n] : outs) len = std::max(len, length[size_t(n)]);
   out.len = uint32_t(len), out.ops = 1;  // priced per output
@@ -262,15 +264,22 @@ LayerChains pann_chains(const LayerQuant& q, const LayerOperands& ops, uint64_t 
   for (const auto& [m, n] : outs) {
     const size_t begin = out.steps.size();
     out.steps.push_back({uint64_t(int64_t(c[m * K])) & xmask, 0, 0, power::kStepClear});
+    bool any = false;
     for (int64_t k = 0; k < K; ++k) {
       const int64_t wt = int64_t(w[k * N + n]);
       if (!wt) continue;
       const power::ChainStep start{uint64_t(int64_t(c[m * K + k])) & xmask, uint64_t(wt < 0 ? -wt : wt),
                                    uint64_t(wt < 0), power::kStepLoad};
-      out.steps.push_back(start);
+      out.steps.push_back(start);  // the first: a step of its own; later ones: the last addition of the job before
       power::ChainStep hold = start;
       hold.ctrl = 0;  // the unit counts the additions itself; inputs held
-      for (int64_t r = 0; r < (wt < 0 ? -wt : wt); ++r) out.steps.push_back(hold);
+      for (int64_t r = 1; r < (wt < 0 ? -wt : wt); ++r) out.steps.push_back(hold);  // all but its last addition
+      any = true;
+    }
+    if (any) {  // the last job's last addition, no start
+      power::ChainStep last = out.steps.back();
+      last.ctrl = 0;
+      out.steps.push_back(last);
     }
     power::ChainStep idle = out.steps.back();
     idle.ctrl = 0;

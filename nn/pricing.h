@@ -81,8 +81,10 @@ LayerChains layer_chains(const LayerQuant& q, const AccRange& range, const Layer
                          const HardwareConfig& hw, uint64_t chains, uint64_t seed);
 
 // PANN chains on pann_mac (one per output): a clear, then for every k with w̃ ≠ 0 a start
-// (activation code, |w̃|, sign) and |w̃| addition cycles with the inputs held; padded with
-// idle cycles to the longest chain. ops = 1: the price is per output.
+// (activation code, |w̃|, sign) and |w̃| addition cycles with the inputs held, each start
+// after the first on the last addition of the job before (done_o at count 1), the last
+// job's last addition a step without a start: 2 + Σ|w̃| steps (1 if every w̃ = 0); padded
+// with idle cycles to the longest chain. ops = 1: the price is per output.
 LayerChains pann_chains(const LayerQuant& q, const LayerOperands& ops, uint64_t chains, uint64_t seed);
 
 // Prices a layer: rows_per_image = output positions per image (for the correction term).

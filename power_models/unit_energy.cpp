@@ -380,19 +380,21 @@ UnitEnergyReport run_chains(const UnitEnergyRequest& req, const CellLibrary& lib
   return rep;
 }
 
-// The PANN PE on a uniform stream: each lane runs jobs back to back, a start cycle with
-// a fresh x (uniform a_bits code), |w̃| uniform in [0, 2^b_bits) and a random sign, then
-// |w̃| addition cycles, the next start on the cycle the count is zero (done_o); after
-// every 64 jobs one clear cycle (a new output). Inputs hold between starts. An operation
-// is one addition: the figure is pJ per addition, start and clear cycles included (they
-// load registers and switch the adder's inputs, so they cost energy but add nothing).
+// The PANN PE on a uniform stream: each lane runs jobs back to back, each start (a fresh
+// x, uniform a_bits code; |w̃| uniform in [0, 2^b_bits); a random sign) at the first edge
+// done_o allows: on the last addition of the job before (count 1), or, after a job of
+// w̃ = 0 or a clear, on an edge of its own. After every 64 jobs (an output) the last
+// job's last addition takes an edge without a start, then one clear cycle. Inputs hold
+// between starts. An operation is one addition: the figure is pJ per addition, the
+// clear cycles and the starts with nothing to add included (they load registers and
+// switch the adders' inputs, so they cost energy but add nothing).
 UnitEnergyReport run_pann_mac(const UnitEnergyRequest& req, const CellLibrary& lib, UnitEnergyReport rep) {
   UnitSim unit(req, lib, rep);
   GateSim& sim = unit.sim;
   LaneValues ones{}, clear{}, start{}, x{}, r{}, neg{};
   ones.fill(1);
   sim.set_input("rst_ni", ones);
-  std::array<uint64_t, 64> left{}, jobs{};  // additions left in the lane's job (its count), jobs started
+  std::array<uint64_t, 64> left{}, jobs{};  // the lane's count (additions left), jobs started
   std::array<bool, 64> cleared{};
   const arith::RandomStream rng(req.seed, 0x504D43u /* "PMC" */);
   const uint64_t mx = (uint64_t{1} << req.a_bits) - 1, mr = (uint64_t{1} << req.b_bits) - 1;
@@ -400,22 +402,24 @@ UnitEnergyReport run_pann_mac(const UnitEnergyRequest& req, const CellLibrary& l
   uint64_t adds = 0;
   while (adds < req.vectors) {
     uint64_t now = 0;
-    std::array<bool, 64> adding{};
+    std::array<bool, 64> done{};
     for (int l = 0; l < 64; ++l) {
       clear[l] = start[l] = 0;
-      if (left[l] != 0) {  // an addition cycle
-        --left[l];
-        adding[l] = true;
-        ++now;
-      } else if (jobs[l] % 64 == 0 && jobs[l] > 0 && !cleared[l]) {
+      done[l] = left[l] <= 1;
+      const bool adding = left[l] != 0;  // the edge adds (no clear comes while counting)
+      now += adding;
+      const bool output_done = jobs[l] % 64 == 0 && jobs[l] > 0 && !cleared[l];  // its last job started
+      if (output_done && !adding) {
         clear[l] = cleared[l] = true;
-      } else {
+      } else if (!output_done && done[l]) {
         const auto w = rng.block((uint64_t(l) << 40) + jobs[l]++);
         start[l] = 1;
         cleared[l] = false;
         x[l] = w[0] & mx;
         r[l] = left[l] = w[1] & mr;
         neg[l] = w[2] & 1u;
+      } else {  // an addition without a start (the output's last one included)
+        --left[l];
       }
     }
     sim.set_input("clear_i", clear);
@@ -424,8 +428,8 @@ UnitEnergyReport run_pann_mac(const UnitEnergyRequest& req, const CellLibrary& l
     sim.set_input("r_i", r);
     sim.set_input("neg_i", neg);
     sim.step();
-    const LaneValues done = sim.output("done_o");  // before this edge: the netlist counts as we do
-    for (int l = 0; l < 64; ++l) LPSIM_CHECK(done[l] == uint64_t(!adding[l]));
+    const LaneValues got = sim.output("done_o");  // before this edge: the netlist counts as we do
+    for (int l = 0; l < 64; ++l) LPSIM_CHECK(got[l] == uint64_t(done[l]));
     if (sim.steps() > 1) {  // the first step is not priced (no "previous"); it only starts jobs
       adds_per_step.push_back(now);
       adds += now;

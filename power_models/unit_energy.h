@@ -47,8 +47,9 @@ struct UnitEnergyRequest {
   // in lock step, so a slot of 64 chains is an independent batch: the 95 % interval is a
   // Student-t interval over slot means, honest however long the chains are. Lanes
   // without a chain in the last slot idle (inputs held, no enable, clear or start).
-  // pann_mac on a uniform stream (not chains) runs random jobs back to back, clears
-  // every 64 jobs, and prices one addition as its operation.
+  // pann_mac on a uniform stream (not chains) runs random jobs back to back (each start
+  // on the last addition of the job before), clears every 64 jobs, and prices one
+  // addition as its operation.
   std::vector<ChainStep> chains;
   uint32_t chain_len = 0, chain_ops = 0;
   int a_bits = 8, b_bits = 8, acc_bits = 32;

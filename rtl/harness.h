@@ -653,15 +653,20 @@ inline bool pann_mac_exhaustive(int wx, int wr) { return wx + 2 * wr + 1 <= 18; 
 // PANN processing element (pann_mac): every cycle's sums, done_o and the sticky
 // overflow flag against arith::PannMacModel, and after every run of whole jobs since a
 // clear the closed form (arith::pann_mac_golden: Σ x·w̃ per sign, wrapped or clamped,
-// and Σ|w̃| addition cycles, here the cycles done_o stayed low after each start):
-//  1. every (x, |w̃|, sign) as a job (pann_mac_exhaustive), back to back (each start on
-//     the cycle after done_o rises), twice over without a clear, the second pass in
-//     another order, so that narrow sums wrap or saturate;
+// and 1 + Σ max(|w̃|, 1) cycles from the first start through the last addition, here
+// the cycles the RTL took less the idle ones put between jobs). A job starts at the
+// first edge done_o allows: on the last addition of the job before (count 1), or at a
+// count of 0 after a job of w̃ = 0 or an idle cycle; a run ends with one edge without a
+// start or clear (the last addition) before its sums are checked.
+//  1. every (x, |w̃|, sign) as a job (pann_mac_exhaustive), back to back, twice over
+//     without a clear, the second pass in another order, so that narrow sums wrap or
+//     saturate;
 //  2. runs of 1..512 random jobs after a clear, back to back with an idle cycle now and
 //     then, x biased to its extremes and |w̃| to 0 and its maximum so that sums overflow;
 //  3. random cycles: clear 1/512 (a start at the same edge half of those times), start
-//     7/8 of the cycles when done and 1/32 while counting (the rest of a job dropped),
-//     fresh random x_i, r_i, neg_i every cycle (a unit reading an input instead of its
+//     7/8 of the cycles when done (count 1: overlapping the last addition, or 0) and
+//     1/32 while counting (count >= 2: one more addition, the rest dropped), fresh
+//     random x_i, r_i, neg_i every cycle (a unit reading an input instead of its
 //     register fails).
 // Parts 2 and 3 share opt.random_vectors cycles.
 template <typename V>
@@ -698,36 +703,54 @@ CheckResult check_pann_mac(int wx, int wr, int acc_width, bool saturate, const C
            " sum_neg=" + hex(g_neg) + " done=" + std::to_string(g_done) + " ovf=" + std::to_string(g_ovf));
     ++cycle;
   };
-  // Jobs since the last clear, and the addition cycles the RTL took for them.
+  // Jobs since the last clear; the cycles from the run's first start, the idle cycles
+  // between its jobs, and the idle cycles since its last job (the first is its end).
   std::vector<arith::PannJob> jobs;
-  uint64_t add_cycles = 0;
+  uint64_t run_cycles = 0, idles = 0, trailing = 0;
   auto clear = [&] {
     step(true, false, 0, 0, false);
     jobs.clear();
-    add_cycles = 0;
+    run_cycles = idles = trailing = 0;
   };
-  // One job: the start, then cycles until done_o (inputs random meanwhile, ignored).
+  // A cycle without clear or start (inputs random, ignored).
+  auto no_start = [&] {
+    const auto w = rng.block(draw++);
+    step(false, false, w[1] & x_mask, w[2] & r_max, w[3] & 1);
+    if (!jobs.empty()) ++run_cycles;
+  };
+  // An idle cycle: once the run has begun, one cycle more than the closed form counts,
+  // unless it is the run's last addition.
+  auto idle = [&] {
+    no_start();
+    if (!jobs.empty()) ++trailing;
+  };
+  // One job: the start, then cycles without a start until done_o (its next start may come).
   auto job = [&](uint64_t x, uint64_t rep, bool neg) {
+    idles += trailing;
+    trailing = 0;
     step(false, true, x, rep, neg);
     jobs.push_back({x, neg ? -int64_t(rep) : int64_t(rep)});
+    ++run_cycles;
     for (uint64_t n = 0; !tb.m->done_o && !stop; ++n) {
       if (n > r_max) {
         fail("job x=" + hex(x) + " r=" + hex(rep) + " not done after " + std::to_string(n) + " cycles");
         return;
       }
-      const auto w = rng.block(draw++);
-      step(false, false, w[1] & x_mask, w[2] & r_max, w[3] & 1);
-      ++add_cycles;
+      no_start();
     }
   };
-  auto check_closed_form = [&] {
+  // The run's last addition (an edge without a start), then the closed form.
+  auto end_run = [&] {
+    idle();
+    if (stop) return;
     const arith::PannMacSums e = arith::pann_mac_golden(jobs, acc_width, saturate);
-    const uint64_t g_pos = uint64_t(tb.m->sum_pos_o), g_neg = uint64_t(tb.m->sum_neg_o);
-    if (g_pos != e.sum_pos || g_neg != e.sum_neg || bool(tb.m->overflow_o) != e.overflow || add_cycles != e.add_cycles)
+    const uint64_t g_pos = uint64_t(tb.m->sum_pos_o), g_neg = uint64_t(tb.m->sum_neg_o), cycles = run_cycles - idles;
+    if (g_pos != e.sum_pos || g_neg != e.sum_neg || bool(tb.m->overflow_o) != e.overflow || cycles != e.cycles)
       fail("after " + std::to_string(jobs.size()) + " jobs since the clear, closed form sum_pos=" + hex(e.sum_pos) +
-           " sum_neg=" + hex(e.sum_neg) + " ovf=" + std::to_string(e.overflow) + " in " + std::to_string(e.add_cycles) +
-           " addition cycles, got sum_pos=" + hex(g_pos) + " sum_neg=" + hex(g_neg) + " ovf=" +
-           std::to_string(int(tb.m->overflow_o)) + " in " + std::to_string(add_cycles));
+           " sum_neg=" + hex(e.sum_neg) + " ovf=" + std::to_string(e.overflow) + " in " + std::to_string(e.cycles) +
+           " cycles, got sum_pos=" + hex(g_pos) + " sum_neg=" + hex(g_neg) + " ovf=" +
+           std::to_string(int(tb.m->overflow_o)) + " in " + std::to_string(cycles) + " (" + std::to_string(idles) +
+           " idle cycles between jobs not counted)");
   };
   auto magnitude = [&](uint32_t pick, uint32_t v) -> uint64_t {  // |w̃|: 1/8 zero, 1/4 max
     switch (pick & 7u) {
@@ -747,7 +770,7 @@ CheckResult check_pann_mac(int wx, int wr, int acc_width, bool saturate, const C
         const uint64_t k = pass == 0 ? i : (i * 0x9E3779B1u) & (n - 1);  // odd factor: a permutation
         job(k >> (wr + 1), k >> 1 & r_max, k & 1);
       }
-      if (!stop) check_closed_form();
+      end_run();  // after the first pass an idle cycle between jobs
     }
   }
   // 2. Runs of random jobs after a clear.
@@ -757,10 +780,10 @@ CheckResult check_pann_mac(int wx, int wr, int acc_width, bool saturate, const C
     const uint64_t n = 1 + (rng.block(draw++)[0] & 511u);
     for (uint64_t j = 0; j < n && !stop; ++j) {
       const auto w = rng.block(draw++);
-      if ((w[0] >> 9 & 15u) == 0) step(false, false, w[3] & x_mask, w[3] >> 8 & r_max, w[3] >> 16 & 1);  // idle
+      if ((w[0] >> 9 & 15u) == 0) idle();
       job(detail::biased_operand(w[1], w[0], wx), magnitude(w[0] >> 3, w[2]), w[0] >> 6 & 1);
     }
-    if (!stop) check_closed_form();
+    end_run();
   }
   // 3. Random cycles.
   while (cycle < end && !stop) {

@@ -206,6 +206,100 @@ TEST(IntUnits, AccumulatorWrapsAndSaturates) {
   EXPECT_TRUE(r.carry);
 }
 
+// The PANN PE's cycle model: a start on the last addition (count 1) overlaps it, so a
+// run of jobs issued as soon as done() allows takes 1 + Σ max(|w̃|, 1) edges, traced by
+// hand here; then random runs against the closed form (sums, flag, additions, cycles),
+// and the edges that drop work: a start while counting (adds once, drops the rest), a
+// clear at count 1 (drops the last addition), a clear with a start (loads nothing).
+TEST(IntUnits, PannMacModelOverlapsStartsWithTheLastAddition) {
+  PannMacModel m{8, false};
+  struct Edge {
+    bool start;
+    uint64_t x, r;
+    bool neg;
+    bool adds;  // the edge adds
+    uint64_t pos, neg_sum;
+    bool done;  // after the edge
+  };
+  // Jobs (3, +2), (5, −1), (7, 0), (2, +3): 1 + 2 + 1 + 1 + 3 = 8 edges.
+  const Edge trace[] = {
+      {true, 3, 2, false, false, 0, 0, false},  // first start: nothing to add yet
+      {false, 0, 0, false, true, 3, 0, true},   // count 2 → 1: done, the next start may come
+      {true, 5, 1, true, true, 6, 0, true},     // last addition of x = 3 and the start of (5, −1)
+      {true, 7, 0, false, true, 6, 5, true},    // (5, −1)'s only addition into sum_neg; start (7, 0)
+      {true, 2, 3, false, false, 6, 5, false},  // (7, 0) took its start cycle only
+      {false, 0, 0, false, true, 8, 5, false},
+      {false, 0, 0, false, true, 10, 5, true},
+      {false, 0, 0, false, true, 12, 5, true},  // the last addition, no start: the run is complete
+  };
+  for (size_t i = 0; i < std::size(trace); ++i) {
+    const Edge& e = trace[i];
+    EXPECT_EQ(m.clock(false, e.start, e.x, e.r, e.neg), e.adds) << "edge " << i;
+    EXPECT_EQ(m.sum_pos, e.pos) << "edge " << i;
+    EXPECT_EQ(m.sum_neg, e.neg_sum) << "edge " << i;
+    EXPECT_EQ(m.done(), e.done) << "edge " << i;
+  }
+  EXPECT_EQ(m.count, 0u);
+  const std::vector<PannJob> jobs{{3, 2}, {5, -1}, {7, 0}, {2, 3}};
+  const PannMacSums g = pann_mac_golden(jobs, 8, false);
+  EXPECT_EQ(g.sum_pos, 12u);
+  EXPECT_EQ(g.sum_neg, 5u);
+  EXPECT_EQ(g.add_cycles, 6u);
+  EXPECT_EQ(g.cycles, std::size(trace));
+  EXPECT_EQ(pann_mac_golden(std::vector<PannJob>{}, 8, false).cycles, 0u);
+  EXPECT_EQ(pann_mac_golden(std::vector<PannJob>{{9, 0}}, 8, false).cycles, 2u);  // its start, then an idle edge
+
+  // Random runs, back to back, 8-bit sums wrapping or saturating.
+  const RandomStream rng(5, 0);
+  uint64_t draw = 0, overflowed = 0;
+  for (const bool sat : {false, true})
+    for (int run = 0; run < 2000; ++run) {
+      PannMacModel p{8, sat};
+      p.clock(true, false, 0, 0, false);
+      std::vector<PannJob> js;
+      uint64_t cycles = 0, adds = 0;
+      const uint64_t n = 1 + rng.block(draw++)[0] % 12;
+      for (uint64_t j = 0; j < n; ++j) {
+        const auto w = rng.block(draw++);
+        const uint64_t x = w[0] & 31u, r = w[1] % 8u;
+        const bool neg = w[2] & 1u;
+        js.push_back({x, neg ? -int64_t(r) : int64_t(r)});
+        ASSERT_TRUE(p.done());
+        adds += p.clock(false, true, x, r, neg);
+        ++cycles;
+        for (; !p.done(); ++cycles) adds += p.clock(false, false, w[3] & 31u, w[3] >> 8 & 7u, w[3] >> 16 & 1u);
+      }
+      adds += p.clock(false, false, 0, 0, false);  // the last addition
+      ++cycles;
+      ASSERT_EQ(p.count, 0u);
+      const PannMacSums e = pann_mac_golden(js, 8, sat);
+      ASSERT_EQ(p.sum_pos, e.sum_pos) << run;
+      ASSERT_EQ(p.sum_neg, e.sum_neg) << run;
+      ASSERT_EQ(p.overflow, e.overflow) << run;
+      ASSERT_EQ(adds, e.add_cycles) << run;
+      ASSERT_EQ(cycles, e.cycles) << run;
+      overflowed += e.overflow;
+    }
+  EXPECT_GT(overflowed, 400u);
+  EXPECT_LT(overflowed, 3600u);
+
+  // A start at count 3 adds once and drops the other two additions.
+  PannMacModel d{8, false};
+  d.clock(false, true, 4, 3, false);
+  EXPECT_TRUE(d.clock(false, true, 1, 1, true));
+  EXPECT_EQ(d.sum_pos, 4u);
+  EXPECT_TRUE(d.clock(false, false, 0, 0, false));
+  EXPECT_EQ(d.sum_neg, 1u);
+  EXPECT_EQ(d.count, 0u);
+  // A clear at count 1 wins over the last addition; a clear with a start loads nothing.
+  d.clock(false, true, 6, 1, false);
+  EXPECT_FALSE(d.clock(true, true, 9, 5, false));
+  EXPECT_EQ(d.sum_pos, 0u);
+  EXPECT_EQ(d.sum_neg, 0u);
+  EXPECT_EQ(d.count, 0u);
+  EXPECT_TRUE(d.done());
+}
+
 }  // namespace
 
 #include "arith/fp_units.h"

@@ -5,6 +5,9 @@
 // partial sums are checked against the executor's accumulator.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "arith/int_units.h"
 #include "nn/pricing.h"
 #include "power_models/cell_library.h"
 #include "tests/nn/nn_fixtures.h"
@@ -145,6 +148,69 @@ TEST(Pricing, ChainsFollowTheDataflow) {
   }
   EXPECT_EQ(checked, M * N);
   EXPECT_GT(wrapped, 0) << "the 16-bit register must wrap somewhere for the check to mean much";
+}
+
+// PANN chains (papers.md §1) on pann_mac's cycle model: every chain, run through
+// arith::PannMacModel, gives the executor's accumulator (pos − neg − z_a·Σw̃), every
+// start comes when done_o allows, every step between the first start and the end of the
+// chain adds (each later start on the last addition of the job before), and the chain
+// is 2 + Σ|w̃| steps before its idle padding. Then the layer is priced on the netlist.
+TEST(Pricing, PannChainsOverlapStartsAndGiveTheExecutorSums) {
+  LayerQuant q = int8();
+  q.pann = true;
+  q.pann_R = 2.0;
+  q.weights = arith::IntFormat{16, true};
+  q.activations = arith::IntFormat{4, false};
+  const Recorded r = record("conv1", q, 1);
+  const int64_t M = r.ops.cols.size(0), K = r.ops.cols.size(1), N = r.ops.w.size(1);
+  const auto w = r.ops.w.to(torch::kInt64).contiguous();
+  const int64_t za = int64_t(r.ops.act_zero);
+  std::vector<int64_t> length(size_t(N), 1), wsum(size_t(N), 0);
+  for (int64_t n = 0; n < N; ++n) {
+    int64_t adds = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      adds += std::abs(w[k][n].item<int64_t>());
+      wsum[size_t(n)] += w[k][n].item<int64_t>();
+    }
+    length[size_t(n)] = adds ? 2 + adds : 1;
+  }
+  const LayerChains ch = pann_chains(q, r.ops, 0, 0);
+  ASSERT_EQ(ch.count, uint64_t(M * N));
+  ASSERT_EQ(ch.len, uint32_t(*std::max_element(length.begin(), length.end())));
+  EXPECT_EQ(ch.ops, 1u);
+  int64_t padded = 0;
+  for (uint64_t i = 0; i < ch.count; ++i) {
+    const int64_t m = int64_t(i) / N, n = int64_t(i) % N;
+    const power::ChainStep* st = &ch.steps[i * ch.len];
+    ASSERT_EQ(st[0].ctrl, power::kStepClear);
+    arith::PannMacModel pe{32, false};
+    for (uint32_t t = 0; t < ch.len; ++t) {
+      const bool start = st[t].ctrl & power::kStepLoad;
+      if (start) {
+        ASSERT_TRUE(pe.done()) << "m=" << m << " n=" << n << " step " << t;
+      }
+      const bool added = pe.clock(st[t].ctrl & power::kStepClear, start, st[t].a, st[t].b, st[t].c & 1);
+      ASSERT_EQ(added, t >= 2 && t < length[size_t(n)]) << "m=" << m << " n=" << n << " step " << t;
+      if (t == 1 && length[size_t(n)] > 1) {
+        ASSERT_TRUE(start) << "m=" << m << " n=" << n;
+      }
+    }
+    ASSERT_EQ(pe.count, 0u);
+    ASSERT_FALSE(pe.overflow);
+    ASSERT_EQ(int64_t(pe.sum_pos) - int64_t(pe.sum_neg) - za * wsum[size_t(n)], r.acc[m][n].item<int64_t>())
+        << "m=" << m << " n=" << n;
+    padded += ch.len - length[size_t(n)];
+  }
+  EXPECT_GT(padded, 0) << "channels of different Σ|w̃|: some chains are padded";
+
+  HardwareConfig hw;
+  hw.energy_vectors = 4096;
+  hw.min_slots = 4;
+  const LayerPrice p = price_layer(q, r.range, r.ops, M, hw, gate(), nullptr);
+  ASSERT_TRUE(p.priced) << p.note;
+  EXPECT_EQ(p.unit.rfind("pann_mac x4 ", 0), 0u) << p.unit;
+  EXPECT_GT(p.pj_per_mac, 0.0);
+  EXPECT_EQ(p.batches, 4u);
 }
 
 // One cost basis: the FP32 reference is priced on the gate-level FP32 MAC (fp_mac), well

@@ -177,9 +177,11 @@ TEST(GateSim, WeightStationaryPeMatchesTheGoldenModelInEveryLane) {
 }
 
 // The PANN PE after synthesis (wrap and saturate): each lane runs runs of 1..40 random
-// jobs (x, w̃) back to back after a clear. Every step's sums, done_o and overflow_o equal
-// PannMacModel's, and at the end of every run the sums, the flag and the number of
-// cycles done_o was low equal the closed form (Σ x·w̃ per sign, Σ|w̃| additions).
+// jobs (x, w̃) after a clear, each start at the first edge done_o allows (overlapping the
+// last addition of the job before), then one edge without a start (the last addition).
+// Every step's sums, done_o and overflow_o equal PannMacModel's, and at the end of every
+// run the sums, the flag and the number of cycles equal the closed form (Σ x·w̃ per
+// sign, 1 + Σ max(|w̃|, 1) cycles from the first start through the last addition).
 TEST(GateSim, PannMacNetlistComputesTheGoldenSumsInEveryLane) {
   for (int sat : {0, 1}) {
     const Netlist n = netlist_of("pann_mac", {{"WidthX", "4"}, {"RWidth", "3"}, {"AccWidth", "8"},
@@ -191,26 +193,26 @@ TEST(GateSim, PannMacNetlistComputesTheGoldenSumsInEveryLane) {
     const arith::RandomStream rng(7, uint32_t(sat));
     std::vector<arith::PannMacModel> gold(64, arith::PannMacModel{8, sat != 0});
     std::vector<std::vector<arith::PannJob>> jobs(64);
-    std::array<uint64_t, 64> target{}, add_cycles{};  // jobs in the lane's current run, cycles it added
+    std::array<uint64_t, 64> target{}, cycles{};  // jobs in the lane's current run, its cycles since the clear
+    std::array<bool, 64> last_added{};            // the run's last addition is done
     uint64_t runs = 0, overflowed = 0;
     LaneValues clear{}, start{}, x{}, r{}, neg{};
     for (uint64_t t = 0; t < 1500; ++t) {
       for (int l = 0; l < 64; ++l) {
         const auto w = rng.block(t * 64 + uint64_t(l));
         clear[l] = start[l] = 0;
-        if (gold[l].done() && jobs[l].size() == target[l]) {  // the run is complete (t = 0: an empty one)
+        x[l] = w[1] & 15;  // while counting and at the last addition the inputs are ignored
+        r[l] = w[2] & 7;
+        neg[l] = w[3] & 1;
+        if (jobs[l].size() == target[l] && (last_added[l] || target[l] == 0)) {  // run complete (t = 0: empty)
           clear[l] = 1;
           target[l] = 1 + w[0] % 40;
+          last_added[l] = false;
+        } else if (gold[l].done() && jobs[l].size() == target[l]) {
+          last_added[l] = true;  // no start: the last job's last addition
         } else if (gold[l].done()) {
           start[l] = 1;
-          x[l] = w[1] & 15;
-          r[l] = w[2] & 7;
-          neg[l] = w[3] & 1;
           jobs[l].push_back({x[l], neg[l] ? -int64_t(r[l]) : int64_t(r[l])});
-        } else {  // counting: the inputs are ignored
-          x[l] = w[1] & 15;
-          r[l] = w[2] & 7;
-          neg[l] = w[3] & 1;
         }
       }
       sim.set_input("clear_i", clear);
@@ -226,19 +228,20 @@ TEST(GateSim, PannMacNetlistComputesTheGoldenSumsInEveryLane) {
         ASSERT_EQ(ng[l], gold[l].sum_neg) << "sat " << sat << " step " << t << " lane " << l;
         ASSERT_EQ(done[l], uint64_t(gold[l].done())) << "sat " << sat << " step " << t << " lane " << l;
         ASSERT_EQ(ovf[l], uint64_t(gold[l].overflow)) << "sat " << sat << " step " << t << " lane " << l;
-        add_cycles[l] += done[l] == 0;
         if (clear[l] && t > 0) {
           const arith::PannMacSums e = arith::pann_mac_golden(jobs[l], 8, sat != 0);
           ASSERT_EQ(pos[l], e.sum_pos) << "sat " << sat << " step " << t << " lane " << l;
           ASSERT_EQ(ng[l], e.sum_neg) << "sat " << sat << " step " << t << " lane " << l;
           ASSERT_EQ(ovf[l], uint64_t(e.overflow)) << "sat " << sat << " step " << t << " lane " << l;
-          ASSERT_EQ(add_cycles[l], e.add_cycles) << "sat " << sat << " step " << t << " lane " << l;
+          ASSERT_EQ(cycles[l], e.cycles) << "sat " << sat << " step " << t << " lane " << l;
           ++runs;
           overflowed += e.overflow;
         }
         if (clear[l]) {
           jobs[l].clear();
-          add_cycles[l] = 0;
+          cycles[l] = 0;
+        } else {
+          ++cycles[l];  // every edge after the clear is the run's: starts, additions, the last one
         }
         gold[l].clock(clear[l], start[l], x[l], r[l], neg[l]);
       }
@@ -295,8 +298,10 @@ TEST(UnitEnergy, PricesTheMeasuredSwitching) {
 }
 
 // pann_mac prices additions: on its uniform job stream (the operations are the additions
-// done, start and clear cycles priced in) and on chains (clear, four jobs of |w̃| = 5:
-// 20 additions per chain; 200 chains leave 56 lanes idle in the last slot).
+// done, start and clear cycles priced in) and on chains (clear, four jobs of |w̃| = 5,
+// each start after the first on the last addition of the job before, then the last
+// addition: 22 steps, 20 additions per chain; 200 chains leave 56 lanes idle in the
+// last slot).
 TEST(UnitEnergy, PannMacPricesAdditions) {
   const CellLibrary lib = load_cell_library(default_cell_library_path());
   UnitEnergyRequest req;
@@ -322,10 +327,11 @@ TEST(UnitEnergy, PannMacPricesAdditions) {
     for (uint32_t j = 0; j < 4; ++j) {
       const auto w = rng.block(ch * 4 + j);
       req.chains.push_back({w[0] & 255u, 5, w[1] & 1u, kStepLoad});
-      for (int k = 0; k < 5; ++k) req.chains.push_back({w[2] & 255u, w[3] & 15u, w[3] >> 4 & 1u, 0});  // ignored
+      for (int k = 0; k < 4; ++k) req.chains.push_back({w[2] & 255u, w[3] & 15u, w[3] >> 4 & 1u, 0});  // ignored
     }
+    req.chains.push_back({0, 0, 0, 0});  // the last job's last addition
   }
-  req.chain_len = 25;
+  req.chain_len = 22;
   req.chain_ops = 20;
   const UnitEnergyReport c = measure_unit_energy(req, lib);
   EXPECT_EQ(c.operations, 200u * 20u);

@@ -6,7 +6,9 @@ flipped constant, a dropped carry, a wrong sign extension, ...), is Verilated wi
 very harness the ctest suite uses (rtl/harness.h through tests/rtl/mutant_driver.cpp)
 and must produce a mismatch against the golden model. Prints each verdict and the kill
 rate; exits 1 if a mutant survives, a replacement no longer applies, or the unmutated
-baseline fails. Usage: rtl_mutations.py [--jobs N]
+baseline fails. Usage: rtl_mutations.py [--jobs N] [--unit MODULE ...]; --unit keeps
+the mutants of MODULE.sv or checked on a MODULE instance, and the baseline is then every
+instance those mutants are checked on, unmutated.
 """
 import argparse
 import concurrent.futures as cf
@@ -94,18 +96,31 @@ MUTANTS = [
     ("pann_add.sv", "      count_q  <= r_i;\n      result_o <= '0;", "      count_q  <= r_i;\n      result_o <= result_o;", PANN),
     # The PANN PE: each adder reads its own sum, the stored sign picks the sum written and
     # the overflow, the count, clear over start, the sticky flag (cleared by clear only),
-    # the zero-extended, saturating addend taken from the x register.
+    # the zero-extended, saturating addend taken from the x register; the overlapped
+    # start: done at count 1, the last addition at a start made with the old x and sign
+    # (not skipped, not the new job's), the count loaded whole, a start while counting
+    # adding once, clear over the last addition.
     ("pann_mac.sv", ".acc_i(sum_pos_o), .in_i(x_q)", ".acc_i(sum_neg_o), .in_i(x_q)", PANN_MAC),
     ("pann_mac.sv", "if (neg_q) sum_neg_o <= next_neg;", "if (neg_i) sum_neg_o <= next_neg;", PANN_MAC),
-    ("pann_mac.sv", "      else       sum_pos_o <= next_pos;", "      sum_pos_o <= next_pos;", PANN_MAC),
+    ("pann_mac.sv", "        else       sum_pos_o <= next_pos;", "        sum_pos_o <= next_pos;", PANN_MAC),
     ("pann_mac.sv", "(neg_q ? ovf_neg : ovf_pos)", "(neg_q ? ovf_pos : ovf_neg)", PANN_MAC),
     ("pann_mac.sv", "assign adding = (count_q != '0);", "assign adding = (count_q > 1);", PANN_MAC),
     ("pann_mac.sv", "end else if (clear_i) begin", "end else if (clear_i && !start_i) begin", PANN_MAC),
     ("pann_mac.sv", "overflow_o <= overflow_o | (neg_q", "overflow_o <= (neg_q", PANN_MAC),
-    ("pann_mac.sv", "      overflow_o <= 1'b0;\n    end else if (start_i) begin", "    end else if (start_i) begin", PANN_MAC),
+    ("pann_mac.sv", "      overflow_o <= 1'b0;\n    end else begin", "    end else begin", PANN_MAC),
     ("pann_mac.sv", ".Signed(0), .Saturate(Saturate)) u_add_neg", ".Signed(1), .Saturate(Saturate)) u_add_neg", PANN_MAC_SAT),
     ("pann_mac.sv", ".Saturate(Saturate)) u_add_pos", ".Saturate(0)) u_add_pos", PANN_MAC_SAT),
     ("pann_mac.sv", ".in_i(x_q), .sum_o(next_neg)", ".in_i(x_i), .sum_o(next_neg)", PANN_MAC),
+    ("pann_mac.sv", "assign done_o = ((count_q >> 1) == '0);", "assign done_o = (count_q == '0);", PANN_MAC),
+    ("pann_mac.sv", "      if (adding) begin", "      if (adding && !(start_i && count_q == RWidth'(1))) begin", PANN_MAC),
+    ("pann_mac.sv", "      if (adding) begin", "      if (adding && (!start_i || count_q == RWidth'(1))) begin", PANN_MAC),
+    ("pann_mac.sv", ".in_i(x_q), .sum_o(next_pos)", ".in_i(start_i ? x_i : x_q), .sum_o(next_pos)", PANN_MAC),
+    ("pann_mac.sv", "if (neg_q) sum_neg_o <= next_neg;", "if (start_i ? neg_i : neg_q) sum_neg_o <= next_neg;", PANN_MAC),
+    ("pann_mac.sv", "count_q  <= r_i;", "count_q  <= r_i - RWidth'(adding);", PANN_MAC),
+    ("pann_mac.sv", "      end else if (adding) begin\n        count_q  <= count_q - 1'b1;",
+     "      end else begin\n        count_q  <= count_q - 1'b1;", PANN_MAC),
+    ("pann_mac.sv", "      count_q    <= '0;\n      sum_pos_o  <= '0;\n      sum_neg_o  <= '0;\n      overflow_o <= 1'b0;\n    end else begin",
+     "      sum_pos_o  <= '0;\n      sum_neg_o  <= '0;\n      overflow_o <= 1'b0;\n    end else begin", PANN_MAC),
     ("luq_mul.sv", "assign s1 = e[1] ? {s0[8:0], 2'b0} : s0;", "assign s1 = e[1] ? {s0[9:0], 1'b0} : s0;", LUQ),
     ("luq_mul.sv", ".cin_i(w_i[3])", ".cin_i(1'b0)", LUQ),
     ("luq_mul.sv", "assign a_ext = 11'($signed(a_i));", "assign a_ext = 11'(a_i);", LUQ),
@@ -181,19 +196,30 @@ def run_mutant(index, mutant, tmp):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--unit", action="append", default=[],
+                    help="only the mutants of this module's file or checked on this module (repeatable)")
     args = ap.parse_args()
+    chosen = [(i, m) for i, m in enumerate(MUTANTS, 1)
+              if not args.unit or m[0][:-3] in args.unit or m[3][0] in args.unit]
+    if not chosen:
+        print(f"rtl mutations: no mutant for --unit {' '.join(args.unit)}")
+        sys.exit(1)
+    baselines = [BOOTH_S8] if not args.unit else list(dict.fromkeys(m[3] for _, m in chosen))
     with tempfile.TemporaryDirectory() as tmp:
-        rc, out = build_and_run(os.path.join(ROOT, "rtl"), BOOTH_S8, os.path.join(tmp, "baseline"))
-        print(f"baseline (unmutated mul_booth s8x8): {'pass' if rc == 0 else 'FAIL'} {out}")
+        rc = 0
+        for b, unit in enumerate(baselines):
+            brc, out = build_and_run(os.path.join(ROOT, "rtl"), unit, os.path.join(tmp, f"baseline{b}"))
+            print(f"baseline (unmutated {unit[0]} {unit[1]}): {'pass' if brc == 0 else 'FAIL'} {out}")
+            rc = rc or brc
         with cf.ThreadPoolExecutor(args.jobs) as pool:
-            results = sorted(pool.map(lambda im: run_mutant(im[0], im[1], tmp), enumerate(MUTANTS, 1)))
+            results = sorted(pool.map(lambda im: run_mutant(im[0], im[1], tmp), chosen))
     for i, verdict, text in results:
         print(f"mutant {i:2d} {verdict:13s} {text}")
     killed = sum(v == "KILLED" for _, v, _ in results)
     bad = [r for r in results if r[1] != "KILLED"]
     print(f"rtl mutations: {killed} of {len(results)} killed ({100.0 * killed / len(results):.0f}%)")
     print(f"mutation: {killed} passed, {len(bad) + (rc != 0)} failed")
-    sys.exit(0 if not bad and rc == 0 and len(results) >= 20 else 1)
+    sys.exit(0 if not bad and rc == 0 and (args.unit or len(results) >= 20) else 1)
 
 
 if __name__ == "__main__":
