@@ -136,7 +136,7 @@ for m in a b; do
   B=$(col budget_pj_per_inference); O=$(col energy_over_budget); E=$(col energy_pj_per_inference); A=$(col pann_additions)
   [ -n "$B" ] && [ -n "$O" ] && [ -n "$A" ] || fail "budget columns missing: $(head -1 "$s")"
   # The chosen point fits its budget (the search priced it on the same flow); the ratio is energy / budget.
-  awk -F, -v b="$B" -v o="$O" -v e="$E" -v a="$A" '$1=="fit" { exit !($o <= 1 && $o > 0 && $a > 0 && ($e / $b - $o) ^ 2 < 1e-12) }' "$s" \
+  awk -F, -v b="$B" -v o="$O" -v e="$E" -v a="$A" '$1=="fit" { exit !($o <= 1 && $o > 0 && $a > 0 && (($e / $b) / $o - 1) ^ 2 < 1e-8) }' "$s" \
     || fail "$m: fit row: $(grep ^fit "$s")"
   awk -F, -v o="$O" '$1=="none_fits" { exit !($o > 1) }' "$s" || fail "$m: none_fits must be over budget"
   # Rows without a budget of their own are compared with the first one.
