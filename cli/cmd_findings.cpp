@@ -42,10 +42,15 @@ Command add_energy_findings(CLI::App& app, const bool& json) {
               std::cerr << "." << std::flush;
             };
             using Req = power::UnitEnergyRequest;
+            auto req = [](const char* unit, const char* arch = "array") {  // every other field at its default
+              Req r;
+              r.unit = unit, r.arch = arch;
+              return r;
+            };
             for (int bits : {2, 4, 8})
               for (bool s : {true, false}) {
                 const std::string sg = s ? "signed" : "unsigned";
-                Req mul{"mul", "array"};
+                Req mul = req("mul", "array");
                 mul.a_bits = mul.b_bits = bits;
                 mul.is_signed = s;
                 Req mac = mul;
@@ -56,7 +61,7 @@ Command add_energy_findings(CLI::App& app, const bool& json) {
               }
             for (int bits : {4, 8})
               for (bool s : {true, false}) {
-                Req mac{"mac", "array"};
+                Req mac = req("mac", "array");
                 mac.a_bits = mac.b_bits = bits;
                 mac.acc_bits = 32;
                 mac.is_signed = s;
@@ -66,12 +71,12 @@ Command add_energy_findings(CLI::App& app, const bool& json) {
               }
             for (int bits : {8, 16})
               for (const char* arch : {"array", "booth"}) {
-                Req m{"mul", arch};
+                Req m = req("mul", arch);
                 m.a_bits = m.b_bits = bits;
                 measure("3 booth vs array", fmt::format("signed {}b multiplier, {}", bits, arch), m);
               }
             for (const char* arch : {"array", "booth"}) {
-              Req zd{"mul", arch};
+              Req zd = req("mul", arch);
               measure("glitches", fmt::format("signed 8b {} multiplier, zero-delay", arch), zd);
               Req ud = zd;
               ud.unit_delay = true;
@@ -79,36 +84,36 @@ Command add_energy_findings(CLI::App& app, const bool& json) {
               measure("glitches", fmt::format("signed 8b {} multiplier, unit-delay (with glitches)", arch), ud);
             }
             for (const char* f : {"fp8_e4m3", "fp8_e5m2"}) {
-              Req fm{"fp8_mac"};
+              Req fm = req("fp8_mac");
               fm.format = f;
               measure("4 FP8 vs INT8 MAC", fmt::format("{} MAC, FP32 accumulator, N(0,1) operands", f), fm);
             }
-            Req i8{"mac", "array"};
+            Req i8 = req("mac", "array");
             i8.stream = "gauss";
             measure("4 FP8 vs INT8 MAC", "signed INT8 MAC, 32b accumulator, quantised Gaussian operands", i8);
-            Req luq{"luq_mul"};
+            Req luq = req("luq_mul");
             measure("5 LUQ vs INT4", "LUQ INT4 x FP4 shift unit", luq, "paper: ~5x less multiplier area");
-            Req i4{"mul", "array"};
+            Req i4 = req("mul", "array");
             i4.a_bits = i4.b_bits = 4;
             measure("5 LUQ vs INT4", "signed INT4 x INT4 array multiplier", i4);
-            Req a8{"add", "ripple"};
+            Req a8 = req("add", "ripple");
             a8.a_bits = 8;
             measure("6 Horowitz", "int8 add (ripple)", a8, "0.03 pJ");
             Req a32 = a8;
             a32.a_bits = 32;
             measure("6 Horowitz", "int32 add (ripple)", a32, "0.1 pJ");
-            Req m8{"mul", "array"};
+            Req m8 = req("mul", "array");
             measure("6 Horowitz", "int8 mult (array)", m8, "0.2 pJ");
-            Req m32{"mul", "array"};
+            Req m32 = req("mul", "array");
             m32.a_bits = m32.b_bits = 32;
             measure("6 Horowitz", "int32 mult (array)", m32, "3.1 pJ");
-            Req f16{"fp_add"};
+            Req f16 = req("fp_add");
             f16.format = "fp16";
             measure("6 Horowitz", "fp16 add", f16, "0.4 pJ");
             Req f32 = f16;
             f32.format = "fp32";
             measure("6 Horowitz", "fp32 add", f32, "0.9 pJ");
-            Req fm16{"fp_mul_rne"};
+            Req fm16 = req("fp_mul_rne");
             fm16.format = "fp16";
             measure("6 Horowitz", "fp16 mult (RNE, array significands)", fm16, "1.1 pJ");
             Req fm32 = fm16;

@@ -30,7 +30,9 @@ TEST_P(RtlUnitTest, MatchesGoldenModelBitForBit) {
     // Exhaustive means every (a, b) pair: 2^(WidthA+WidthB) vectors.
     int wa = 0, wb = 0;
     std::sscanf(u.params.c_str(), "WidthA=%d WidthB=%d", &wa, &wb);
-    if (u.exhaustive) EXPECT_EQ(r.vectors, uint64_t{1} << (wa + wb));
+    if (u.exhaustive) {
+      EXPECT_EQ(r.vectors, uint64_t{1} << (wa + wb));
+    }
   }
 }
 
