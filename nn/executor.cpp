@@ -123,16 +123,15 @@ torch::Tensor round_to_grid(const arith::NumberFormat& f, torch::Tensor x, int t
 ActivationScale activation_scale(const arith::NumberFormat& f, double lo, double hi, double max_abs,
                                  int offset_bits) {
   ActivationScale a;
-  if (offset_bits > 0) {
-    const arith::NumberFormat sf = arith::IntFormat{offset_bits, true};
-    a.scale = max_abs > 0 ? max_abs / scale_target(sf) : 1.0;
-    a.zero = lo < 0 ? std::ldexp(1.0, offset_bits - 1) : 0.0;
-  } else if (is_asymmetric(f)) {
+  if (offset_bits == 0 && is_asymmetric(f)) {
     auto [s, z] = asymmetric_scale(torch::tensor({lo}, torch::kFloat64), torch::tensor({hi}, torch::kFloat64), levels(f));
     a.scale = s.item<double>(), a.zero = z.item<double>();
-  } else {
-    a.scale = max_abs > 0 ? max_abs / scale_target(f) : 1.0;
+    return a;
   }
+  // Symmetric: max|x| onto the format's largest value (offset codes: that of the signed int grid).
+  const arith::NumberFormat sym = offset_bits > 0 ? arith::NumberFormat{arith::IntFormat{offset_bits, true}} : f;
+  a.scale = max_abs > 0 ? max_abs / scale_target(sym) : 1.0;
+  if (offset_bits > 0 && lo < 0) a.zero = std::ldexp(1.0, offset_bits - 1);
   return a;
 }
 
@@ -147,6 +146,12 @@ torch::Tensor activation_codes(const arith::NumberFormat& f, const torch::Tensor
 WeightGrid quantise_weights(const LayerQuant& q, const torch::Tensor& w2, int threads) {
   const int64_t N = w2.size(0);
   WeightGrid g;
+  // max |w| (per output channel or per tensor) onto f's largest value; an all-zero channel keeps scale 1.
+  auto symmetric_scale = [&](const arith::NumberFormat& f) {
+    auto amax = q.per_channel ? w2.abs().amax(1) : w2.abs().max().expand({N});
+    auto scale = amax / scale_target(f);
+    return torch::where(scale > 0, scale, torch::ones_like(scale));
+  };
   if (q.pann) {
     auto wf = w2.to(torch::kFloat32).contiguous();
     const int64_t per = wf.size(1);
@@ -162,9 +167,7 @@ WeightGrid quantise_weights(const LayerQuant& q, const torch::Tensor& w2, int th
     // The symmetric signed grid, codes offset by 2^(b−1) (even for b ≥ 2, so rounding
     // w/s + z equals rounding w/s, then adding z).
     const arith::NumberFormat sf = arith::IntFormat{q.offset_bits, true};
-    auto amax = q.per_channel ? w2.abs().amax(1) : w2.abs().max().expand({N});
-    g.scale = amax / scale_target(sf);
-    g.scale = torch::where(g.scale > 0, g.scale, torch::ones_like(g.scale));
+    g.scale = symmetric_scale(sf);
     g.zero = torch::full_like(g.scale, std::ldexp(1.0, q.offset_bits - 1));
     g.codes = round_to_grid(sf, (w2 / g.scale.view({-1, 1})).to(torch::kFloat32).contiguous(), threads, true)
                   .add_(float(std::ldexp(1.0, q.offset_bits - 1)));
@@ -174,9 +177,7 @@ WeightGrid quantise_weights(const LayerQuant& q, const torch::Tensor& w2, int th
     auto hi = q.per_channel ? w2.amax(1) : w2.max().expand({N});
     std::tie(g.scale, g.zero) = asymmetric_scale(lo, hi, levels(q.weights));
   } else {
-    auto amax = q.per_channel ? w2.abs().amax(1) : w2.abs().max().expand({N});
-    g.scale = amax / scale_target(q.weights);
-    g.scale = torch::where(g.scale > 0, g.scale, torch::ones_like(g.scale));
+    g.scale = symmetric_scale(q.weights);
     g.zero = torch::zeros_like(g.scale);
   }
   g.codes = round_to_grid(q.weights, (w2 / g.scale.view({-1, 1}) + g.zero.view({-1, 1})).to(torch::kFloat32).contiguous(),
