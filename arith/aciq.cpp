@@ -1,5 +1,6 @@
 #include "arith/aciq.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <string>
@@ -100,6 +101,103 @@ double sawb_clip(std::span<const float> x, double c1, double c2) {
   }
   const double n = double(x.size());
   return c1 * std::sqrt(s2 / n) - c2 * s1 / n;
+}
+
+}  // namespace lpsim::arith
+
+namespace lpsim::arith {
+
+double mean_log_likelihood(std::span<const float> x, ClipPrior prior, bool one_sided) {
+  double s1 = 0, s2 = 0, n = 0;
+  if (one_sided) {
+    for (float v : x)
+      if (v > 0) s1 += v, s2 += double(v) * v, n += 1;
+    if (n < 2) return -INFINITY;
+    const double b = s1 / n, var = s2 / n;
+    return prior == ClipPrior::laplace ? -std::log(b) - 1 : 0.5 * std::log(2 / (std::numbers::pi * var)) - 0.5;
+  }
+  if (x.size() < 2) return -INFINITY;
+  for (float v : x) s1 += v;
+  n = double(x.size());
+  const double mean = s1 / n;
+  double ad = 0, sq = 0;
+  for (float v : x) ad += std::fabs(v - mean), sq += (v - mean) * (v - mean);
+  const double b = ad / n, var = sq / n;
+  if (!(b > 0) || !(var > 0)) return -INFINITY;
+  return prior == ClipPrior::laplace ? -std::log(2 * b) - 1 : -0.5 * std::log(2 * std::numbers::pi * var) - 0.5;
+}
+
+ClipPrior best_fit_prior(std::span<const float> x, bool one_sided) {
+  return mean_log_likelihood(x, ClipPrior::gauss, one_sided) > mean_log_likelihood(x, ClipPrior::laplace, one_sided)
+             ? ClipPrior::gauss
+             : ClipPrior::laplace;
+}
+
+namespace {
+void check_alloc(std::span<const double> alpha, int min_bits, int max_bits) {
+  if (alpha.empty()) throw InputError("bit allocation needs at least one channel", {}, "bit_allocation");
+  for (double a : alpha)
+    if (!(a >= 0) || !std::isfinite(a)) throw InputError("bit allocation: channel scales must be finite and >= 0", {}, "bit_allocation");
+  if (min_bits < 0 || max_bits > 30 || min_bits > max_bits)
+    throw InputError("bit allocation: need 0 <= min_bits <= max_bits <= 30", {}, "bit_allocation");
+}
+}  // namespace
+
+std::vector<int> bits_for_bin_budget(std::span<const double> alpha, double bins, BitRounding rounding, int min_bits,
+                                     int max_bits) {
+  check_alloc(alpha, min_bits, max_bits);
+  double total = 0;
+  for (double a : alpha) total += std::cbrt(a * a);
+  std::vector<int> out;
+  out.reserve(alpha.size());
+  for (double a : alpha) {
+    if (!(a > 0) || !(total > 0)) {
+      out.push_back(min_bits);
+      continue;
+    }
+    const double m = std::log2(std::cbrt(a * a) / total * bins);
+    const double r = rounding == BitRounding::round ? std::round(m) : std::ceil(m);
+    out.push_back(int(std::clamp(r, double(min_bits), double(max_bits))));
+  }
+  return out;
+}
+
+std::vector<int> allocate_bits(std::span<const double> alpha, double mean_bits, BitRounding rounding, int min_bits,
+                               int max_bits) {
+  check_alloc(alpha, min_bits, max_bits);
+  if (!(mean_bits >= min_bits && mean_bits <= max_bits))
+    throw InputError("bit allocation: mean_bits must be in [" + std::to_string(min_bits) + ", " + std::to_string(max_bits) + "]",
+                     {}, "bit_allocation.mean_bits");
+  const double C = double(alpha.size());
+  auto mean_of = [&](const std::vector<int>& b) {
+    double s = 0;
+    for (int v : b) s += v;
+    return s / C;
+  };
+  // The mean is a non-decreasing step function of log2 B; with equal α it jumps straight
+  // from one width to the next, so the bracket's two ends are compared at the end.
+  double lo = std::log2(C) + min_bits - 80, hi = std::log2(C) + max_bits + 80;
+  for (int it = 0; it < 200 && hi - lo > 1e-12; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (mean_of(bits_for_bin_budget(alpha, std::exp2(mid), rounding, min_bits, max_bits)) < mean_bits ? lo : hi) = mid;
+  }
+  auto below = bits_for_bin_budget(alpha, std::exp2(lo), rounding, min_bits, max_bits);
+  auto above = bits_for_bin_budget(alpha, std::exp2(hi), rounding, min_bits, max_bits);
+  const double db = std::fabs(mean_of(below) - mean_bits), da = std::fabs(mean_of(above) - mean_bits);
+  return da < db ? above : below;
+}
+
+BiasCorrection bias_correction(std::span<const double> w, std::span<const double> wq) {
+  if (w.size() != wq.size() || w.empty()) throw InputError("bias correction: weights and quantised weights must be equal, non-empty", {}, "bias_correction");
+  const double n = double(w.size());
+  BiasCorrection c;
+  for (size_t i = 0; i < w.size(); ++i) c.mean_w += w[i], c.mean_wq += wq[i];
+  c.mean_w /= n, c.mean_wq /= n;
+  double vw = 0, vq = 0;
+  for (size_t i = 0; i < w.size(); ++i)
+    vw += (w[i] - c.mean_w) * (w[i] - c.mean_w), vq += (wq[i] - c.mean_wq) * (wq[i] - c.mean_wq);
+  c.xi = vq > 0 ? std::sqrt(vw / vq) : 1.0;
+  return c;
 }
 
 }  // namespace lpsim::arith

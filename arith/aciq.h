@@ -4,6 +4,7 @@
 #pragma once
 
 #include <span>
+#include <vector>
 
 namespace lpsim::arith {
 
@@ -40,5 +41,44 @@ double aciq_clip(std::span<const float> x, ClipPrior prior, int bits, bool one_s
 // clip = c1·sqrt(mean(x²)) - c2·mean|x|. It is <= 0 when rms/mean|x| <= c2/c1 (near-constant
 // magnitudes); callers must handle that. Empty tensor: InputError.
 double sawb_clip(std::span<const float> x, double c1 = 12.1, double c2 = 12.2);
+
+}  // namespace lpsim::arith
+
+namespace lpsim::arith {
+
+// ---- Prior choice (clip prior: auto) -------------------------------------------------
+// The prior whose maximum-likelihood fit explains x better: the larger mean
+// log-likelihood per value. Two-sided, about the mean: Laplace −ln(2b) − 1 with
+// b = mean|x − mean|, Gauss −½·ln(2πσ²) − ½ with σ² the MLE variance. One-sided
+// (post-ReLU: only the x > 0 entries, as aciq_clip): exponential −ln b − 1 with b = mean x,
+// half-normal ½·ln(2/(πσ²)) − ½ with σ² = mean x². A tie (or fewer than 2 values) is Laplace.
+ClipPrior best_fit_prior(std::span<const float> x, bool one_sided);
+double mean_log_likelihood(std::span<const float> x, ClipPrior prior, bool one_sided);
+
+// ---- Per-channel bit allocation (papers.md §4, eq. 10–11) ------------------------------
+enum class BitRounding { round, ceil };
+
+// Eq. 11 for a bin budget B: M_i = round|ceil(log2(α_i^{2/3} / Σ_j α_j^{2/3} · B)), clipped
+// to [min_bits, max_bits] (α_i = 0 gets min_bits). α_i ≥ 0; not all zero.
+std::vector<int> bits_for_bin_budget(std::span<const double> alpha, double bins, BitRounding rounding, int min_bits,
+                                     int max_bits);
+
+// Bit widths with mean as close to mean_bits as the rounding allows: eq. 11 with the
+// budget B found by bisection on log2 B (the reference code iterates ≤ 10 times towards
+// the target; the bisection reaches the same fixed point exactly). Among budgets whose
+// mean is equally close, the smaller mean (never over the target on a tie). All α equal
+// (or all zero): every channel gets the nearest width to mean_bits. InputError on an
+// empty or negative α, a mean outside [min_bits, max_bits] or min_bits > max_bits.
+std::vector<int> allocate_bits(std::span<const double> alpha, double mean_bits, BitRounding rounding, int min_bits,
+                               int max_bits);
+
+// ---- Bias correction of weights (papers.md §4, the reference code's -bcw -vcw form) ------
+// For one output channel: ŵ = ξ·(w_q − mean w_q) + mean w with ξ = std(w)/std(w_q)
+// (ξ = 1 when w_q is constant), so mean ŵ = mean w and std ŵ = std w.
+struct BiasCorrection {
+  double xi = 1, mean_w = 0, mean_wq = 0;
+  double operator()(double wq) const { return xi * (wq - mean_wq) + mean_w; }
+};
+BiasCorrection bias_correction(std::span<const double> w, std::span<const double> wq);
 
 }  // namespace lpsim::arith

@@ -151,4 +151,130 @@ TEST(Aciq, BadInputIsAnInputError) {
   EXPECT_THROW(sawb_clip(std::vector<float>{}), lpsim::InputError);
 }
 
+
+// ---- Prior choice, bit allocation, bias correction (papers.md §4) ------------------------
+
+TEST(AciqPrior, MeanLogLikelihoodIsTheDirectSumOfLogDensities) {
+  const auto x = laplace_samples(4001, 1.7, 11);
+  double mean = 0;
+  for (float v : x) mean += v;
+  mean /= double(x.size());
+  double b = 0, var = 0;
+  for (float v : x) b += std::fabs(v - mean), var += (v - mean) * (v - mean);
+  b /= double(x.size()), var /= double(x.size());
+  double ll_l = 0, ll_g = 0;
+  for (float v : x) {
+    ll_l += -std::log(2 * b) - std::fabs(v - mean) / b;
+    ll_g += -0.5 * std::log(2 * std::numbers::pi * var) - (v - mean) * (v - mean) / (2 * var);
+  }
+  EXPECT_NEAR(mean_log_likelihood(x, ClipPrior::laplace, false), ll_l / double(x.size()), 1e-9);
+  EXPECT_NEAR(mean_log_likelihood(x, ClipPrior::gauss, false), ll_g / double(x.size()), 1e-9);
+  // One-sided: the positive entries under the exponential and the half-normal.
+  double s1 = 0, s2 = 0, n = 0;
+  for (float v : x)
+    if (v > 0) s1 += v, s2 += double(v) * v, n += 1;
+  double le = 0, lh = 0;
+  for (float v : x)
+    if (v > 0) {
+      le += -std::log(s1 / n) - v / (s1 / n);
+      lh += std::log(std::sqrt(2 / (std::numbers::pi * (s2 / n)))) - double(v) * v / (2 * s2 / n);
+    }
+  EXPECT_NEAR(mean_log_likelihood(x, ClipPrior::laplace, true), le / n, 1e-9);
+  EXPECT_NEAR(mean_log_likelihood(x, ClipPrior::gauss, true), lh / n, 1e-9);
+}
+
+TEST(AciqPrior, AutoPicksTheDistributionTheSamplesCameFrom) {
+  const auto l = laplace_samples(20000, 0.3, 5), g = gauss_samples(20000, 6);
+  EXPECT_EQ(best_fit_prior(l, false), ClipPrior::laplace);
+  EXPECT_EQ(best_fit_prior(g, false), ClipPrior::gauss);
+  // ReLU'd: the positive half of a Laplace is exponential, of a Gaussian half-normal; zeros ignored.
+  auto relu = [](std::vector<float> v) {
+    for (float& e : v) e = std::max(e, 0.0f);
+    return v;
+  };
+  EXPECT_EQ(best_fit_prior(relu(l), true), ClipPrior::laplace);
+  EXPECT_EQ(best_fit_prior(relu(g), true), ClipPrior::gauss);
+}
+
+TEST(BitAllocation, PapersExampleRoundAndCeil) {
+  // papers.md §4 verification: α^{2/3} = 1 and 2, B = 32 bins -> B* = 10.67 / 21.33,
+  // log2 = 3.415 / 4.415 -> round (3, 4), ceil (4, 5).
+  const std::vector<double> alpha = {1.0, std::pow(2.0, 1.5)};
+  EXPECT_EQ(bits_for_bin_budget(alpha, 32, BitRounding::round, 0, 8), (std::vector<int>{3, 4}));
+  EXPECT_EQ(bits_for_bin_budget(alpha, 32, BitRounding::ceil, 0, 8), (std::vector<int>{4, 5}));
+  // Eq. 10 directly: B_i ∝ α_i^{2/3}, summing to B.
+  EXPECT_NEAR(std::log2(32.0 / 3), 3.415, 1e-3);
+  // Clipped to [min, max]; a zero scale gets the minimum.
+  EXPECT_EQ(bits_for_bin_budget(std::vector<double>{0.0, 1e-9, 1.0, 1e9}, 0x1p40, BitRounding::round, 0, 8),
+            (std::vector<int>{0, 0, 8, 8}));
+}
+
+TEST(BitAllocation, TheIteratedTargetIsTheClosestMeanAnyBudgetGives) {
+  const RandomStream rng(3, 0);
+  for (int trial = 0; trial < 6; ++trial) {
+    std::vector<double> alpha(37 + 11 * trial);
+    for (size_t i = 0; i < alpha.size(); ++i) alpha[i] = std::exp(3.0 * ((rng.bits(trial * 1000 + i) + 0.5) * 0x1p-32 - 0.5));
+    for (BitRounding r : {BitRounding::round, BitRounding::ceil})
+      for (double target : {2.0, 3.0, 4.0, 4.3}) {
+        const auto bits = allocate_bits(alpha, target, r, 0, 8);
+        double mean = 0;
+        for (int b : bits) {
+          mean += b;
+          EXPECT_TRUE(b >= 0 && b <= 8);
+        }
+        mean /= double(bits.size());
+        // Brute force over budgets 2^(t/64): nothing gets closer to the target.
+        double best = INFINITY;
+        for (int t = 0; t < 64 * 20; ++t) {
+          const auto b2 = bits_for_bin_budget(alpha, std::exp2(t / 64.0), r, 0, 8);
+          double m2 = 0;
+          for (int b : b2) m2 += b;
+          best = std::min(best, std::fabs(m2 / double(b2.size()) - target));
+        }
+        EXPECT_LE(std::fabs(mean - target), best + 1e-12) << "trial " << trial << " target " << target;
+        // Larger scales never get fewer bits.
+        for (size_t i = 0; i < alpha.size(); ++i)
+          for (size_t j = 0; j < alpha.size(); ++j)
+            if (alpha[i] > alpha[j]) {
+              EXPECT_GE(bits[i], bits[j]);
+            }
+      }
+  }
+  // Equal scales: every channel the target width.
+  EXPECT_EQ(allocate_bits(std::vector<double>(5, 2.0), 4, BitRounding::round, 0, 8), std::vector<int>(5, 4));
+  EXPECT_THROW(allocate_bits(std::vector<double>{1.0}, 9, BitRounding::round, 0, 8), lpsim::InputError);
+  EXPECT_THROW(allocate_bits(std::vector<double>{}, 4, BitRounding::round, 0, 8), lpsim::InputError);
+  EXPECT_THROW(allocate_bits(std::vector<double>{-1.0}, 4, BitRounding::round, 0, 8), lpsim::InputError);
+}
+
+TEST(BiasCorrectionTest, RestoresMeanAndStdExactly) {
+  // papers.md §4: after correction, mean(Ŵ) == mean(W) and std(Ŵ) == std(W) per channel.
+  const auto x = laplace_samples(257, 0.05, 9);
+  std::vector<double> w(x.begin(), x.end()), wq(w.size()), corrected(w.size());
+  const double s = 0.04;  // a coarse 4-bit-like grid, biased by clipping at ±3 steps
+  for (size_t i = 0; i < w.size(); ++i) wq[i] = s * std::clamp(std::nearbyint(w[i] / s), -3.0, 3.0);
+  const BiasCorrection c = bias_correction(w, wq);
+  for (size_t i = 0; i < w.size(); ++i) corrected[i] = c(wq[i]);
+  auto stats = [](const std::vector<double>& v) {
+    double m = 0, q = 0;
+    for (double e : v) m += e;
+    m /= double(v.size());
+    for (double e : v) q += (e - m) * (e - m);
+    return std::pair{m, std::sqrt(q / double(v.size()))};
+  };
+  const auto [mw, sw] = stats(w);
+  const auto [mq, sq] = stats(wq);
+  const auto [mc, sc] = stats(corrected);
+  EXPECT_GT(std::fabs(sq - sw), 1e-3);  // the grid did change the statistics
+  EXPECT_NEAR(mc, mw, 1e-15);
+  EXPECT_NEAR(sc, sw, 1e-15);
+  EXPECT_DOUBLE_EQ(c.xi, sw / sq);
+  // The code's form ξ(W_q − mean W_q) + mean W, not eq. 13 as printed.
+  EXPECT_DOUBLE_EQ(corrected[0], sw / sq * (wq[0] - mq) + mw);
+  // A constant quantised channel keeps ξ = 1 (nothing to stretch).
+  const BiasCorrection k = bias_correction(std::vector<double>{0.1, 0.2}, std::vector<double>{0.0, 0.0});
+  EXPECT_EQ(k.xi, 1.0);
+  EXPECT_NEAR(k(0.0), 0.15, 1e-15);
+}
+
 }  // namespace
