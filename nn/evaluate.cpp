@@ -36,6 +36,7 @@ json price_inference(QuantizedExecutor& ex, const PricingContext& ctx, const std
   double energy = 0, var = 0, area = 0, nand2 = 0, horowitz = 0;
   int64_t overflowed = 0, outputs = 0, pann_additions = 0;
   int bits_needed = 0;
+  double wbits_sum = 0, abits_sum = 0, macs_sum = 0;  // MAC-weighted mean widths
   std::string units;
   bool all_priced = true;
   ProgressBar bar(progress && ctx.price, label);
@@ -84,12 +85,34 @@ json price_inference(QuantizedExecutor& ex, const PricingContext& ctx, const std
                   {"energy_pj", e}, {"unit_area_um2", p.area_um2},
                   {"horowitz_pj_per_mac", p.horowitz_pj_per_mac},
                   {"pann_R", lc.pann_R}, {"pann_additions", lc.pann_additions}});
+    // Clipping, widths and bias correction as calibration left them (papers.md §4).
+    json& L = jl.back();
+    const double wb = double(lc.weight_bits) / double(lc.K * lc.N);
+    L["weight_bits_mean"] = wb;
+    if (q.quantised && !q.pann) {
+      const ActivationClip& ac = ex.input_clip(lc.node);
+      L["clip"] = ac.clip;
+      L["clip_prior"] = ac.clip != "aciq" ? std::string() : ac.gauss == 0 ? std::string("laplace") : ac.laplace == 0 ? std::string("gauss")
+                                                                                    : fmt::format("laplace {}/gauss {}", ac.laplace, ac.gauss);
+      L["clip_alpha_mean"] = ac.alpha_mean, L["clip_range_mean"] = ac.range_mean;
+      L["activations_one_sided"] = ac.one_sided, L["activations_per_channel"] = ac.per_channel;
+      L["activation_bits_mean"] = ac.bits_mean > 0 ? ac.bits_mean : double(arith::format_bits(q.activations));
+      if (!ac.note.empty()) L["clip_note"] = ac.note;
+      if (!q.weight_channel_bits.empty()) L["weight_channel_bits"] = q.weight_channel_bits;
+      if (!q.activation_channel_bits.empty()) L["activation_channel_bits"] = q.activation_channel_bits;
+      L["bias_corrected"] = ex.bias_correction_offsets(lc.node).defined();
+    }
+    wbits_sum += wb * double(lc.macs);
+    abits_sum += (L.contains("activation_bits_mean") ? L["activation_bits_mean"].get<double>() : 32.0) * double(lc.macs);
+    macs_sum += double(lc.macs);
   }
   bar.finish();
   return {{"energy_pj", all_priced ? energy : NAN}, {"energy_ci95_pj", std::sqrt(var)},
           {"energy_horowitz_pj", horowitz}, {"unit", units}, {"unit_area_um2", area}, {"unit_nand2", nand2},
           {"acc_overflow_fraction", outputs ? double(overflowed) / double(outputs) : 0.0},
-          {"acc_bits_needed", bits_needed}, {"pann_additions", pann_additions}, {"layers", jl}};
+          {"acc_bits_needed", bits_needed}, {"pann_additions", pann_additions},
+          {"weight_bits_mean", macs_sum > 0 ? wbits_sum / macs_sum : 0.0},
+          {"activation_bits_mean", macs_sum > 0 ? abits_sum / macs_sum : 0.0}, {"layers", jl}};
 }
 
 }  // namespace lpsim::nn

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <numeric>
 #include <limits>
 #include <span>
 
@@ -13,6 +14,10 @@ namespace lpsim::nn {
 namespace F = torch::nn::functional;
 
 namespace {
+
+std::string fmt_range(const std::string& what, double lo) {
+  return what + " must be in [" + std::to_string(int(lo)) + ", 8]";
+}
 
 bool is_int(const arith::NumberFormat& f) { return std::holds_alternative<arith::IntFormat>(f); }
 bool is_signed_int(const arith::NumberFormat& f) {
@@ -62,6 +67,29 @@ torch::Tensor exact_int64_sums(const std::function<torch::Tensor(const torch::Te
   auto hh = i64(gemm(ah, wh, torch::kFloat64)), hl = i64(gemm(ah, wl, torch::kFloat64));
   auto lh = i64(gemm(al, wh, torch::kFloat64)), ll = i64(gemm(al, wl, torch::kFloat64));
   return hh * (int64_t{1} << 24) + (hl + lh) * 4096 + ll;
+}
+
+// The clipping / allocation / correction settings of a quantised layer, checked before any work.
+void check_clipping(const Node& nd, const LayerQuant& q) {
+  auto bad = [&](const std::string& why, const char* key) { throw InputError("layer " + nd.name + ": " + why, {}, key); };
+  if (q.clip != "max" && q.clip != "none" && q.clip != "aciq" && q.clip != "mse")
+    bad("clip must be one of: none, max, aciq, mse (got '" + q.clip + "')", "clip");
+  if (q.prior != "laplace" && q.prior != "gauss" && q.prior != "auto")
+    bad("prior must be one of: laplace, gauss, auto (got '" + q.prior + "')", "prior");
+  const bool act_custom = q.clip == "aciq" || q.clip == "mse" || q.per_channel_activations || q.activation_mean_bits > 0;
+  if (act_custom && (!is_int(q.activations) || q.pann || q.offset_bits > 0))
+    bad("clip aciq/mse, per-channel activations and activation bit allocation need integer activations "
+        "(intN or uintN, not PANN or unsigned_mac)", "clip");
+  if (q.weight_mean_bits > 0 && (!is_signed_int(q.weights) || q.pann || q.offset_bits > 0))
+    bad("weight bit allocation needs signed intN weights", "bit_allocation");
+  if (q.weight_mean_bits > 0 && !(q.weight_mean_bits >= 2 && q.weight_mean_bits <= 8))
+    bad("bit_allocation.mean_bits for weights must be in [2, 8]", "bit_allocation.mean_bits");
+  const double amin = is_signed_int(q.activations) ? 2 : 0;
+  if (q.activation_mean_bits > 0 && !(q.activation_mean_bits >= amin && q.activation_mean_bits <= 8))
+    bad(fmt_range("bit_allocation.mean_bits for activations", amin), "bit_allocation.mean_bits");
+  if (act_custom && q.accumulator != "int") bad("clipped or per-channel activations need an int accumulator", "accumulator");
+  if (q.bias_correction && (q.pann || q.offset_bits > 0 || !is_int(q.weights)))
+    bad("bias_correction needs integer weights (not PANN or unsigned_mac)", "bias_correction");
 }
 
 }  // namespace
@@ -176,6 +204,14 @@ WeightGrid quantise_weights(const LayerQuant& q, const torch::Tensor& w2, int th
     auto lo = q.per_channel ? w2.amin(1) : w2.min().expand({N});
     auto hi = q.per_channel ? w2.amax(1) : w2.max().expand({N});
     std::tie(g.scale, g.zero) = asymmetric_scale(lo, hi, levels(q.weights));
+  } else if (!q.weight_channel_bits.empty()) {
+    // Channel n on int<M_n>: max|w_n| onto 2^(M_n−1) − 1 (so its codes stay inside that
+    // width when rounded on the layer's widest grid).
+    std::vector<double> top(static_cast<size_t>(N));
+    for (int64_t n = 0; n < N; ++n) top[size_t(n)] = std::ldexp(1.0, q.weight_channel_bits[size_t(n)] - 1) - 1;
+    auto scale = w2.abs().amax(1) / torch::tensor(top, torch::kFloat64);
+    g.scale = torch::where(scale > 0, scale, torch::ones_like(scale));
+    g.zero = torch::zeros_like(g.scale);
   } else {
     g.scale = symmetric_scale(q.weights);
     g.zero = torch::zeros_like(g.scale);
@@ -222,7 +258,9 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
   torch::NoGradGuard ng;
   folded_bn_.assign(n, false);
   weight_.resize(n), bias_.resize(n), wgrid_.resize(n), wscale_.resize(n), wzero_.resize(n);
+  wfold_.resize(n), wcorr_.resize(n);
   act_scale_.assign(n, 0.0), act_zero_.assign(n, 0.0);
+  act_chscale_.resize(n), act_shift_.resize(n), act_lo_.resize(n), act_hi_.resize(n), act_clip_.resize(n);
   in_shape_.resize(n), out_shape_.resize(n);
   out_of_range_.assign(n, 0), outputs_seen_.assign(n, 0);
   acc_max_abs_.assign(n, 0.0);
@@ -251,12 +289,90 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
       throw InputError("layer " + nd.name + ": accumulator overflow must be wrap or saturate", {}, "overflow");
     if (q.pann && !is_asymmetric(q.activations))
       throw InputError("layer " + nd.name + ": PANN needs unsigned activations (uintN)", {}, "activation_bits");
-    WeightGrid wg = quantise_weights(q, w.view({nd.out_channels, -1}), threads_);
-    wscale_[i] = wg.scale.contiguous();
-    wzero_[i] = wg.zero.contiguous();
-    wgrid_[i] = wg.codes;
+    check_clipping(nd, q);
+    wfold_[i] = w.view({nd.out_channels, -1}).contiguous();
+    quantise_layer_weights(i);
   }
 }
+
+void QuantizedExecutor::quantise_layer_weights(int i) {
+  LayerQuant& q = layers_[i];
+  const int64_t N = wfold_[i].size(0);
+  auto w2 = wfold_[i];
+  if (q.weight_mean_bits > 0) {
+    // α_n ∝ the channel's spread: σ (the reference code's default 'gaus'), b for laplace.
+    std::vector<double> alpha(static_cast<size_t>(N));
+    auto centred = w2 - w2.mean(1, true);
+    auto spread = q.prior == "laplace" ? centred.abs().mean(1) : centred.pow(2).mean(1).sqrt();
+    for (int64_t n = 0; n < N; ++n) alpha[size_t(n)] = spread[n].item<double>();
+    q.weight_channel_bits = arith::allocate_bits(alpha, q.weight_mean_bits, q.bit_rounding, 2, 8);
+    q.weights = arith::IntFormat{*std::max_element(q.weight_channel_bits.begin(), q.weight_channel_bits.end()), true};
+  }
+  WeightGrid wg = quantise_weights(q, w2, threads_);
+  wscale_[i] = wg.scale.contiguous();
+  wzero_[i] = wg.zero.contiguous();
+  wgrid_[i] = wg.codes;
+  wcorr_[i] = torch::Tensor();
+  if (q.bias_correction) {
+    // ŵ = ξ·(w_q − mean w_q) + mean w = ξ·w_q + o, per output channel: ξ joins the scale.
+    auto real = wscale_[i].view({-1, 1}) * (wgrid_[i].to(torch::kFloat64) - wzero_[i].view({-1, 1}));
+    auto wc = w2.to(torch::kFloat64).contiguous();
+    real = real.contiguous();
+    std::vector<double> xi(static_cast<size_t>(N)), off(static_cast<size_t>(N));
+    const int64_t K = wc.size(1);
+    for (int64_t n = 0; n < N; ++n) {
+      const arith::BiasCorrection bc =
+          arith::bias_correction(std::span<const double>(wc.data_ptr<double>() + n * K, size_t(K)),
+                                 std::span<const double>(real.data_ptr<double>() + n * K, size_t(K)));
+      xi[size_t(n)] = bc.xi, off[size_t(n)] = bc.mean_w - bc.xi * bc.mean_wq;
+    }
+    wscale_[i] = (wscale_[i] * torch::tensor(xi, torch::kFloat64)).contiguous();
+    wcorr_[i] = torch::tensor(off, torch::kFloat64);
+  }
+}
+
+torch::Tensor QuantizedExecutor::effective_weights(int i) const {
+  auto w = wscale_.at(i).view({-1, 1}) * (wgrid_.at(i).to(torch::kFloat64) - wzero_.at(i).view({-1, 1}));
+  return wcorr_.at(i).defined() ? w + wcorr_[i].view({-1, 1}) : w;
+}
+
+namespace {
+
+std::vector<int64_t> channel_shape(const torch::Tensor& x, int64_t C) {
+  return x.dim() == 4 ? std::vector<int64_t>{1, C, 1, 1} : std::vector<int64_t>{1, C};
+}
+
+bool custom_activations(const LayerQuant& q) {
+  return q.clip == "aciq" || q.clip == "mse" || q.per_channel_activations || q.activation_mean_bits > 0;
+}
+
+// Values of one channel (or of the tensor), at most `cap` of them, evenly strided: the
+// data of the numerical MSE search (deterministic, no random draw).
+torch::Tensor strided_sample(const torch::Tensor& v, int64_t cap) {
+  if (v.numel() <= cap) return v;
+  const int64_t step = (v.numel() + cap - 1) / cap;
+  return v.slice(0, 0, v.numel(), step).contiguous();
+}
+
+// The quantiser of one group of activations (a channel, or the tensor) with a clip α,
+// on an integer format of `bits`: its scale and zero point, through activation_scale (the
+// executor's own rule), from the clipped range. Symmetric formats: max|x| → min(α, max|x|);
+// unsigned one-sided: [0, min(α, hi)]; unsigned two-sided: [max(lo, m − α), min(hi, m + α)].
+ActivationScale clipped_scale(const arith::IntFormat& f, double alpha, double lo, double hi, double mean) {
+  const double amax = std::max(std::fabs(lo), std::fabs(hi));
+  if (f.is_signed) return activation_scale(f, lo, hi, std::min(alpha, amax));
+  if (lo >= 0) return activation_scale(f, 0.0, std::min(alpha, hi), amax);
+  return activation_scale(f, std::max(lo, mean - alpha), std::min(hi, mean + alpha), amax);
+}
+
+// Measured MSE of quantising v with clip α (the executor's grid, RNE as arith rounds).
+double measured_mse(const torch::Tensor& v, const arith::IntFormat& f, double alpha, double lo, double hi, double mean) {
+  const ActivationScale a = clipped_scale(f, alpha, lo, hi, mean);
+  auto q = torch::round(v.to(torch::kFloat64) / a.scale + a.zero).clamp(double(f.min_value()), double(f.max_value()));
+  return ((q - a.zero) * a.scale - v.to(torch::kFloat64)).pow(2).mean().item<double>();
+}
+
+}  // namespace
 
 void QuantizedExecutor::calibrate(const torch::Tensor& images) {
   torch::NoGradGuard ng;
@@ -268,14 +384,157 @@ void QuantizedExecutor::calibrate(const torch::Tensor& images) {
         amax[i] = std::max(amax[i], x.abs().max().item<double>());
         lo[i] = std::min(lo[i], x.min().item<double>());
         hi[i] = std::max(hi[i], x.max().item<double>());
+        if (layers_[i].quantised && custom_activations(layers_[i])) calibrate_layer(i, x);
         return gemm(i, x, false);
       },
       [&](int i) { return bool(folded_bn_[i]); });
   for (size_t i = 0; i < n; ++i) {
     if (!Graph::is_gemm(graph().nodes[i].kind) || !layers_[i].quantised) continue;
+    if (custom_activations(layers_[i])) {
+      continue;
+    }
     const ActivationScale a = activation_scale(layers_[i].activations, lo[i], hi[i], amax[i], layers_[i].offset_bits);
     act_scale_[i] = a.scale, act_zero_[i] = a.zero;
+    ActivationClip& info = act_clip_[i];
+    info = {};
+    info.one_sided = lo[i] >= 0;
+    info.alpha_mean = info.range_mean = amax[i];
+    info.bits_mean = arith::format_bits(layers_[i].activations);
   }
+}
+
+void QuantizedExecutor::calibrate_layer(int i, const torch::Tensor& x_in) {
+  LayerQuant& q = layers_[i];
+  ActivationClip& info = act_clip_[i];
+  info = {};
+  info.clip = q.clip == "none" ? "max" : q.clip;
+  const auto fmt = std::get<arith::IntFormat>(q.activations);
+  auto x = x_in.to(torch::kFloat32);
+  const int64_t C = x.size(1);
+  info.one_sided = x.min().item<double>() >= 0;
+  bool per_channel = q.per_channel_activations || q.activation_mean_bits > 0;
+  if (per_channel && !fmt.is_signed && !info.one_sided) {
+    per_channel = false;  // one zero point for a two-sided input on an unsigned format
+    if (C > 1) info.note = "per tensor: a two-sided input on an unsigned format has one zero point";
+  }
+  info.per_channel = per_channel;
+  // Groups: C × values (channel-major), or the whole tensor.
+  auto groups = !per_channel ? x.reshape({1, -1}).contiguous()
+                : x.dim() == 4 ? x.transpose(0, 1).reshape({C, -1}).contiguous()
+                               : x.t().contiguous();
+  const int64_t G = groups.size(0), V = groups.size(1);
+  std::vector<double> glo(static_cast<size_t>(G)), ghi(static_cast<size_t>(G)), gmean(static_cast<size_t>(G));
+  for (int64_t g = 0; g < G; ++g) {
+    glo[size_t(g)] = std::min(0.0, groups[g].min().item<double>());
+    ghi[size_t(g)] = std::max(0.0, groups[g].max().item<double>());
+    gmean[size_t(g)] = groups[g].to(torch::kFloat64).mean().item<double>();
+  }
+  std::vector<arith::ClipPrior> prior(static_cast<size_t>(G), q.prior == "gauss" ? arith::ClipPrior::gauss : arith::ClipPrior::laplace);
+  auto span_of = [&](int64_t g) { return std::span<const float>(groups.data_ptr<float>() + g * V, size_t(V)); };
+  if (info.clip == "aciq" && q.prior == "auto")
+    for (int64_t g = 0; g < G; ++g) prior[size_t(g)] = arith::best_fit_prior(span_of(g), info.one_sided);
+  // Group g's clip on an integer grid of `bits` bits.
+  auto clip_of = [&](int64_t g, int bits) -> double {
+    const double bound = std::max(-glo[size_t(g)], ghi[size_t(g)]);
+    const arith::IntFormat f{bits, fmt.is_signed};
+    if (info.clip == "max" || bits == 0 || bound == 0) return bound;
+    if (info.clip == "aciq") {
+      // 2^M bins over the clipped range: a signed grid spends half its levels on the
+      // negative side, so a one-sided input sees M − 1 bits there.
+      const bool one_sided = info.one_sided;
+      const int M = fmt.is_signed && one_sided ? bits - 1 : bits;
+      const arith::ClipPrior p = M == 0 ? arith::ClipPrior::laplace : prior[size_t(g)];
+      const double a = arith::aciq_clip(span_of(g), p, M, one_sided);
+      return a > 0 ? std::min(a, bound) : bound;
+    }
+    // mse: a grid of α over (0, bound], refined around the best.
+    const auto v = strided_sample(groups[g], 1 << 16);
+    auto mse = [&](double a) { return measured_mse(v, f, a, glo[size_t(g)], ghi[size_t(g)], gmean[size_t(g)]); };
+    double best = bound, best_e = mse(bound);
+    for (int t = 1; t < 100; ++t)
+      if (const double a = bound * t / 100.0, e = mse(a); e < best_e) best = a, best_e = e;
+    const double step = bound / 100.0;
+    for (int t = -20; t <= 20; ++t)
+      if (const double a = best + step * t / 20.0; a > 0 && a <= bound)
+        if (const double e = mse(a); e < best_e) best = a, best_e = e;
+    return best;
+  };
+  // Widths: the format's, or allocated per channel (eq. 10–11 on each channel's clip at the mean width).
+  std::vector<int> bits(static_cast<size_t>(G), fmt.bits);
+  if (q.activation_mean_bits > 0) {
+    std::vector<double> alpha(static_cast<size_t>(G));
+    const int mid = std::max(fmt.is_signed ? 2 : 1, int(std::lround(q.activation_mean_bits)));
+    for (int64_t g = 0; g < G; ++g) alpha[size_t(g)] = clip_of(g, mid);
+    bits = arith::allocate_bits(alpha, q.activation_mean_bits, q.bit_rounding, fmt.is_signed ? 2 : 0, 8);
+    q.activation_channel_bits = bits;
+    if (!per_channel) q.activation_channel_bits.clear();
+    q.activations = arith::IntFormat{std::max(1, *std::max_element(bits.begin(), bits.end())), fmt.is_signed};
+  }
+  std::vector<double> scale(static_cast<size_t>(G), 1.0);
+  double zero = 0, alpha_sum = 0, range_sum = 0, bits_sum = 0;
+  for (int64_t g = 0; g < G; ++g) {
+    const int b = bits[size_t(g)];
+    bits_sum += b;
+    range_sum += std::max(-glo[size_t(g)], ghi[size_t(g)]);
+    if (b == 0) continue;  // a dropped channel: codes all zero
+    const double a = clip_of(g, b);
+    alpha_sum += a;
+    const ActivationScale s = clipped_scale(arith::IntFormat{b, fmt.is_signed}, a, glo[size_t(g)], ghi[size_t(g)],
+                                            gmean[size_t(g)]);
+    scale[size_t(g)] = s.scale, zero = s.zero;
+    if (info.clip == "aciq") ++(prior[size_t(g)] == arith::ClipPrior::gauss ? info.gauss : info.laplace);
+  }
+  info.alpha_mean = alpha_sum / double(G), info.range_mean = range_sum / double(G), info.bits_mean = bits_sum / double(G);
+  const double top = *std::max_element(scale.begin(), scale.end());
+  act_scale_[i] = top, act_zero_[i] = per_channel ? 0.0 : zero;
+  act_chscale_[i] = act_shift_[i] = act_lo_[i] = act_hi_[i] = torch::Tensor();
+  if (per_channel) {
+    // Power-of-two channel scales s_c' = top·2^(−e_c) ≥ s_c (never more clipping than
+    // asked; e_c ≤ 8), so that the MAC adds channel c's codes shifted left by
+    // e_max − e_c into one exact integer sum with the output scale top·2^(−e_max): the
+    // weights are untouched. A zero-width channel: codes 0, no shift.
+    std::vector<double> cs(static_cast<size_t>(G));
+    std::vector<int> e(static_cast<size_t>(G), 0);
+    for (int64_t g = 0; g < G; ++g)
+      if (bits[size_t(g)] > 0 && scale[size_t(g)] > 0)
+        e[size_t(g)] = std::clamp(int(std::floor(std::log2(top / scale[size_t(g)]))), 0, 8);
+    const int emax = *std::max_element(e.begin(), e.end());
+    std::vector<float> shift(static_cast<size_t>(G));
+    for (int64_t g = 0; g < G; ++g) {
+      cs[size_t(g)] = std::ldexp(top, -e[size_t(g)]);
+      shift[size_t(g)] = float(std::ldexp(1.0, emax - e[size_t(g)]));
+    }
+    act_scale_[i] = std::ldexp(top, -emax);
+    act_chscale_[i] = torch::tensor(cs, torch::kFloat64);
+    act_shift_[i] = torch::tensor(shift);
+    info.shift_max = emax;
+    if (q.activation_mean_bits > 0) {
+      std::vector<float> lo_c, hi_c;
+      for (int b : bits) {
+        const arith::IntFormat f{std::max(b, 1), fmt.is_signed};
+        lo_c.push_back(b == 0 ? 0.0f : float(f.min_value())), hi_c.push_back(b == 0 ? 0.0f : float(f.max_value()));
+      }
+      act_lo_[i] = torch::tensor(lo_c), act_hi_[i] = torch::tensor(hi_c);
+    }
+  } else if (q.activation_mean_bits > 0) {
+    // One group: the whole tensor at the allocated (= target) width.
+    q.activations = arith::IntFormat{std::max(1, bits[0]), fmt.is_signed};
+  }
+}
+
+torch::Tensor QuantizedExecutor::input_codes(int i, const torch::Tensor& x) const {
+  const LayerQuant& q = layers_.at(i);
+  if (!act_chscale_[i].defined())
+    return activation_codes(q.activations, x, act_scale_[i], act_zero_[i], threads_, q.offset_bits);
+  // Per channel: x_c / s_c' in float32, rounded on the layer's widest grid, then each
+  // channel clamped to its own width (RNE is the same on every integer grid; only the
+  // range differs).
+  const int64_t C = act_chscale_[i].size(0);
+  auto codes = round_to_grid(q.activations, x.to(torch::kFloat32) / act_chscale_[i].to(torch::kFloat32).view(channel_shape(x, C)),
+                             threads_, true);
+  if (act_lo_[i].defined())
+    codes = torch::max(torch::min(codes, act_hi_[i].view(channel_shape(x, C))), act_lo_[i].view(channel_shape(x, C)));
+  return codes.view(x.sizes());
 }
 
 torch::Tensor QuantizedExecutor::forward(const torch::Tensor& images) {
@@ -337,6 +596,7 @@ torch::Tensor QuantizedExecutor::gemm(int i, const torch::Tensor& x, bool quanti
       y = torch::addcmul(bias_[i].to(torch::kFloat64).view(shape), acc.to(torch::kFloat64), s.view(shape))
               .to(torch::kFloat32);
     }
+    if (wcorr_[i].defined()) y = y + rowsum_.to(torch::kFloat32) * (wcorr_[i] * act_scale_[i]).to(torch::kFloat32).view(shape);
   }
   out_shape_[i] = std::vector<int64_t>(y.sizes().begin() + 1, y.sizes().end());
   return y;
@@ -347,7 +607,20 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   const LayerQuant& q = layers_[i];
   LPSIM_CHECK(q.quantised && act_scale_[i] > 0);
   const double za = act_zero_[i];
-  auto qx = activation_codes(q.activations, input, act_scale_[i], za, threads_, q.offset_bits);
+  auto qx = input_codes(i, input);
+  // Per-channel scales: the codes the sum adds, shifted left per channel (exact integers).
+  const bool shifted = act_shift_[i].defined();
+  const double max_shift = shifted ? act_shift_[i].max().item<double>() : 1.0;
+  auto qs = shifted ? qx * act_shift_[i].view(channel_shape(qx, act_shift_[i].size(0))) : qx;
+  if (wcorr_[i].defined()) {
+    // Bias correction's run-time term: Σ_k (q_a − z_a) over each output's receptive field
+    // (padding is real zero), exact in float32 below 2^24.
+    auto cq = za != 0 ? qs - float(za) : qs;
+    rowsum_ = nd.kind == OpKind::conv
+                  ? F::conv2d(cq, torch::ones({1, nd.in_channels, nd.kernel, nd.kernel}),
+                              F::Conv2dFuncOptions().stride(nd.stride).padding(nd.padding))
+                  : cq.reshape({cq.size(0), -1}).sum(1, true);
+  }
   const auto& wq = wgrid_[i];  // N × K raw codes
   const int64_t N = nd.out_channels, K = wq.size(1), B = qx.size(0);
   const bool conv = nd.kind == OpKind::conv;
@@ -379,6 +652,7 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
     ops->fp32 = false;
     ops->act_zero = za;
     ops->weight_zero = wzero_[i];
+    ops->weight_offset = wcorr_[i].defined() ? wcorr_[i] / wscale_[i] : torch::Tensor();
   }
   auto gemm_exact = [&](const torch::Tensor& a, const torch::Tensor& w, torch::ScalarType t) {
     if (conv)
@@ -408,12 +682,12 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   }
   const AccRange range = acc_range(i);
   // Centred operands q − z (exact small integers in float32).
-  auto ca = za != 0 ? qx - float(za) : qx;
+  auto ca = za != 0 ? qs - float(za) : qs;
   auto cw = wzeros ? wq - wzero_[i].to(torch::kFloat32).view({-1, 1}) : wq;
   // Every partial sum is an integer bounded by Σ|a||w| ≤ K·max|a|·max|w|: below 2^24 any
   // float32 summation order is exact, below 2^53 any float64 order is; beyond, the
   // operands are split (exact_int64_sums). The formats bound it without a data pass.
-  const double mag_a = za != 0 ? std::max(za, levels(q.activations) - za) : format_max_magnitude(q.activations);
+  const double mag_a = (za != 0 ? std::max(za, levels(q.activations) - za) : format_max_magnitude(q.activations)) * max_shift;
   const double mag_w = wzeros ? std::max(wzero_[i].max().item<double>(),
                                          levels(q.weights) - wzero_[i].min().item<double>())
                               : format_max_magnitude(q.weights);
@@ -443,7 +717,7 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   const double mac_lo = range.lo(range.mac_signed), mac_hi = range.hi(range.mac_signed);
   // Raw register bound (what the MAC holds before the corrections).
   const double raw_bound = (za == 0 && !wzeros) ? bound
-                                                : double(K) * format_max_magnitude(q.activations) *
+                                                : double(K) * format_max_magnitude(q.activations) * max_shift *
                                                       format_max_magnitude(q.weights);
   const bool raw_reachable = !q.pann && saturate && raw_bound > std::min(mac_hi, -mac_lo > 0 ? -mac_lo : mac_hi);
   if (bound <= std::min(out_hi, -out_lo > 0 ? -out_lo : out_hi) && !raw_reachable) {
@@ -469,8 +743,9 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   // to the MAC's range; the exact (unclamped) running sums give the width that would not
   // saturate. Then the corrections, exactly, and the output clamp.
   operands();
-  const int64_t M = cols_kn.size(0);
-  const float* c = cols_kn.data_ptr<float>();
+  const auto cols_mac = shifted ? im2col(qs).contiguous() : cols_kn;  // what the register adds
+  const int64_t M = cols_mac.size(0);
+  const float* c = cols_mac.data_ptr<float>();
   const float* wp = w_kn.data_ptr<float>();
   const int64_t lo = int64_t(mac_lo), hi = int64_t(mac_hi);
   auto raw = torch::zeros({M, N}, torch::kInt64), raw_exact = torch::zeros({M, N}, torch::kInt64);
@@ -526,12 +801,15 @@ std::vector<LayerCost> QuantizedExecutor::costs() const {
       c.pann_starts = c.M * (a > 0).sum().item<int64_t>();
       c.pann_R = a.mean().item<double>();
     }
-    int wb = q.quantised ? arith::format_bits(q.weights) : 32;
+    double wb = q.quantised ? arith::format_bits(q.weights) : 32;
     if (q.quantised && q.pann) wb = 1 + bits_for(wgrid_[i].abs().max().item<double>(), false);  // sign + |w̃|
-    const int ab = q.quantised ? arith::format_bits(q.activations) : 32;
+    double ab = q.quantised ? arith::format_bits(q.activations) : 32;
+    auto mean = [](const std::vector<int>& v) { return double(std::accumulate(v.begin(), v.end(), 0)) / double(v.size()); };
+    if (q.quantised && !q.weight_channel_bits.empty()) wb = mean(q.weight_channel_bits);
+    if (q.quantised && !q.activation_channel_bits.empty()) ab = mean(q.activation_channel_bits);
     const int ob = q.quantised && q.accumulator == "int" ? q.acc_bits : 32;
-    c.weight_bits = c.K * c.N * wb;
-    c.input_bits = ins * ab;
+    c.weight_bits = int64_t(std::llround(double(c.K * c.N) * wb));
+    c.input_bits = int64_t(std::llround(double(ins) * ab));
     c.output_bits = outs * ob;
     out.push_back(c);
   }

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "arith/aciq.h"
 #include "arith/format.h"
 #include "arith/rounding.h"
 #include "nn/net.h"
@@ -55,6 +56,35 @@ struct LayerQuant {
   // with those zero points, so the outputs are bit-identical to the signed network and the
   // offsets' corrections are priced like any zero point's. 0: off.
   int offset_bits = 0;
+  // ---- Clipped post-training quantisation (papers.md §4)
+  // Activation range: "max" (the calibration range, nothing clipped; "none" is the same
+  // quantiser), "aciq" (α = α*(prior, M)·scale of the prior fitted to the calibration
+  // data; one-sided — exponential / half-normal on the positive part — where the input is
+  // never negative, e.g. after ReLU) or "mse" (the α that minimises the quantisation MSE
+  // measured on the calibration data: the numerical reference for the closed form).
+  // α never exceeds the observed range (clipping beyond it cannot help on that data).
+  std::string clip = "max";
+  std::string prior = "laplace";  // laplace | gauss | auto (the better likelihood, per tensor or channel)
+  // A scale per input channel (per feature for linear layers). One integer sum cannot mix
+  // arbitrary scales, so channel scales are powers of two below the largest,
+  // s_c' = s_max·2^(−e_c) ≥ s_c (e_c ≤ 8): the MAC receives Q(x_c/s_c') and shifts it left
+  // by e_max − e_c (a wire shift) into one exact sum with output scale s_max·2^(−e_max).
+  // Weights are untouched. A two-sided input on an unsigned format (one zero point) stays
+  // per tensor.
+  bool per_channel_activations = false;
+  // Per output channel: ŵ = ξ·(w_q − mean w_q) + mean w (arith::bias_correction). Run as a
+  // scale ξ folded into the channel's weight scale and an offset o_n times the row sum of
+  // the activations, added with the bias (priced as a run-time correction).
+  bool bias_correction = false;
+  // Per-channel bit allocation (eq. 10–11): > 0 is the target mean width. Weights: per
+  // output channel (signed intN weights, widths 2..8: int1 has no positive level);
+  // activations: per input channel (implies per_channel_activations; widths 0..8 on
+  // unsigned formats, 2..8 on signed). A channel's width is its MAC's width.
+  double weight_mean_bits = 0, activation_mean_bits = 0;
+  arith::BitRounding bit_rounding = arith::BitRounding::round;
+  // Filled in by the executor: the width of every output channel's weights and of every
+  // input channel's activations (empty: the format's width throughout).
+  std::vector<int> weight_channel_bits, activation_channel_bits;
 };
 
 // γ with mean|round(w/γ)| as close to R as the step function allows (the larger γ on a
@@ -75,6 +105,18 @@ torch::Tensor round_to_grid(const arith::NumberFormat& f, torch::Tensor x, int t
 struct ActivationScale {
   double scale = 1.0, zero = 0.0;
 };
+
+// What calibration chose for one layer's activations, for the report.
+struct ActivationClip {
+  std::string clip = "max";  // max | aciq | mse
+  bool one_sided = false;    // the calibration input was never negative
+  bool per_channel = false;
+  int laplace = 0, gauss = 0;  // channels (or 1 for the tensor) clipped under each prior (aciq)
+  double alpha_mean = 0, range_mean = 0;  // mean clip and mean observed max|x| (over channels)
+  double bits_mean = 0;                  // mean activation width
+  int shift_max = 0;                     // per channel: the largest left shift e_max
+  std::string note;                      // e.g. why per-channel fell back to per tensor
+};
 // offset_bits > 0 (LayerQuant::offset_bits): the symmetric int<offset_bits> scale, zero
 // point 2^(offset_bits−1) if lo < 0, else 0.
 ActivationScale activation_scale(const arith::NumberFormat& f, double lo, double hi, double max_abs,
@@ -89,7 +131,8 @@ torch::Tensor activation_codes(const arith::NumberFormat& f, const torch::Tensor
 // channel (or per tensor, repeated) a scale and a zero point (float64, N) and the grid
 // codes (float32, N × K); real w ≈ scale·(code − zero). PANN: scale = γ (pann_gamma),
 // codes w̃; asymmetric formats: [min, max] with a zero point; others: max|w| onto
-// scale_target. Checks nothing (the executor validates the layer first).
+// scale_target; per-channel widths (q.weight_channel_bits): max|w| onto 2^(M_n−1) − 1.
+// Checks nothing (the executor validates the layer first).
 struct WeightGrid {
   torch::Tensor scale, zero, codes;
 };
@@ -126,6 +169,9 @@ struct LayerOperands {
   bool fp32 = false;      // an unquantised (FP32) layer
   double act_zero = 0;    // zero point of the activations (asymmetric formats)
   torch::Tensor weight_zero;  // float64 (N): zero point of each output channel's weights
+  // Bias correction: per output channel the offset in weight-code units (ζ_n = o_n/s_n),
+  // multiplied by the activation row sums at run time. Undefined: none.
+  torch::Tensor weight_offset;
 };
 
 // Integer accumulator range of a quantised layer (see the semantics above).
@@ -174,9 +220,26 @@ class QuantizedExecutor {
   const LayerQuant& layer(int i) const { return layers_.at(i); }
   double input_scale(int i) const { return act_scale_.at(i); }
   double input_zero(int i) const { return act_zero_.at(i); }
+  const ActivationClip& input_clip(int i) const { return act_clip_.at(i); }
+  // Per channel: each input channel's scale s_c' (float64) and the left shift of its
+  // codes into the sum, 2^(e_max − e_c) (float32); undefined when per tensor. The sum's
+  // scale is input_scale(i) = s_max·2^(−e_max).
+  const torch::Tensor& input_channel_scales(int i) const { return act_chscale_.at(i); }
+  const torch::Tensor& input_channel_shifts(int i) const { return act_shift_.at(i); }
+  // Bias correction of node i: ξ_n and the offsets o_n (float64, N); undefined when off.
+  const torch::Tensor& bias_correction_offsets(int i) const { return wcorr_.at(i); }
+  // Node i's weights as the hardware holds them: scale·(code − zero) (+ the bias
+  // correction offset), N × K float64.
+  torch::Tensor effective_weights(int i) const;
+  // Activation codes of node i for its (FP32) input x, as the MAC receives them.
+  torch::Tensor input_codes(int i, const torch::Tensor& x) const;
 
  private:
   torch::Tensor gemm(int i, const torch::Tensor& x, bool quantise);
+  // Quantises node i's weights: bit allocation, bias correction.
+  void quantise_layer_weights(int i);
+  // Chooses node i's activation quantiser from its calibration input x.
+  void calibrate_layer(int i, const torch::Tensor& x);
 
   GraphNet net_;
   std::vector<LayerQuant> layers_;
@@ -185,6 +248,12 @@ class QuantizedExecutor {
   std::vector<torch::Tensor> weight_, bias_;    // folded float weights (N × K) and bias
   std::vector<torch::Tensor> wgrid_, wscale_, wzero_;  // weight grid values (N × K), scales and zero points (N, double)
   std::vector<double> act_scale_, act_zero_;
+  std::vector<torch::Tensor> act_chscale_, act_shift_;  // per-channel scales (float64) and code shifts (float32), or undefined
+  std::vector<torch::Tensor> act_lo_, act_hi_;   // per-channel code bounds (bit allocation, float32), or undefined
+  std::vector<ActivationClip> act_clip_;
+  std::vector<torch::Tensor> wcorr_;             // bias-correction offsets o_n (float64, N), or undefined
+  std::vector<torch::Tensor> wfold_;             // folded weights, N × K float64 (what is quantised)
+  mutable torch::Tensor rowsum_;                 // Σ_k (q_a − z_a) per output position of the last layer (bias correction)
   std::vector<std::vector<int64_t>> in_shape_;  // per-image input shape seen at each node
   std::vector<std::vector<int64_t>> out_shape_;
   std::vector<int64_t> out_of_range_, outputs_seen_;

@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cmath>
+#include <map>
 #include <optional>
 #include <random>
 
@@ -214,10 +215,18 @@ void price_correction(const LayerQuant& q, const LayerOperands& ops, int64_t row
   }
   const power::OpPrice add = gate.price_chains(acc_key, std::move(steps), uint32_t(K + 1), uint32_t(K));
   // z_w × row sum on a multiplier (real pairs), plus one adder of the accumulator's width.
-  const power::OpKey mul_key{"mul", sum_fmt, iw.name(), 32, hw.mac_arch};
+  // The coefficient: the weights' integer zero point, or with bias correction the offset in
+  // weight-code units as a Q8.8 fixed-point int16 (the float rescale stage adds it exactly;
+  // the multiplier priced is what a fixed-point datapath would use).
+  const bool offset = ops.weight_offset.defined();
+  const std::string coef_fmt = offset ? "int16" : iw.name();
+  const int coef_bits = offset ? 16 : iw.bits;
+  const power::OpKey mul_key{"mul", sum_fmt, coef_fmt, 32, hw.mac_arch};
   std::vector<std::pair<uint64_t, uint64_t>> pairs;
-  const uint64_t smask = (uint64_t{1} << sum_bits) - 1, wmask = (uint64_t{1} << iw.bits) - 1;
-  const double* zw = ops.weight_zero.data_ptr<double>();
+  const uint64_t smask = (uint64_t{1} << sum_bits) - 1, wmask = (uint64_t{1} << coef_bits) - 1;
+  const auto coef = offset ? ops.weight_offset.to(torch::kFloat64).mul(256.0).round().clamp(-32768, 32767).contiguous()
+                           : ops.weight_zero.to(torch::kFloat64).contiguous();
+  const double* zw = coef.data_ptr<double>();
   for (size_t i = 0; i < std::max<size_t>(sums.size(), 4096); ++i) {
     const int64_t n = std::uniform_int_distribution<int64_t>(0, N - 1)(rng);
     pairs.emplace_back(uint64_t(sums[i % sums.size()]) & smask, uint64_t(int64_t(zw[n])) & wmask);
@@ -230,7 +239,7 @@ void price_correction(const LayerQuant& q, const LayerOperands& ops, int64_t row
   p.correction_ci95_pj = std::hypot(rows * double(K) * add.energy_ci95_pj, outs * mul.energy_ci95_pj,
                                     outs * out_add.energy_ci95_pj);
   p.correction_unit = fmt::format("acc {} +{} b (row sums) + mul {}x{} + add{}", ia.name(), sum_bits - ia.bits, sum_fmt,
-                                  iw.name(), std::min(q.acc_bits, 32));
+                                  coef_fmt, std::min(q.acc_bits, 32));
 }
 
 }  // namespace
@@ -317,6 +326,65 @@ void price_pann(const LayerQuant& q, const LayerOperands& ops, int64_t rows_per_
   p.correction_unit = fmt::format("add{} (pos - neg, once per output)", std::min(q.acc_bits, 62));
 }
 
+// Per-channel widths (bit allocation): the layer's MACs split into groups of one
+// (activation width, weight width) pair — input channels of that activation width ×
+// output channels of that weight width — each priced on its own MAC with its own
+// operands; a zero-width activation channel's MACs are skipped (no energy). The price per
+// MAC is the MAC-weighted mean; the area is the widest group's MAC.
+void price_mixed(const LayerQuant& q, const AccRange& range, const LayerOperands& ops, int64_t rows_per_image,
+                 const HardwareConfig& hw, power::GateLevelEnergyModel& gate, power::AnalyticPannEnergyModel* analytic,
+                 LayerPrice& p) {
+  p.horowitz_pj_per_mac = NAN;
+  if (!ops.cols.defined()) {
+    p.note = "no operands recorded";
+    return;
+  }
+  const auto& ia = std::get<arith::IntFormat>(q.activations);
+  const auto& iw = std::get<arith::IntFormat>(q.weights);
+  const int64_t K = ops.cols.size(1), N = ops.w.size(1);
+  std::vector<int> kbits(size_t(K), ia.bits), nbits(size_t(N), iw.bits);
+  if (!q.activation_channel_bits.empty()) {
+    const int64_t per = K / int64_t(q.activation_channel_bits.size());
+    for (int64_t k = 0; k < K; ++k) kbits[size_t(k)] = q.activation_channel_bits[size_t(k / per)];
+  }
+  if (!q.weight_channel_bits.empty()) nbits = q.weight_channel_bits;
+  std::map<int, std::vector<int64_t>> ks, ns;
+  for (int64_t k = 0; k < K; ++k) ks[kbits[size_t(k)]].push_back(k);
+  for (int64_t n = 0; n < N; ++n) ns[nbits[size_t(n)]].push_back(n);
+  double pj = 0, var = 0;
+  std::string mix;
+  std::string widest;
+  for (const auto& [a, kidx] : ks)
+    for (const auto& [w, nidx] : ns) {
+      const double frac = double(kidx.size()) * double(nidx.size()) / (double(K) * double(N));
+      mix += fmt::format("{}a{}w{} {:.0f}%", mix.empty() ? "" : ", ", a, w, 100 * frac);
+      if (a == 0) continue;  // a dropped channel: no MACs
+      LayerQuant sub = q;
+      sub.activations = arith::IntFormat{a, ia.is_signed};
+      sub.weights = arith::IntFormat{w, true};
+      sub.weight_channel_bits.clear(), sub.activation_channel_bits.clear();
+      LayerOperands so;
+      const auto kt = torch::tensor(kidx, torch::kInt64), nt = torch::tensor(nidx, torch::kInt64);
+      so.cols = ops.cols.index_select(1, kt).contiguous();
+      so.w = ops.w.index_select(0, kt).index_select(1, nt).contiguous();
+      so.act_zero = ops.act_zero;
+      LayerPrice gp = price_layer(sub, range, so, rows_per_image, hw, gate, analytic);
+      if (!gp.priced) {
+        p.note = fmt::format("group a{}w{}: {}", a, w, gp.note);
+        return;
+      }
+      pj += frac * gp.pj_per_mac;
+      var += std::pow(frac * gp.ci95_pj, 2);
+      p.batches += gp.batches, p.sampled_macs += gp.sampled_macs;
+      if (gp.area_um2 > p.area_um2) p.area_um2 = gp.area_um2, p.nand2 = gp.nand2, widest = gp.unit;
+    }
+  p.priced = true;
+  p.pj_per_mac = pj, p.ci95_pj = std::sqrt(var);
+  p.unit = fmt::format("mac mix [{}] acc{} {} (area: {})", mix, q.acc_bits, hw.mac_arch, widest);
+  const bool zp = ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0;
+  if (zp || ops.weight_offset.defined()) price_correction(q, ops, rows_per_image, hw, gate, p);
+}
+
 }  // namespace
 
 LayerPrice price_layer(const LayerQuant& q, const AccRange& range, const LayerOperands& ops, int64_t rows_per_image,
@@ -334,6 +402,10 @@ LayerPrice price_layer(const LayerQuant& q, const AccRange& range, const LayerOp
       return p;
     }
     price_pann(q, ops, rows_per_image, hw, gate, p);
+    return p;
+  }
+  if (q.quantised && (!q.weight_channel_bits.empty() || !q.activation_channel_bits.empty())) {
+    price_mixed(q, range, ops, rows_per_image, hw, gate, analytic, p);
     return p;
   }
   p.horowitz_pj_per_mac = horowitz_mac_pj(q);
@@ -368,7 +440,8 @@ LayerPrice price_layer(const LayerQuant& q, const AccRange& range, const LayerOp
   p.sampled_macs = op.operations;
   p.area_um2 = op.area_um2;
   p.nand2 = op.nand2;
-  if (!ops.fp32 && ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0)
+  if (!ops.fp32 && ((ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0) ||
+                    ops.weight_offset.defined()))
     price_correction(q, ops, rows_per_image, hw, gate, p);
   return p;
 }

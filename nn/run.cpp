@@ -17,6 +17,7 @@
 #include "arith/format.h"
 #include "arith/hash.h"
 #include "arith/process.h"
+#include "nn/bn_synthesis.h"
 #include "nn/data.h"
 #include "nn/evaluate.h"
 #include "nn/executor.h"
@@ -81,6 +82,20 @@ std::vector<LayerQuant> resolve(const QuantConfigSpec& c, const Graph& g) {
     if (q.quantised) {
       q.weights = arith::parse_format(w);
       q.activations = arith::parse_format(a);
+      // Clipping, bit allocation and bias correction apply to every quantised layer of the
+      // configuration (a layer's own formats included).
+      q.clip = c.clip, q.prior = c.prior, q.per_channel_activations = c.per_channel_activations;
+      q.bias_correction = c.bias_correction;
+      q.bit_rounding = c.bit_allocation.rounding == "ceil" ? arith::BitRounding::ceil : arith::BitRounding::round;
+      if (const double m = c.bit_allocation.mean_bits; m > 0) {
+        const std::string& op = c.bit_allocation.operands;
+        const auto* wi = std::get_if<arith::IntFormat>(&q.weights);
+        const auto* ai = std::get_if<arith::IntFormat>(&q.activations);
+        if ((op == "weights" || op == "both" || (op == "auto" && wi && wi->bits <= m)) && wi && wi->is_signed)
+          q.weight_mean_bits = m;
+        if ((op == "activations" || op == "both" || (op == "auto" && ai && ai->bits <= m)) && ai)
+          q.activation_mean_bits = m;
+      }
       if (c.unsigned_mac && w == c.weights && a == c.activations) {  // not where a layer sets its own formats
         const int bits = std::get<arith::IntFormat>(q.weights).bits;
         q.offset_bits = bits;
@@ -118,6 +133,17 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
   j["w"] = c.weights, j["a"] = c.activations, j["acc"] = c.accumulator, j["bits"] = c.acc_bits;
   j["ovf"] = c.overflow, j["pc"] = c.per_channel, j["fp32"] = c.fp32;
   if (c.unsigned_mac) j["umac"] = true;
+  // Clipping keys (only when used, so that the keys of earlier results stay valid).
+  if (c.clip != "max" && c.clip != "none") j["clip"] = c.clip, j["prior"] = c.prior;
+  if (c.per_channel_activations) j["pca"] = true;
+  if (c.bias_correction) j["bc"] = true;
+  if (c.bit_allocation.mean_bits > 0)
+    j["alloc"] = {c.bit_allocation.mean_bits, c.bit_allocation.rounding, c.bit_allocation.operands};
+  const CalibrationSpec& cal = c.calibration;
+  if (cal.source != "data" || cal.images > 0) {
+    j["cal"] = {cal.source, cal.images};
+    if (cal.source == "bn_statistics") j["cal"].push_back({cal.steps, cal.lr, cal.batch, s.threads});
+  }
   for (const auto& [k, o] : c.layers)
     j["layers"][k] = {o.quantised.value_or(true), o.weights.value_or(""), o.activations.value_or(""),
                       o.accumulator.value_or(""), o.acc_bits.value_or(0), o.overflow.value_or(""),
@@ -368,8 +394,46 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   }
   // Calibration set: the first images of a seeded permutation of the training set.
   torch::manual_seed(s.seed);
+  const auto calib_order = torch::randperm(train.size());
   const int64_t ncal = std::min<int64_t>(s.calibration_images, train.size());
-  auto calib = train.images.index_select(0, torch::randperm(train.size()).slice(0, 0, ncal));
+  auto calib = train.images.index_select(0, calib_order.slice(0, 0, ncal));
+  // A configuration's own calibration images (papers.md §5): real, noise or synthesised
+  // from the BatchNorm statistics; made once per distinct setting.
+  bool has_bn = false;
+  for (const Node& nd : g.nodes) has_bn |= nd.kind == OpKind::batchnorm;
+  for (const QuantConfigSpec& c : s.configs)
+    if (c.calibration.source == "bn_statistics" && !has_bn)
+      throw InputError("calibration source bn_statistics needs BatchNorm layers; " + g.arch + " has none (use data or noise)",
+                       c.where, "calibration.source");
+  std::map<std::string, std::pair<torch::Tensor, json>> calib_sets;
+  auto calibration_for = [&](const CalibrationSpec& cs) -> std::pair<torch::Tensor, json> {
+    const int64_t n = cs.images > 0 ? cs.images : s.calibration_images;
+    const std::string k = fmt::format("{} {} {} {} {}", cs.source, n, cs.steps, cs.lr, cs.batch);
+    if (auto it = calib_sets.find(k); it != calib_sets.end()) return it->second;
+    json info = {{"source", cs.source}, {"images", n}};
+    torch::Tensor images;
+    const InputShape shape{int(train.images.size(1)), int(train.images.size(2)), int(train.images.size(3)), g.classes};
+    if (cs.source == "data") {
+      images = n == ncal ? calib : train.images.index_select(0, calib_order.slice(0, 0, std::min<int64_t>(n, train.size())));
+      info["images"] = images.size(0);
+    } else if (cs.source == "noise") {
+      images = noise_images(n, shape, s.seed ^ 0x6E6F697365ull);
+    } else {
+      BnSynthesisOptions o;
+      o.images = n, o.batch = cs.batch, o.steps = cs.steps, o.lr = cs.lr, o.seed = s.seed ^ 0x626E73ull;
+      ProgressBar bar(opt.progress, "bn-statistics images");
+      const auto t = Clock::now();
+      const BnSynthesisResult r = synthesise_bn_images(*model, shape, o, [&](int64_t d, int64_t tot) { bar.update(d, tot, ""); });
+      bar.finish();
+      images = r.images;
+      info["steps"] = cs.steps, info["lr"] = cs.lr, info["batch"] = cs.batch;
+      info["bn_loss_initial"] = r.initial_loss, info["bn_loss_final"] = r.final_loss, info["seconds"] = since(t);
+      if (opt.progress)
+        std::cerr << fmt::format("bn-statistics images: {} images, BN loss {:.4g} -> {:.4g} in {:.1f} s\n", n,
+                                 r.initial_loss, r.final_loss, since(t));
+    }
+    return calib_sets[k] = {images, info};
+  };
   // Energy images: drawn across the whole test set (seeded), not its first images.
   torch::manual_seed(s.seed + 0x656E65);
   const int64_t n_energy = std::min<int64_t>(s.energy_images, test.size());
@@ -531,7 +595,8 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       }
     }
     QuantizedExecutor ex(net, layers, s.threads);
-    ex.calibrate(calib);
+    const auto [cal_images, cal_info] = calibration_for(c.calibration);
+    ex.calibrate(cal_images);
     double eval_s = 0;
     const double accuracy = top1(ex, test, "eval " + c.name, opt.progress, &eval_s);
     const auto t_energy = Clock::now();
@@ -541,6 +606,14 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     j["images_per_s"] = double(test.size()) / eval_s, j["energy_seconds"] = since(t_energy);
     j["method"] = c.method;
     if (!jpann.is_null()) j["pann"] = jpann;
+    j["calibration"] = cal_info;
+    j["clip"] = c.clip == "none" ? "max" : c.clip;
+    j["prior"] = c.clip == "aciq" ? c.prior : "";
+    j["per_channel_activations"] = c.per_channel_activations;
+    j["bias_correction"] = c.bias_correction;
+    if (c.bit_allocation.mean_bits > 0)
+      j["bit_allocation"] = {{"mean_bits", c.bit_allocation.mean_bits}, {"rounding", c.bit_allocation.rounding},
+                             {"operands", c.bit_allocation.operands}};
     j["resumed"] = false;
     atomic_write_file(cfg_file, j.dump(2));
     all.push_back(j);
@@ -569,11 +642,13 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   std::string csv =
       "config,accuracy,energy_pj_per_inference,energy_ci95_pj,unit,unit_area_um2,unit_nand2,images_per_s,dataflow,"
       "energy_horowitz_pj_per_inference,acc_overflow_fraction,acc_bits_needed,method,pann_R,pann_activation_bits,"
-      "pann_additions,budget,budget_pj_per_inference,energy_over_budget\n";
+      "pann_additions,budget,budget_pj_per_inference,energy_over_budget,clip,prior,per_channel_activations,bias_correction,"
+      "weight_bits_mean,activation_bits_mean,calibration\n";
   std::string lcsv =
       "config,layer,weights,activations,accumulator,M,K,N,macs,additions,weight_bits,input_bits,output_bits,"
       "acc_out_of_range_fraction,unit,pj_per_mac,ci95_pj_per_mac,energy_pj,unit_area_um2,acc_bits_needed,act_zero_point,"
-      "energy_batches,sampled_macs,correction_pj,horowitz_pj_per_mac,pann_R,pann_additions,note\n";
+      "energy_batches,sampled_macs,correction_pj,horowitz_pj_per_mac,pann_R,pann_additions,clip,clip_prior,clip_alpha_mean,"
+      "clip_range_mean,weight_bits_mean,activation_bits_mean,bias_corrected,note\n";
   auto num = [](const json& o, const char* k) { return o.contains(k) && o[k].is_number() ? o[k].get<double>() : NAN; };
   for (const auto& j : all) {
     ConfigResult r;
@@ -591,17 +666,20 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     if (!jp.empty()) r.pann = fmt::format("R={:g} b={}", jp.value("R", 0.0), jp.value("activation_bits", 0));
     summary.configs.push_back(r);
     auto opt_num = [](double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string(); };
-    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{}\n", r.name,
+    const json cal = j.value("calibration", json::object());
+    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{},{},{:.4g},{:.4g},{}\n", r.name,
                        r.accuracy, r.energy_pj, r.energy_ci95_pj, csv_escape(r.unit), r.area_um2, r.nand2,
                        r.images_per_s, j.value("dataflow", ""), r.horowitz_pj, r.acc_overflow_fraction,
                        r.acc_bits_needed ? std::to_string(r.acc_bits_needed) : std::string(),
                        j.value("method", "uniform"), jp.empty() ? "" : fmt::format("{:g}", jp.value("R", 0.0)),
                        jp.empty() ? "" : std::to_string(jp.value("activation_bits", 0)),
                        jp.empty() ? "" : std::to_string(j.value("pann_additions", int64_t{0})), r.budget,
-                       opt_num(r.budget_pj), opt_num(r.energy_over_budget));
+                       opt_num(r.budget_pj), opt_num(r.energy_over_budget), j.value("clip", "max"), j.value("prior", ""),
+                       j.value("per_channel_activations", false), j.value("bias_correction", false),
+                       num(j, "weight_bits_mean"), num(j, "activation_bits_mean"), cal.value("source", "data"));
     for (const auto& l : j["layers"]) {
       lcsv += fmt::format(
-          "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{},{:.6g},{:.3g},{:.6g},{:.1f},{},{:.6g},{},{},{:.6g},{:.6g},{},{},{}\n",
+          "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{},{:.6g},{:.3g},{:.6g},{:.1f},{},{:.6g},{},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{}\n",
           r.name, l["layer"].get<std::string>(), l["weights"].get<std::string>(), l["activations"].get<std::string>(),
           l["accumulator"].get<std::string>(), l["M"].get<int64_t>(), l["K"].get<int64_t>(), l["N"].get<int64_t>(),
           l["macs"].get<int64_t>(), l["additions"].get<int64_t>(), l["weight_bits"].get<int64_t>(),
@@ -612,6 +690,9 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
           num(l, "correction_pj"), num(l, "horowitz_pj_per_mac"),
           l.value("pann_additions", int64_t{0}) ? fmt::format("{:.4g}", num(l, "pann_R")) : "",
           l.value("pann_additions", int64_t{0}) ? std::to_string(l.value("pann_additions", int64_t{0})) : "",
+          l.value("clip", ""), csv_escape(l.value("clip_prior", "")), opt_num(num(l, "clip_alpha_mean")),
+          opt_num(num(l, "clip_range_mean")), opt_num(num(l, "weight_bits_mean")), opt_num(num(l, "activation_bits_mean")),
+          l.contains("bias_corrected") ? (l["bias_corrected"].get<bool>() ? "true" : "false") : "",
           csv_escape(l["note"]));
     }
   }

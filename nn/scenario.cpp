@@ -223,6 +223,21 @@ std::vector<T> number_list(const Reader& r, const YAML::Node& n, const std::stri
   return out;
 }
 
+// calibration: {source: data | noise | bn_statistics, images: N, steps, lr, batch}
+void parse_calibration(const Reader& r, const YAML::Node& n, const std::string& key, CalibrationSpec& c) {
+  r.expect_map(n, key, {"source", "images", "steps", "lr", "batch"});
+  r.get(n, "source", key, c.source);
+  r.one_of(n, "source", key, c.source, {"data", "noise", "bn_statistics"});
+  r.get(n, "images", key, c.images);
+  if (n["images"]) r.range(n, "images", key, c.images, 1, 60000);
+  r.get(n, "steps", key, c.steps);
+  r.range(n, "steps", key, c.steps, 1, 100000);
+  r.get(n, "lr", key, c.lr);
+  if (!(c.lr > 0 && c.lr <= 100)) r.fail(n["lr"] ? n["lr"] : n, key + ".lr", "must be in (0, 100]");
+  r.get(n, "batch", key, c.batch);
+  r.range(n, "batch", key, c.batch, 2, 4096);
+}
+
 // pann: {R: x | [..], activation_bits: b | [..], budget: NAME, train: {epochs, lr}}
 void parse_pann(const Reader& r, const YAML::Node& c, const std::string& key, const Scenario& s, PannSpec& p) {
   const YAML::Node n = c["pann"];
@@ -383,9 +398,10 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
       if (!bn.insert(x.name).second) throw InputError("duplicate budget name '" + x.name + "'", x.where, "power_budget");
   }
   if (const auto q = root["quantization"]) {
-    r.expect_map(q, "quantization", {"calibration_images", "validation_images", "configs"});
+    r.expect_map(q, "quantization", {"calibration_images", "calibration", "validation_images", "configs"});
     r.get(q, "calibration_images", "quantization", s.calibration_images);
     r.range(q, "calibration_images", "quantization", s.calibration_images, 1, 60000);
+    if (q["calibration"]) parse_calibration(r, q["calibration"], "quantization.calibration", s.calibration);
     r.get(q, "validation_images", "quantization", s.validation_images);
     r.range(q, "validation_images", "quantization", s.validation_images, 0, 1000000);
     const auto cs = q["configs"];
@@ -395,8 +411,10 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
       const auto c = cs[i];
       const std::string key = "quantization.configs[" + std::to_string(i) + "]";
       r.expect_map(c, key, {"name", "method", "pann", "weights", "activations", "accumulator", "acc_bits", "overflow",
-                            "per_channel", "unsigned_mac", "layers"});
+                            "per_channel", "unsigned_mac", "clip", "prior", "per_channel_activations",
+                            "bias_correction", "bit_allocation", "calibration", "layers"});
       QuantConfigSpec spec;
+      spec.calibration = s.calibration;
       spec.where = r.where(c);
       spec.acc_bits = s.acc_bits;
       spec.overflow = s.overflow;
@@ -444,6 +462,53 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
           r.fail(c["unsigned_mac"], key + ".unsigned_mac",
                  "runs a signed network on an unsigned MAC: needs weights and activations of the same intN format and "
                  "an int accumulator");
+      }
+      r.get(c, "clip", key, spec.clip);
+      r.one_of(c, "clip", key, spec.clip, {"none", "max", "aciq", "mse"});
+      r.get(c, "prior", key, spec.prior);
+      r.one_of(c, "prior", key, spec.prior, {"laplace", "gauss", "auto"});
+      r.get(c, "per_channel_activations", key, spec.per_channel_activations);
+      r.get(c, "bias_correction", key, spec.bias_correction);
+      if (const auto b = c["bit_allocation"]) {
+        const std::string bk = key + ".bit_allocation";
+        r.expect_map(b, bk, {"mean_bits", "rounding", "operands"});
+        spec.bit_allocation.mean_bits = 4;
+        r.get(b, "mean_bits", bk, spec.bit_allocation.mean_bits);
+        r.range(b, "mean_bits", bk, spec.bit_allocation.mean_bits, 0, 8);
+        r.get(b, "rounding", bk, spec.bit_allocation.rounding);
+        r.one_of(b, "rounding", bk, spec.bit_allocation.rounding, {"round", "ceil"});
+        r.get(b, "operands", bk, spec.bit_allocation.operands);
+        r.one_of(b, "operands", bk, spec.bit_allocation.operands, {"auto", "weights", "activations", "both"});
+      }
+      if (c["calibration"]) parse_calibration(r, c["calibration"], key + ".calibration", spec.calibration);
+      const bool clipping = spec.clip == "aciq" || spec.clip == "mse" || spec.per_channel_activations ||
+                            spec.bias_correction || spec.bit_allocation.mean_bits > 0;
+      if (clipping && (spec.fp32 || spec.method != "uniform" || spec.unsigned_mac)) {
+        const char* k = c["clip"] ? "clip" : c["bias_correction"] ? "bias_correction" : c["bit_allocation"] ? "bit_allocation" : "per_channel_activations";
+        r.fail(c[k], key + "." + k, "clipping, bit allocation and bias correction apply to a uniform integer configuration "
+                                    "(weights and activations given, not PANN or unsigned_mac)");
+      }
+      if (clipping) {
+        const arith::NumberFormat wf = arith::parse_format(spec.weights), af = arith::parse_format(spec.activations);
+        const auto* wi = std::get_if<arith::IntFormat>(&wf);
+        const auto* ai = std::get_if<arith::IntFormat>(&af);
+        const bool act_side = spec.clip == "aciq" || spec.clip == "mse" || spec.per_channel_activations;
+        if (act_side && !ai) r.fail(c["activations"], key + ".activations", "clipping activations needs an integer format (intN or uintN)");
+        if (spec.bias_correction && !wi) r.fail(c["weights"], key + ".weights", "bias_correction needs integer weights");
+        if (spec.bit_allocation.mean_bits > 0) {
+          const std::string& op = spec.bit_allocation.operands;
+          const double m = spec.bit_allocation.mean_bits;
+          const bool w_on = op == "weights" || op == "both" || (op == "auto" && wi && wi->bits <= m);
+          const bool a_on = op == "activations" || op == "both" || (op == "auto" && ai && ai->bits <= m);
+          const YAML::Node at = c["bit_allocation"];
+          if (!w_on && !a_on)
+            r.fail(at, key + ".bit_allocation", "operands: auto allocates only to formats no wider than mean_bits; "
+                                                 "neither " + spec.weights + " nor " + spec.activations + " is (say operands: weights/activations/both)");
+          if (w_on && (!wi || !wi->is_signed)) r.fail(at, key + ".bit_allocation", "weight bit allocation needs signed intN weights");
+          if (w_on && m < 2) r.fail(at, key + ".bit_allocation.mean_bits", "weights need at least 2 bits on average (int1 has no positive level)");
+          if (a_on && !ai) r.fail(at, key + ".bit_allocation", "activation bit allocation needs integer activations");
+          if (a_on && ai->is_signed && m < 2) r.fail(at, key + ".bit_allocation.mean_bits", "signed activations need at least 2 bits on average");
+        }
       }
       if (!spec.fp32 && spec.method == "uniform")
         check_arithmetic(r, c, key, spec.weights, spec.activations, spec.accumulator, spec.acc_bits);

@@ -50,6 +50,27 @@ struct PowerBudget {
   std::string where;
 };
 
+// Where calibration images come from (papers.md §5): `data` — training images (the first
+// of a seeded permutation); `noise` — N(0, 1) images in the network's input space;
+// `bn_statistics` — noise optimised so that every BatchNorm layer's batch statistics match
+// its running statistics (data-free).
+struct CalibrationSpec {
+  std::string source = "data";  // data | noise | bn_statistics
+  int images = 0;               // 0: quantization.calibration_images
+  int steps = 200;              // bn_statistics: Adam steps per batch
+  double lr = 0.1;              // bn_statistics: Adam learning rate
+  int batch = 64;               // bn_statistics: images optimised together
+};
+
+// Per-channel bit allocation (papers.md §4): the target mean width, the rounding of eq. 11
+// and the operands it applies to (auto: those whose format is no wider than mean_bits —
+// the paper allocates only at 4 bits and below).
+struct BitAllocationSpec {
+  double mean_bits = 0;  // 0: off
+  std::string rounding = "round";   // round | ceil
+  std::string operands = "auto";    // auto | weights | activations | both
+};
+
 struct QuantConfigSpec {
   std::string name;
   std::string method = "uniform";  // uniform | pann
@@ -63,6 +84,13 @@ struct QuantConfigSpec {
   // intN weights and activations run on an unsigned MAC: the same codes offset by 2^(N−1)
   // (LayerQuant::offset_bits), bit-identical outputs, the offsets' corrections priced.
   bool unsigned_mac = false;
+  // Clipped post-training quantisation (papers.md §4; LayerQuant explains each).
+  std::string clip = "max";        // none | max | aciq | mse
+  std::string prior = "laplace";   // laplace | gauss | auto
+  bool per_channel_activations = false;
+  bool bias_correction = false;
+  BitAllocationSpec bit_allocation;
+  CalibrationSpec calibration;     // default: quantization.calibration
   std::map<std::string, LayerOverride> layers;
   std::string where;
 };
@@ -95,6 +123,7 @@ struct Scenario {
   std::filesystem::path model_cache = "results/cache/models";
   // quantisation
   int calibration_images = 512;
+  CalibrationSpec calibration;  // quantization.calibration: the configurations' default
   // The last N training images are held out from training and calibration: the slice on
   // which budget searches choose (never the test set).
   int validation_images = 0;
