@@ -401,10 +401,15 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   // from the BatchNorm statistics; made once per distinct setting.
   bool has_bn = false;
   for (const Node& nd : g.nodes) has_bn |= nd.kind == OpKind::batchnorm;
+  // A data-free row on a network without BatchNorm has nothing to match: it is skipped,
+  // said on the console and in report.json (a scenario may list several models).
+  json skipped = json::array();
   for (const QuantConfigSpec& c : s.configs)
-    if (c.calibration.source == "bn_statistics" && !has_bn)
-      throw InputError("calibration source bn_statistics needs BatchNorm layers; " + g.arch + " has none (use data or noise)",
-                       c.where, "calibration.source");
+    if (c.calibration.source == "bn_statistics" && !has_bn) {
+      const std::string why = "calibration source bn_statistics needs BatchNorm layers; " + summary.model + " has none";
+      std::cerr << "lpsim: warning: " << c.where << ": configuration " << c.name << " skipped: " << why << "\n";
+      skipped.push_back({{"config", c.name}, {"reason", why}});
+    }
   std::map<std::string, std::pair<torch::Tensor, json>> calib_sets;
   auto calibration_for = [&](const CalibrationSpec& cs) -> std::pair<torch::Tensor, json> {
     const int64_t n = cs.images > 0 ? cs.images : s.calibration_images;
@@ -496,6 +501,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   std::map<std::string, std::pair<double, double>> search_memo;  // candidate key -> (validation top-1, pJ)
   for (size_t ci = 0; ci < s.configs.size(); ++ci) {
     const QuantConfigSpec& c = s.configs[ci];
+    if (c.calibration.source == "bn_statistics" && !has_bn) continue;
     std::string key = config_key(c, s, model_key, basis);
     if (!c.pann.budget.empty()) key += fmt::format(" budget={:.17g} validation={}", budget_pj[c.pann.budget], validation.size());
     const auto cfg_file = cfg_dir / (c.name + ".json");
@@ -699,12 +705,13 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   json report = {{"scenario", s.name}, {"file", s.file.string()}, {"model", g.arch}, {"model_key", model_key},
                  {"test_images", test.size()}, {"fp32_libtorch_images_per_s", summary.fp32_images_per_s},
                  {"seconds", since(t_start)}, {"budgets", jbudgets}, {"validation_images", validation.size()},
+                 {"skipped", skipped},
                  {"configs", all}};
   report["dataset"] = json::parse(data.report_json);  // the data and its preprocessing (nn/data.h)
   atomic_write_file(s.output_dir / "summary.csv", csv);
   atomic_write_file(s.output_dir / "layers.csv", lcsv);
   atomic_write_file(s.output_dir / "report.json", report.dump(2));
-  if (s.plot) {
+  if (s.plot && !all.empty()) {
     write_plot(s.output_dir, all);
     write_pareto_plot(s.output_dir, all, jbudgets);
   }
