@@ -128,7 +128,14 @@ BnSynthesisResult synthesise_bn_images(GraphNetImpl& net, const InputShape& shap
   double initial = 0, last = 0;
   int64_t step = 0;
   for (int64_t b = 0; b < batches; ++b) {
-    auto x = noise.slice(0, b * opt.batch, std::min(opt.images, (b + 1) * opt.batch)).clone().requires_grad_(true);
+    auto x = noise.slice(0, b * opt.batch, std::min(opt.images, (b + 1) * opt.batch)).clone();
+    const bool bounded = opt.input_lo.defined() && opt.input_hi.defined();
+    torch::Tensor lo, hi;
+    if (bounded) {
+      lo = opt.input_lo.to(dtype).view({1, -1, 1, 1}), hi = opt.input_hi.to(dtype).view({1, -1, 1, 1});
+      x = torch::max(torch::min(x, hi), lo);
+    }
+    x.requires_grad_(true);
     torch::optim::Adam adam({x}, torch::optim::AdamOptions(opt.lr));
     for (int s = 0; s < opt.steps; ++s) {
       const auto loss = bn_statistics_loss(net, x);
@@ -137,6 +144,10 @@ BnSynthesisResult synthesise_bn_images(GraphNetImpl& net, const InputShape& shap
       // (autograd::grad does not accumulate, and skips the weight gradients altogether).
       x.mutable_grad() = torch::autograd::grad({loss}, {x})[0];
       adam.step();
+      if (bounded) {
+        torch::NoGradGuard ng;
+        x.copy_(torch::max(torch::min(x, hi), lo));
+      }
       ++step;
       if (progress && (step % report_every == 0 || step == total_steps)) progress(step, total_steps);
     }

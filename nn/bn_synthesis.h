@@ -35,6 +35,10 @@ struct BnSynthesisOptions {
   int steps = 200;       // Adam steps per batch
   double lr = 0.1;
   uint64_t seed = 1;
+  // The valid input range per channel (C values each; undefined: unbounded): the images
+  // of pixel values 0 and 1 after the dataset's normalisation. The start and every Adam
+  // step are projected into it, so the images stay images the preprocessing could make.
+  torch::Tensor input_lo, input_hi;
 };
 
 struct BnSynthesisResult {

@@ -101,6 +101,7 @@ json price_inference(QuantizedExecutor& ex, const PricingContext& ctx, const std
       if (!q.weight_channel_bits.empty()) L["weight_channel_bits"] = q.weight_channel_bits;
       if (!q.activation_channel_bits.empty()) L["activation_channel_bits"] = q.activation_channel_bits;
       L["bias_corrected"] = ex.bias_correction_offsets(lc.node).defined();
+      if (!p.mix.empty()) L["bit_mix"] = p.mix;
     }
     wbits_sum += wb * double(lc.macs);
     abits_sum += (L.contains("activation_bits_mean") ? L["activation_bits_mean"].get<double>() : 32.0) * double(lc.macs);

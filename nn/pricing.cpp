@@ -380,7 +380,8 @@ void price_mixed(const LayerQuant& q, const AccRange& range, const LayerOperands
     }
   p.priced = true;
   p.pj_per_mac = pj, p.ci95_pj = std::sqrt(var);
-  p.unit = fmt::format("mac mix [{}] acc{} {} (area: {})", mix, q.acc_bits, hw.mac_arch, widest);
+  p.unit = "mixed widths, widest " + widest;
+  p.mix = mix;
   const bool zp = ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0;
   if (zp || ops.weight_offset.defined()) price_correction(q, ops, rows_per_image, hw, gate, p);
 }

@@ -53,6 +53,9 @@ struct LayerPrice {
   double correction_pj_per_image = 0, correction_ci95_pj = 0;
   std::string correction_unit;
   double horowitz_pj_per_mac = 0;  // Horowitz ISSCC 2014 45 nm, where the table has the operation (else NaN)
+  // Per-channel widths: the share of the layer's MACs in each (activation, weight) width
+  // group, e.g. "a4w4 62%, a3w4 20%" ("" for a uniform layer).
+  std::string mix;
 };
 
 // The PE of a layer under a dataflow: the OpKey priced and the unit's label; ok = false

@@ -143,6 +143,7 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
   if (cal.source != "data" || cal.images > 0) {
     j["cal"] = {cal.source, cal.images};
     if (cal.source == "bn_statistics") j["cal"].push_back({cal.steps, cal.lr, cal.batch, s.threads});
+    j["cal"].push_back("clamped to the input range");  // results before the projection are recomputed
   }
   for (const auto& [k, o] : c.layers)
     j["layers"][k] = {o.quantised.value_or(true), o.weights.value_or(""), o.activations.value_or(""),
@@ -418,14 +419,27 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     json info = {{"source", cs.source}, {"images", n}};
     torch::Tensor images;
     const InputShape shape{int(train.images.size(1)), int(train.images.size(2)), int(train.images.size(3)), g.classes};
+    // The valid input range: pixels 0 and 1 through the dataset's normalisation (known to
+    // whoever deploys the model; no training image is read).
+    const auto& pp = data.preprocessing;
+    std::vector<float> in_lo, in_hi;
+    for (int ch = 0; ch < shape.channels; ++ch) {
+      const float m = pp.mean.empty() ? 0.0f : pp.mean[pp.mean.size() == 1 ? 0 : size_t(ch)];
+      const float sd = pp.std.empty() ? 1.0f : pp.std[pp.std.size() == 1 ? 0 : size_t(ch)];
+      in_lo.push_back((0.0f - m) / sd), in_hi.push_back((1.0f - m) / sd);
+    }
+    auto clamp_to_inputs = [&](torch::Tensor t) {
+      return torch::max(torch::min(t, torch::tensor(in_hi).view({1, -1, 1, 1})), torch::tensor(in_lo).view({1, -1, 1, 1}));
+    };
     if (cs.source == "data") {
       images = n == ncal ? calib : train.images.index_select(0, calib_order.slice(0, 0, std::min<int64_t>(n, train.size())));
       info["images"] = images.size(0);
     } else if (cs.source == "noise") {
-      images = noise_images(n, shape, s.seed ^ 0x6E6F697365ull);
+      images = clamp_to_inputs(noise_images(n, shape, s.seed ^ 0x6E6F697365ull));
     } else {
       BnSynthesisOptions o;
       o.images = n, o.batch = cs.batch, o.steps = cs.steps, o.lr = cs.lr, o.seed = s.seed ^ 0x626E73ull;
+      o.input_lo = torch::tensor(in_lo), o.input_hi = torch::tensor(in_hi);
       ProgressBar bar(opt.progress, "bn-statistics images");
       const auto t = Clock::now();
       const BnSynthesisResult r = synthesise_bn_images(*model, shape, o, [&](int64_t d, int64_t tot) { bar.update(d, tot, ""); });
@@ -654,7 +668,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       "config,layer,weights,activations,accumulator,M,K,N,macs,additions,weight_bits,input_bits,output_bits,"
       "acc_out_of_range_fraction,unit,pj_per_mac,ci95_pj_per_mac,energy_pj,unit_area_um2,acc_bits_needed,act_zero_point,"
       "energy_batches,sampled_macs,correction_pj,horowitz_pj_per_mac,pann_R,pann_additions,clip,clip_prior,clip_alpha_mean,"
-      "clip_range_mean,weight_bits_mean,activation_bits_mean,bias_corrected,note\n";
+      "clip_range_mean,weight_bits_mean,activation_bits_mean,bias_corrected,bit_mix,note\n";
   auto num = [](const json& o, const char* k) { return o.contains(k) && o[k].is_number() ? o[k].get<double>() : NAN; };
   for (const auto& j : all) {
     ConfigResult r;
@@ -685,7 +699,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
                        num(j, "weight_bits_mean"), num(j, "activation_bits_mean"), cal.value("source", "data"));
     for (const auto& l : j["layers"]) {
       lcsv += fmt::format(
-          "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{},{:.6g},{:.3g},{:.6g},{:.1f},{},{:.6g},{},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{}\n",
+          "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{},{:.6g},{:.3g},{:.6g},{:.1f},{},{:.6g},{},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{}\n",
           r.name, l["layer"].get<std::string>(), l["weights"].get<std::string>(), l["activations"].get<std::string>(),
           l["accumulator"].get<std::string>(), l["M"].get<int64_t>(), l["K"].get<int64_t>(), l["N"].get<int64_t>(),
           l["macs"].get<int64_t>(), l["additions"].get<int64_t>(), l["weight_bits"].get<int64_t>(),
@@ -699,7 +713,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
           l.value("clip", ""), csv_escape(l.value("clip_prior", "")), opt_num(num(l, "clip_alpha_mean")),
           opt_num(num(l, "clip_range_mean")), opt_num(num(l, "weight_bits_mean")), opt_num(num(l, "activation_bits_mean")),
           l.contains("bias_corrected") ? (l["bias_corrected"].get<bool>() ? "true" : "false") : "",
-          csv_escape(l["note"]));
+          csv_escape(l.value("bit_mix", "")), csv_escape(l["note"]));
     }
   }
   json report = {{"scenario", s.name}, {"file", s.file.string()}, {"model", g.arch}, {"model_key", model_key},

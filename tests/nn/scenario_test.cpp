@@ -306,3 +306,54 @@ outputs: {dir: out}
   e = error_of("models: []\n");
   EXPECT_NE(e.find("non-empty list"), std::string::npos) << e;
 }
+
+TEST(Scenario, ClippingKeys) {
+  const Scenario s = parse_scenario(R"(
+quantization:
+  calibration: {source: noise, images: 64}
+  configs:
+    - {name: a, weights: int4, activations: uint4, clip: aciq, prior: auto, per_channel_activations: true,
+       bias_correction: true, bit_allocation: {mean_bits: 3.5, rounding: ceil, operands: both}}
+    - {name: b, weights: int8, activations: uint4, calibration: {source: bn_statistics, steps: 10, lr: 0.05, batch: 8}}
+    - {name: c, weights: int8, activations: uint4, bit_allocation: {}}
+)", "s.yaml");
+  ASSERT_EQ(s.configs.size(), 3u);
+  const QuantConfigSpec& a = s.configs[0];
+  EXPECT_EQ(a.clip, "aciq");
+  EXPECT_EQ(a.prior, "auto");
+  EXPECT_TRUE(a.per_channel_activations);
+  EXPECT_TRUE(a.bias_correction);
+  EXPECT_EQ(a.bit_allocation.mean_bits, 3.5);
+  EXPECT_EQ(a.bit_allocation.rounding, "ceil");
+  EXPECT_EQ(a.bit_allocation.operands, "both");
+  EXPECT_EQ(a.calibration.source, "noise");  // the quantization-level default
+  EXPECT_EQ(a.calibration.images, 64);
+  EXPECT_EQ(s.configs[1].calibration.source, "bn_statistics");
+  EXPECT_EQ(s.configs[1].calibration.steps, 10);
+  EXPECT_EQ(s.configs[1].calibration.batch, 8);
+  EXPECT_EQ(s.configs[1].clip, "max");
+  EXPECT_EQ(s.configs[2].bit_allocation.mean_bits, 4);  // the default target
+}
+
+TEST(Scenario, ClippingErrorsNameFileLineAndKey) {
+  std::string e = error_of("quantization:\n  configs:\n    - {name: a, weights: int4, activations: uint4, clip: sigma}\n");
+  EXPECT_NE(e.find("s.yaml:3:58: quantization.configs[0].clip: 'sigma' is not one of: none, max, aciq, mse"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, weights: int4, activations: uint4, prior: cauchy}\n");
+  EXPECT_NE(e.find("quantization.configs[0].prior"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, weights: fp8_e4m3, activations: fp8_e4m3, accumulator: fp32, clip: aciq}\n");
+  EXPECT_NE(e.find("quantization.configs[0].activations: clipping activations needs an integer format"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, clip: aciq}\n");
+  EXPECT_NE(e.find("quantization.configs[0].clip: clipping, bit allocation and bias correction apply"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, weights: int8, activations: uint8, bit_allocation: {mean_bits: 4}}\n");
+  EXPECT_NE(e.find("quantization.configs[0].bit_allocation: operands: auto allocates only"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, weights: uint4, activations: uint4, bit_allocation: {operands: weights}}\n");
+  EXPECT_NE(e.find("weight bit allocation needs signed intN weights"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, weights: int4, activations: uint4, bit_allocation: {mean: 4}}\n");
+  EXPECT_NE(e.find("quantization.configs[0].bit_allocation.mean: unknown key"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, weights: int4, activations: uint4, calibration: {source: web}}\n");
+  EXPECT_NE(e.find("quantization.configs[0].calibration.source: 'web' is not one of: data, noise, bn_statistics"), std::string::npos) << e;
+  e = error_of("quantization:\n  calibration: {images: 0}\n  configs:\n    - {name: a}\n");
+  EXPECT_NE(e.find("s.yaml:2:25: quantization.calibration.images"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, weights: int4, activations: uint4, bias_correction: yes}\n");
+  EXPECT_NE(e.find("quantization.configs[0].bias_correction: expected true or false"), std::string::npos) << e;
+}
