@@ -258,7 +258,7 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
   torch::NoGradGuard ng;
   folded_bn_.assign(n, false);
   weight_.resize(n), bias_.resize(n), wgrid_.resize(n), wscale_.resize(n), wzero_.resize(n);
-  wfold_.resize(n), wcorr_.resize(n);
+  wfold_.resize(n), wcorr_.resize(n), abias_.resize(n);
   act_scale_.assign(n, 0.0), act_zero_.assign(n, 0.0);
   act_chscale_.resize(n), act_shift_.resize(n), act_lo_.resize(n), act_hi_.resize(n), act_clip_.resize(n);
   in_shape_.resize(n), out_shape_.resize(n);
@@ -401,6 +401,29 @@ void QuantizedExecutor::calibrate(const torch::Tensor& images) {
     info.alpha_mean = info.range_mean = amax[i];
     info.bits_mean = arith::format_bits(layers_[i].activations);
   }
+  bool abc = false;
+  for (size_t i = 0; i < n; ++i) abc |= layers_[i].quantised && layers_[i].activation_bias_correction;
+  if (!abc) return;
+  // Activation bias correction: each layer on its FP32 input, quantised and not; the
+  // counters of the quantised path are restored (calibration is not inference).
+  const auto seen = outputs_seen_, oor = out_of_range_;
+  const auto amx = acc_max_abs_;
+  std::vector<torch::Tensor> err(n);
+  net_->run(
+      images,
+      [&](int i, const torch::Tensor& x) {
+        auto yf = gemm(i, x, false);
+        if (layers_[i].quantised && layers_[i].activation_bias_correction) {
+          abias_[i] = torch::Tensor();
+          auto d = (yf - gemm(i, x, true)).to(torch::kFloat64);
+          err[i] = d.dim() == 4 ? d.mean({0, 2, 3}) : d.mean(0);
+        }
+        return yf;
+      },
+      [&](int i) { return bool(folded_bn_[i]); });
+  outputs_seen_ = seen, out_of_range_ = oor, acc_max_abs_ = amx;
+  for (size_t i = 0; i < n; ++i)
+    if (err[i].defined()) abias_[i] = err[i].to(torch::kFloat32).contiguous();
 }
 
 void QuantizedExecutor::calibrate_layer(int i, const torch::Tensor& x_in) {
@@ -597,6 +620,7 @@ torch::Tensor QuantizedExecutor::gemm(int i, const torch::Tensor& x, bool quanti
               .to(torch::kFloat32);
     }
     if (wcorr_[i].defined()) y = y + rowsum_.to(torch::kFloat32) * (wcorr_[i] * act_scale_[i]).to(torch::kFloat32).view(shape);
+    if (abias_[i].defined()) y = y + abias_[i].view(shape);
   }
   out_shape_[i] = std::vector<int64_t>(y.sizes().begin() + 1, y.sizes().end());
   return y;

@@ -76,6 +76,12 @@ struct LayerQuant {
   // scale ξ folded into the channel's weight scale and an offset o_n times the row sum of
   // the activations, added with the bias (priced as a run-time correction).
   bool bias_correction = false;
+  // Activation bias correction (the reference code's -bca): per output channel, the mean
+  // of (FP32 output − quantised output) over the calibration images, each layer fed its
+  // FP32 input, added to the bias of the quantised layer (free at run time). Clipping
+  // shrinks activations, so a clipped network's layer outputs drift low; in a residual
+  // network the drift adds up along the skip connections.
+  bool activation_bias_correction = false;
   // Per-channel bit allocation (eq. 10–11): > 0 is the target mean width. Weights: per
   // output channel (signed intN weights, widths 2..8: int1 has no positive level);
   // activations: per input channel (implies per_channel_activations; widths 0..8 on
@@ -228,6 +234,8 @@ class QuantizedExecutor {
   const torch::Tensor& input_channel_shifts(int i) const { return act_shift_.at(i); }
   // Bias correction of node i: ξ_n and the offsets o_n (float64, N); undefined when off.
   const torch::Tensor& bias_correction_offsets(int i) const { return wcorr_.at(i); }
+  // Activation bias correction of node i (added to its bias, float32 N); undefined when off.
+  const torch::Tensor& activation_bias_correction(int i) const { return abias_.at(i); }
   // Node i's weights as the hardware holds them: scale·(code − zero) (+ the bias
   // correction offset), N × K float64.
   torch::Tensor effective_weights(int i) const;
@@ -252,6 +260,7 @@ class QuantizedExecutor {
   std::vector<torch::Tensor> act_lo_, act_hi_;   // per-channel code bounds (bit allocation, float32), or undefined
   std::vector<ActivationClip> act_clip_;
   std::vector<torch::Tensor> wcorr_;             // bias-correction offsets o_n (float64, N), or undefined
+  std::vector<torch::Tensor> abias_;             // activation bias correction (float32, N), or undefined
   std::vector<torch::Tensor> wfold_;             // folded weights, N × K float64 (what is quantised)
   mutable torch::Tensor rowsum_;                 // Σ_k (q_a − z_a) per output position of the last layer (bias correction)
   std::vector<std::vector<int64_t>> in_shape_;  // per-image input shape seen at each node

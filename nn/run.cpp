@@ -86,9 +86,14 @@ std::vector<LayerQuant> resolve(const QuantConfigSpec& c, const Graph& g) {
       // configuration (a layer's own formats included).
       q.clip = c.clip, q.prior = c.prior, q.per_channel_activations = c.per_channel_activations;
       q.bias_correction = c.bias_correction;
+      q.activation_bias_correction = c.activation_bias_correction;
       q.bit_rounding = c.bit_allocation.rounding == "ceil" ? arith::BitRounding::ceil : arith::BitRounding::round;
+      if (auto it = c.layers.find(n.name); it != c.layers.end() && it->second.clip) q.clip = *it->second.clip;
       if (const double m = c.bit_allocation.mean_bits; m > 0) {
-        const std::string& op = c.bit_allocation.operands;
+        // A layer with its own formats takes the allocation only where its format is no
+        // wider than the target (operands: auto), e.g. a first layer kept at 8 bits.
+        const bool own = w != c.weights || a != c.activations;
+        const std::string& op = own ? std::string("auto") : c.bit_allocation.operands;
         const auto* wi = std::get_if<arith::IntFormat>(&q.weights);
         const auto* ai = std::get_if<arith::IntFormat>(&q.activations);
         if ((op == "weights" || op == "both" || (op == "auto" && wi && wi->bits <= m)) && wi && wi->is_signed)
@@ -137,6 +142,7 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
   if (c.clip != "max" && c.clip != "none") j["clip"] = c.clip, j["prior"] = c.prior;
   if (c.per_channel_activations) j["pca"] = true;
   if (c.bias_correction) j["bc"] = true;
+  if (c.activation_bias_correction) j["abc"] = true;
   if (c.bit_allocation.mean_bits > 0)
     j["alloc"] = {c.bit_allocation.mean_bits, c.bit_allocation.rounding, c.bit_allocation.operands};
   const CalibrationSpec& cal = c.calibration;
@@ -145,10 +151,12 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
     if (cal.source == "bn_statistics") j["cal"].push_back({cal.steps, cal.lr, cal.batch, s.threads});
     j["cal"].push_back("clamped to the input range");  // results before the projection are recomputed
   }
-  for (const auto& [k, o] : c.layers)
+  for (const auto& [k, o] : c.layers) {
     j["layers"][k] = {o.quantised.value_or(true), o.weights.value_or(""), o.activations.value_or(""),
                       o.accumulator.value_or(""), o.acc_bits.value_or(0), o.overflow.value_or(""),
                       o.per_channel.value_or(true)};
+    if (o.clip) j["layers"][k].push_back(*o.clip);
+  }
   j["test_limit"] = s.test_limit, j["calib"] = s.calibration_images, j["seed"] = s.seed;
   j["hw"] = {s.mac_arch, s.energy_model, s.energy_vectors, s.energy_images, s.dataflow, s.ws_run};
   j["pricing"] = 2;  // chain pricing on one gate-level basis: results of older runs are recomputed
@@ -631,6 +639,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     j["prior"] = c.clip == "aciq" ? c.prior : "";
     j["per_channel_activations"] = c.per_channel_activations;
     j["bias_correction"] = c.bias_correction;
+    j["activation_bias_correction"] = c.activation_bias_correction;
     if (c.bit_allocation.mean_bits > 0)
       j["bit_allocation"] = {{"mean_bits", c.bit_allocation.mean_bits}, {"rounding", c.bit_allocation.rounding},
                              {"operands", c.bit_allocation.operands}};

@@ -128,36 +128,19 @@ void check_arithmetic(const Reader& r, const YAML::Node& n, const std::string& k
   }
 }
 
-// dataset: {name, path, train_images, train_labels, test_images, test_labels, layout,
-// normalize: none | {mean: [...], std: [...]}, train_limit, test_limit}.
-void parse_dataset(const Reader& r, const YAML::Node& d, Scenario& s) {
-  r.expect_map(d, "dataset", {"name", "path", "train_images", "train_labels", "test_images", "test_labels", "layout",
-                              "normalize", "train_limit", "test_limit"});
-  r.get(d, "name", "dataset", s.dataset);
-  r.one_of(d, "name", "dataset", s.dataset, {"fashion-mnist", "idx"});
-  r.get(d, "path", "dataset", s.dataset_path);
-  r.get(d, "train_images", "dataset", s.train_images);
-  r.get(d, "train_labels", "dataset", s.train_labels);
-  r.get(d, "test_images", "dataset", s.test_images);
-  r.get(d, "test_labels", "dataset", s.test_labels);
-  if (s.dataset == "idx" && !d["path"]) {
-    // Without a folder, every file must be named (relative names: to the current directory).
-    if (s.train_images.empty() || s.train_labels.empty() || s.test_images.empty() || s.test_labels.empty())
-      r.fail(d, "dataset.path", "required for name: idx (the folder of the IDX files), unless all four files are named");
-    s.dataset_path = ".";
-  }
-  r.get(d, "layout", "dataset", s.layout);
-  r.one_of(d, "layout", "dataset", s.layout, {"nchw", "nhwc"});
-  if (const auto n = d["normalize"]) {
+// normalize: none | {mean: [...], std: [...]} (dataset.normalize, or a models entry's own).
+void parse_normalize(const Reader& r, const YAML::Node& n, const std::string& nkey, Scenario& s) {
+  {
     s.norm_where = r.where(n);
+    s.norm_mean.clear(), s.norm_std.clear();
     if (n.IsScalar()) {
-      if (n.Scalar() != "none") r.fail(n, "dataset.normalize", "expected none or {mean: [...], std: [...]}");
+      if (n.Scalar() != "none") r.fail(n, nkey, "expected none or {mean: [...], std: [...]}");
       s.normalize = "none";
     } else {
-      r.expect_map(n, "dataset.normalize", {"mean", "std"});
+      r.expect_map(n, nkey, {"mean", "std"});
       s.normalize = "custom";
       auto list = [&](const char* name, std::vector<double>& out, bool positive) {
-        const std::string key = std::string("dataset.normalize.") + name;
+        const std::string key = nkey + "." + name;
         const YAML::Node v = n[name];
         if (!v) r.fail(n, key, "missing (give mean and std, one entry per channel or one for all)");
         std::vector<YAML::Node> items;
@@ -184,11 +167,34 @@ void parse_dataset(const Reader& r, const YAML::Node& d, Scenario& s) {
       list("mean", s.norm_mean, false);
       list("std", s.norm_std, true);
       if (s.norm_mean.size() > 1 && s.norm_std.size() > 1 && s.norm_mean.size() != s.norm_std.size())
-        r.fail(n["std"], "dataset.normalize.std",
+        r.fail(n["std"], nkey + ".std",
                std::to_string(s.norm_std.size()) + " entries for " + std::to_string(s.norm_mean.size()) +
                    " means (give one per channel, or one for all)");
     }
   }
+}
+
+// dataset: {name, path, train_images, train_labels, test_images, test_labels, layout,
+// normalize: none | {mean: [...], std: [...]}, train_limit, test_limit}.
+void parse_dataset(const Reader& r, const YAML::Node& d, Scenario& s) {
+  r.expect_map(d, "dataset", {"name", "path", "train_images", "train_labels", "test_images", "test_labels", "layout",
+                              "normalize", "train_limit", "test_limit"});
+  r.get(d, "name", "dataset", s.dataset);
+  r.one_of(d, "name", "dataset", s.dataset, {"fashion-mnist", "idx"});
+  r.get(d, "path", "dataset", s.dataset_path);
+  r.get(d, "train_images", "dataset", s.train_images);
+  r.get(d, "train_labels", "dataset", s.train_labels);
+  r.get(d, "test_images", "dataset", s.test_images);
+  r.get(d, "test_labels", "dataset", s.test_labels);
+  if (s.dataset == "idx" && !d["path"]) {
+    // Without a folder, every file must be named (relative names: to the current directory).
+    if (s.train_images.empty() || s.train_labels.empty() || s.test_images.empty() || s.test_labels.empty())
+      r.fail(d, "dataset.path", "required for name: idx (the folder of the IDX files), unless all four files are named");
+    s.dataset_path = ".";
+  }
+  r.get(d, "layout", "dataset", s.layout);
+  r.one_of(d, "layout", "dataset", s.layout, {"nchw", "nhwc"});
+  if (const auto n = d["normalize"]) parse_normalize(r, n, "dataset.normalize", s);
   r.get(d, "train_limit", "dataset", s.train_limit);
   r.get(d, "test_limit", "dataset", s.test_limit);
   r.range(d, "train_limit", "dataset", double(s.train_limit), 0, 1e9);
@@ -311,7 +317,10 @@ PowerBudget parse_budget(const Reader& r, const YAML::Node& n, const std::string
 
 // One model entry (`model:` or an item of `models:`), into s. key: its path for errors.
 void parse_model(const Reader& r, const YAML::Node& root, const YAML::Node& m, const std::string& key, Scenario& s) {
-    r.expect_map(m, key, {"name", "arch", "torchscript", "cache", "train"});
+    r.expect_map(m, key, {"name", "arch", "torchscript", "cache", "train", "normalize"});
+    // The model's own preprocessing (an imported model was trained on its own): overrides
+    // dataset.normalize for this model.
+    if (m["normalize"]) parse_normalize(r, m["normalize"], key + ".normalize", s);
     r.get(m, "name", key, s.model_name);
     r.get(m, "arch", key, s.arch);
     if (m["arch"]) {
@@ -412,7 +421,7 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
       const std::string key = "quantization.configs[" + std::to_string(i) + "]";
       r.expect_map(c, key, {"name", "method", "pann", "weights", "activations", "accumulator", "acc_bits", "overflow",
                             "per_channel", "unsigned_mac", "clip", "prior", "per_channel_activations",
-                            "bias_correction", "bit_allocation", "calibration", "layers"});
+                            "bias_correction", "activation_bias_correction", "bit_allocation", "calibration", "layers"});
       QuantConfigSpec spec;
       spec.calibration = s.calibration;
       spec.where = r.where(c);
@@ -469,6 +478,9 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
       r.one_of(c, "prior", key, spec.prior, {"laplace", "gauss", "auto"});
       r.get(c, "per_channel_activations", key, spec.per_channel_activations);
       r.get(c, "bias_correction", key, spec.bias_correction);
+      r.get(c, "activation_bias_correction", key, spec.activation_bias_correction);
+      if (spec.activation_bias_correction && spec.fp32)
+        r.fail(c["activation_bias_correction"], key + ".activation_bias_correction", "needs a quantised configuration");
       if (const auto b = c["bit_allocation"]) {
         const std::string bk = key + ".bit_allocation";
         r.expect_map(b, bk, {"mean_bits", "rounding", "operands"});
@@ -525,7 +537,7 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
           const std::string lname = kv.first.as<std::string>();
           const std::string lkey = key + ".layers." + lname;
           const YAML::Node& ln = kv.second;
-          r.expect_map(ln, lkey, {"quantised", "weights", "activations", "accumulator", "acc_bits", "overflow", "per_channel"});
+          r.expect_map(ln, lkey, {"quantised", "weights", "activations", "accumulator", "acc_bits", "overflow", "per_channel", "clip"});
           LayerOverride o;
           o.where = r.where(kv.first);
           r.get(ln, "quantised", lkey, o.quantised);
@@ -540,6 +552,8 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
           r.get(ln, "overflow", lkey, o.overflow);
           if (o.overflow) r.one_of(ln, "overflow", lkey, *o.overflow, {"wrap", "saturate"});
           r.get(ln, "per_channel", lkey, o.per_channel);
+          r.get(ln, "clip", lkey, o.clip);
+          if (o.clip) r.one_of(ln, "clip", lkey, *o.clip, {"none", "max", "aciq", "mse"});
           // The layer's effective arithmetic: its own keys over the configuration's.
           const bool quantised = o.quantised ? *o.quantised : (o.weights || o.activations || !spec.fp32);
           if (quantised) {

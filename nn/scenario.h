@@ -18,6 +18,7 @@ struct LayerOverride {
   std::optional<std::string> weights, activations, accumulator, overflow;
   std::optional<int> acc_bits;
   std::optional<bool> per_channel;
+  std::optional<std::string> clip;  // none | max | aciq | mse (the configuration's by default)
   std::string where;  // file:line:col of the override, for errors found later (unknown layer)
 };
 
@@ -89,6 +90,7 @@ struct QuantConfigSpec {
   std::string prior = "laplace";   // laplace | gauss | auto
   bool per_channel_activations = false;
   bool bias_correction = false;
+  bool activation_bias_correction = false;
   BitAllocationSpec bit_allocation;
   CalibrationSpec calibration;     // default: quantization.calibration
   std::map<std::string, LayerOverride> layers;

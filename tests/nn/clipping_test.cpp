@@ -35,6 +35,29 @@ std::vector<float> values(const torch::Tensor& t) {
   return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
 }
 
+// Node i's output computed in double from the executor's dequantised operands:
+// activations x̂ = s_c·codes (or s·(codes − z)), weights effective_weights (bias
+// correction included), plus the layer's bias; the activation bias correction is not.
+torch::Tensor direct_layer(GraphNet& net, QuantizedExecutor& ex, int i, const torch::Tensor& in) {
+  const Node& nd = net->graph().nodes[i];
+  auto codes = ex.input_codes(i, in).to(torch::kFloat64);
+  torch::Tensor xh;
+  if (ex.input_channel_scales(i).defined()) {
+    const int64_t C = ex.input_channel_scales(i).size(0);
+    xh = codes * ex.input_channel_scales(i).view(in.dim() == 4 ? std::vector<int64_t>{1, C, 1, 1} : std::vector<int64_t>{1, C});
+  } else {
+    xh = (codes - ex.input_zero(i)) * ex.input_scale(i);
+  }
+  auto w = ex.effective_weights(i);
+  if (nd.kind == OpKind::conv) {
+    auto b = net->conv(i)->bias.to(torch::kFloat64);
+    return F::conv2d(xh, w.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
+                     F::Conv2dFuncOptions().bias(b).stride(nd.stride).padding(nd.padding))
+        .to(torch::kFloat32);
+  }
+  return F::linear(xh, w, net->linear(i)->bias.to(torch::kFloat64)).to(torch::kFloat32);
+}
+
 // The network run in double where node `layer` computes with the executor's dequantised
 // operands: activations x̂ = s_c·codes, weights effective_weights (bias correction included).
 torch::Tensor direct_forward(GraphNet& net, QuantizedExecutor& ex, int layer, const torch::Tensor& x) {
@@ -43,22 +66,7 @@ torch::Tensor direct_forward(GraphNet& net, QuantizedExecutor& ex, int layer, co
   return net->run(x, [&](int i, const torch::Tensor& in) -> torch::Tensor {
     const Node& nd = g.nodes[i];
     if (i != layer) return nd.kind == OpKind::conv ? net->conv(i)->forward(in) : net->linear(i)->forward(in);
-    auto codes = ex.input_codes(i, in).to(torch::kFloat64);
-    torch::Tensor xh;
-    if (ex.input_channel_scales(i).defined()) {
-      const int64_t C = ex.input_channel_scales(i).size(0);
-      xh = codes * ex.input_channel_scales(i).view(in.dim() == 4 ? std::vector<int64_t>{1, C, 1, 1} : std::vector<int64_t>{1, C});
-    } else {
-      xh = (codes - ex.input_zero(i)) * ex.input_scale(i);
-    }
-    auto w = ex.effective_weights(i);
-    if (nd.kind == OpKind::conv) {
-      auto b = net->conv(i)->bias.to(torch::kFloat64);
-      return F::conv2d(xh, w.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
-                       F::Conv2dFuncOptions().bias(b).stride(nd.stride).padding(nd.padding))
-          .to(torch::kFloat32);
-    }
-    return F::linear(xh, w, net->linear(i)->bias.to(torch::kFloat64)).to(torch::kFloat32);
+    return direct_layer(net, ex, i, in);
   });
 }
 
@@ -258,6 +266,31 @@ TEST(Clipping, BitAllocationFollowsEquationElevenOnRealChannels) {
   all.clip = "aciq", all.bias_correction = true, all.prior = "auto";
   expect_matches_direct(net, all, "conv2");
   expect_matches_direct(net, all, "fc1");
+}
+
+TEST(Clipping, ActivationBiasCorrectionIsTheMeanOutputErrorOnCalibration) {
+  GraphNet net = trained("lenet5");
+  const Graph& g = net->graph();
+  LayerQuant q = base("int4", "uint4");
+  q.clip = "aciq", q.activation_bias_correction = true;
+  QuantizedExecutor ex(net, all_layers(g, q), 1);
+  ex.calibrate(calib());
+  auto inputs = layer_inputs(net, calib());
+  for (const char* layer : {"conv2", "fc1", "fc2"}) {
+    const int i = node_index(g, layer);
+    const Node& nd = g.nodes[i];
+    const auto& x = inputs.at(i);
+    torch::NoGradGuard ng;
+    auto yf = (nd.kind == OpKind::conv ? net->conv(i)->forward(x) : net->linear(i)->forward(x)).to(torch::kFloat64);
+    // The uncorrected quantised layer, recomputed from its dequantised operands.
+    auto yq = direct_layer(net, ex, i, x).to(torch::kFloat64);
+    auto d = yf - yq;
+    auto want = d.dim() == 4 ? d.mean({0, 2, 3}) : d.mean(0);
+    const auto& abc = ex.activation_bias_correction(i);
+    ASSERT_TRUE(abc.defined()) << layer;
+    EXPECT_LT((abc.to(torch::kFloat64) - want).abs().max().item<double>(), 1e-4 * (1 + want.abs().max().item<double>())) << layer;
+    EXPECT_GT(want.abs().max().item<double>(), 1e-3) << layer;  // clipping did bias the layer
+  }
 }
 
 TEST(Clipping, BadSettingsNameTheLayerAndKey) {

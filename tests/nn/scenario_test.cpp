@@ -357,3 +357,27 @@ TEST(Scenario, ClippingErrorsNameFileLineAndKey) {
   e = error_of("quantization:\n  configs:\n    - {name: a, weights: int4, activations: uint4, bias_correction: yes}\n");
   EXPECT_NE(e.find("quantization.configs[0].bias_correction: expected true or false"), std::string::npos) << e;
 }
+
+TEST(Scenario, ModelPreprocessingLayerClipAndActivationBiasCorrection) {
+  const auto all = parse_scenarios(R"(
+dataset: {name: fashion-mnist}
+models:
+  - arch: lenet5
+  - {name: theirs, torchscript: m.pt, normalize: {mean: [0.5], std: [0.5]}}
+quantization:
+  configs:
+    - {name: a, weights: int4, activations: uint4, clip: aciq, activation_bias_correction: true,
+       layers: {conv1: {weights: int8, activations: uint8, clip: max}}}
+)", "s.yaml");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].normalize, "default");  // the dataset's
+  EXPECT_EQ(all[1].normalize, "custom");   // the model's own
+  EXPECT_EQ(all[1].norm_mean, std::vector<double>{0.5});
+  EXPECT_EQ(all[1].norm_std, std::vector<double>{0.5});
+  EXPECT_TRUE(all[0].configs[0].activation_bias_correction);
+  EXPECT_EQ(*all[0].configs[0].layers.at("conv1").clip, "max");
+  std::string e = error_of("models:\n  - {arch: lenet5, normalize: {mean: [0.5]}}\n");
+  EXPECT_NE(e.find("models[0].normalize.std: missing"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, weights: int4, activations: uint4, layers: {conv1: {clip: wide}}}\n");
+  EXPECT_NE(e.find("quantization.configs[0].layers.conv1.clip: 'wide' is not one of"), std::string::npos) << e;
+}
