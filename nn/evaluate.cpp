@@ -37,6 +37,7 @@ json price_inference(QuantizedExecutor& ex, const PricingContext& ctx, const std
   int64_t overflowed = 0, outputs = 0, pann_additions = 0;
   int bits_needed = 0;
   double wbits_sum = 0, abits_sum = 0, macs_sum = 0;  // MAC-weighted mean widths
+  double area_mac_sum = 0, priced_macs = 0;           // MAC-weighted mean PE area
   std::string units;
   bool all_priced = true;
   ProgressBar bar(progress && ctx.price, label);
@@ -57,6 +58,7 @@ json price_inference(QuantizedExecutor& ex, const PricingContext& ctx, const std
     horowitz += p.horowitz_pj_per_mac * double(lc.macs);
     pann_additions += lc.pann_additions;
     if (p.priced) {
+      area_mac_sum += (p.area_mixed_um2 > 0 ? p.area_mixed_um2 : p.area_um2) * double(lc.macs), priced_macs += double(lc.macs);
       energy += e;
       var += std::pow(p.ci95_pj * double(lc.macs), 2) + std::pow(p.correction_ci95_pj, 2);
       if (p.area_um2 > area) area = p.area_um2, nand2 = p.nand2;
@@ -113,6 +115,7 @@ json price_inference(QuantizedExecutor& ex, const PricingContext& ctx, const std
           {"acc_overflow_fraction", outputs ? double(overflowed) / double(outputs) : 0.0},
           {"acc_bits_needed", bits_needed}, {"pann_additions", pann_additions},
           {"weight_bits_mean", macs_sum > 0 ? wbits_sum / macs_sum : 0.0},
+          {"unit_area_mac_weighted_um2", priced_macs > 0 ? area_mac_sum / priced_macs : 0.0},
           {"activation_bits_mean", macs_sum > 0 ? abits_sum / macs_sum : 0.0}, {"layers", jl}};
 }
 

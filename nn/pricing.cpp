@@ -374,6 +374,7 @@ void price_mixed(const LayerQuant& q, const AccRange& range, const LayerOperands
         return;
       }
       pj += frac * gp.pj_per_mac;
+      p.area_mixed_um2 += frac * gp.area_um2;
       var += std::pow(frac * gp.ci95_pj, 2);
       p.batches += gp.batches, p.sampled_macs += gp.sampled_macs;
       if (gp.area_um2 > p.area_um2) p.area_um2 = gp.area_um2, p.nand2 = gp.nand2, widest = gp.unit;

@@ -56,6 +56,7 @@ struct LayerPrice {
   // Per-channel widths: the share of the layer's MACs in each (activation, weight) width
   // group, e.g. "a4w4 62%, a3w4 20%" ("" for a uniform layer).
   std::string mix;
+  double area_mixed_um2 = 0;  // per-channel widths: the MAC-weighted mean area of the groups' MACs
 };
 
 // The PE of a layer under a dataflow: the OpKey priced and the unit's label; ok = false

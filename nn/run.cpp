@@ -672,7 +672,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       "config,accuracy,energy_pj_per_inference,energy_ci95_pj,unit,unit_area_um2,unit_nand2,images_per_s,dataflow,"
       "energy_horowitz_pj_per_inference,acc_overflow_fraction,acc_bits_needed,method,pann_R,pann_activation_bits,"
       "pann_additions,budget,budget_pj_per_inference,energy_over_budget,clip,prior,per_channel_activations,bias_correction,"
-      "weight_bits_mean,activation_bits_mean,calibration\n";
+      "weight_bits_mean,activation_bits_mean,calibration,unit_area_mac_weighted_um2\n";
   std::string lcsv =
       "config,layer,weights,activations,accumulator,M,K,N,macs,additions,weight_bits,input_bits,output_bits,"
       "acc_out_of_range_fraction,unit,pj_per_mac,ci95_pj_per_mac,energy_pj,unit_area_um2,acc_bits_needed,act_zero_point,"
@@ -696,7 +696,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     summary.configs.push_back(r);
     auto opt_num = [](double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string(); };
     const json cal = j.value("calibration", json::object());
-    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{},{},{:.4g},{:.4g},{}\n", r.name,
+    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{},{},{:.4g},{:.4g},{},{:.1f}\n", r.name,
                        r.accuracy, r.energy_pj, r.energy_ci95_pj, csv_escape(r.unit), r.area_um2, r.nand2,
                        r.images_per_s, j.value("dataflow", ""), r.horowitz_pj, r.acc_overflow_fraction,
                        r.acc_bits_needed ? std::to_string(r.acc_bits_needed) : std::string(),
@@ -705,7 +705,8 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
                        jp.empty() ? "" : std::to_string(j.value("pann_additions", int64_t{0})), r.budget,
                        opt_num(r.budget_pj), opt_num(r.energy_over_budget), j.value("clip", "max"), j.value("prior", ""),
                        j.value("per_channel_activations", false), j.value("bias_correction", false),
-                       num(j, "weight_bits_mean"), num(j, "activation_bits_mean"), cal.value("source", "data"));
+                       num(j, "weight_bits_mean"), num(j, "activation_bits_mean"), cal.value("source", "data"),
+                       num(j, "unit_area_mac_weighted_um2"));
     for (const auto& l : j["layers"]) {
       lcsv += fmt::format(
           "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{},{:.6g},{:.3g},{:.6g},{:.1f},{},{:.6g},{},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{}\n",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The table of a multi-model scenario (scenarios/aciq.yaml): one row per configuration,
 per model its top-1 accuracy, the gap to that model's FP32 row, energy per inference and
-the MAC area (the widest MAC of the row), read from <dir>/<model>/summary.csv.
+the MAC area (MAC-weighted mean over layers), read from <dir>/<model>/summary.csv.
 
 Usage: python3 scripts/aciq_table.py [results/aciq]
 Writes <dir>/table.csv, <dir>/table.md and <dir>/accuracy.png (gnuplot, grouped bars).
@@ -40,13 +40,14 @@ def main():
         acc = 100 * float(r["accuracy"])
         gap = acc - 100 * fp32[m] if m in fp32 else float("nan")
         e = float(r["energy_pj_per_inference"]) / 1e3 if r["energy_pj_per_inference"] not in ("", "nan") else float("nan")
-        return acc, gap, e, float(r["unit_area_um2"]), r.get("weight_bits_mean", ""), r.get("activation_bits_mean", "")
+        area = r.get("unit_area_mac_weighted_um2") or r["unit_area_um2"]
+        return acc, gap, e, float(area), r.get("weight_bits_mean", ""), r.get("activation_bits_mean", "")
 
     head = ["config"]
     for m in models:
         head += [f"{m}_top1", f"{m}_gap_to_fp32", f"{m}_nj_per_inference", f"{m}_mac_area_um2"]
     out = [",".join(head)]
-    md = ["| configuration | " + " | ".join(f"{m} top-1 % (vs FP32) | {m} nJ/inference | {m} MAC µm²" for m in models) + " |",
+    md = ["| configuration | " + " | ".join(f"{m} top-1 % (vs FP32) | {m} nJ/inference | {m} MAC µm² (MAC-weighted)" for m in models) + " |",
           "|---|" + "---|---|---|" * len(models)]
     for c in order:
         line, mdl = [c], [c]
