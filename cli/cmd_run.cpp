@@ -69,6 +69,7 @@ Command add_run(CLI::App& app, const bool& json) {
   return {sub, [o, &json] {
             std::vector<nn::Scenario> all = nn::load_scenarios(o->file);
             nlohmann::json rows = nlohmann::json::array();
+            std::vector<nn::RunSummary> runs;
             for (size_t m = 0; m < all.size(); ++m) {
               nn::Scenario& s = all[m];
               if (!o->out.empty()) s.output_dir = all.size() == 1 ? std::filesystem::path(o->out) : o->out / std::filesystem::path(s.model_name);
@@ -78,6 +79,7 @@ Command add_run(CLI::App& app, const bool& json) {
               ro.fresh = o->fresh;
               if (all.size() > 1 && !json) std::cout << (m ? "\n" : "") << "== " << s.model_name << " ==\n";
               const nn::RunSummary r = nn::run_scenario(s, ro);
+              runs.push_back(r);
               if (json) {
                 for (const auto& c : r.configs)
                   rows.push_back({{"model", r.model}, {"config", c.name}, {"accuracy", c.accuracy}, {"energy_pj", c.energy_pj},
@@ -89,6 +91,13 @@ Command add_run(CLI::App& app, const bool& json) {
               } else {
                 print_table(r);
               }
+            }
+            if (all.size() > 1) {
+              // The comparison across models, beside their folders (outputs.dir or --out).
+              const std::filesystem::path dir = o->out.empty() ? all.front().output_dir.parent_path() : std::filesystem::path(o->out);
+              nn::write_models_table(dir, runs, all.front().plot);
+              if (!json) std::cout << "\nAcross models: " << (dir / "models.md").string() << ", models.csv"
+                                   << (all.front().plot ? ", models_accuracy.png" : "") << "\n";
             }
             if (json) std::cout << rows.dump(2) << "\n";
             return 0;

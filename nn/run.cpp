@@ -685,6 +685,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     r.energy_pj = num(j, "energy_pj");
     r.energy_ci95_pj = num(j, "energy_ci95_pj"), r.unit = j["unit"], r.area_um2 = j["unit_area_um2"];
     r.nand2 = j["unit_nand2"], r.images_per_s = j["images_per_s"], r.resumed = j["resumed"];
+    r.area_mac_weighted_um2 = num(j, "unit_area_mac_weighted_um2");
     r.horowitz_pj = num(j, "energy_horowitz_pj");
     r.acc_overflow_fraction = num(j, "acc_overflow_fraction");
     r.acc_bits_needed = j.value("acc_bits_needed", 0);
@@ -741,6 +742,67 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   }
   write_dials(s.output_dir, all, s.plot);
   return summary;
+}
+
+void write_models_table(const std::filesystem::path& dir, const std::vector<RunSummary>& runs, bool plot) {
+  if (runs.empty()) return;
+  // Configurations in scenario order: one a model skipped comes in after its predecessor
+  // in the models that ran it.
+  std::vector<std::string> order;
+  for (const auto& r : runs) {
+    auto at = order.begin();
+    for (const auto& c : r.configs) {
+      auto it = std::find(order.begin(), order.end(), c.name);
+      if (it == order.end()) it = order.insert(at, c.name);
+      at = it + 1;
+    }
+  }
+  auto find = [](const RunSummary& r, const std::string& name) -> const ConfigResult* {
+    for (const auto& c : r.configs)
+      if (c.name == name) return &c;
+    return nullptr;
+  };
+  std::string csv = "config", md = "| config |", rule = "|---|", dat = "config";
+  for (const auto& r : runs) {
+    csv += fmt::format(",{0}_top1,{0}_gap_to_fp32,{0}_nj_per_inference,{0}_pe_area_mac_weighted_um2", r.model);
+    md += fmt::format(" {0} top-1 % (vs FP32) | {0} nJ/inference | {0} PE µm² |", r.model);
+    rule += "---|---|---|";
+    dat += "\t" + r.model;
+  }
+  csv += "\n", md += "\n" + rule + "\n", dat += "\n";
+  for (const auto& name : order) {
+    csv += csv_escape(name), md += "| " + name + " |", dat += name;
+    for (const auto& r : runs) {
+      const ConfigResult* c = find(r, name);
+      const ConfigResult* fp = find(r, "fp32");
+      if (!c) {
+        csv += ",,,,", md += " skipped | | |", dat += "\tNaN";
+        continue;
+      }
+      const double acc = 100 * c->accuracy, gap = fp ? acc - 100 * fp->accuracy : NAN;
+      const std::string gaps = std::isfinite(gap) ? fmt::format("{:+.2f}", gap) : std::string();
+      csv += fmt::format(",{:.2f},{},{:.6g},{:.1f}", acc, gaps, c->energy_pj / 1e3, c->area_mac_weighted_um2);
+      md += fmt::format(" {:.2f}{} | {:.4g} | {:.0f} |", acc, name == "fp32" || gaps.empty() ? "" : " (" + gaps + ")",
+                        c->energy_pj / 1e3, c->area_mac_weighted_um2);
+      dat += fmt::format("\t{:.3f}", acc);
+    }
+    csv += "\n", md += "\n", dat += "\n";
+  }
+  std::filesystem::create_directories(dir);
+  atomic_write_file(dir / "models.csv", csv);
+  atomic_write_file(dir / "models.md", md);
+  if (!plot) return;
+  atomic_write_file(dir / "models_accuracy.dat", dat);
+  double lo = 100;
+  for (const auto& r : runs)
+    for (const auto& c : r.configs) lo = std::min(lo, 100 * c.accuracy);
+  plot_png(dir, "models_accuracy",
+           fmt::format("set title 'Top-1 accuracy by configuration and model'\nset ylabel 'top-1 %'\nset yrange [{:.0f}:*]\n"
+                       "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+                       "set grid ytics\nset key outside top center horizontal\nset xtics rotate by -35\nset datafile separator '\\t'\n"
+                       "plot for [i=2:{}] {} using i:xtic(1) title columnheader(i)\n",
+                       std::max(0.0, std::floor(lo - 2)), runs.size() + 1, gpq(dir / "models_accuracy.dat")),
+           1300, 600);
 }
 
 }  // namespace lpsim::nn

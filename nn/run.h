@@ -3,6 +3,7 @@
 // JSON and a gnuplot PNG. Torch-free interface.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct ConfigResult {
   double energy_ci95_pj = 0;
   std::string unit;             // MAC unit(s)
   double area_um2 = 0, nand2 = 0;
+  double area_mac_weighted_um2 = 0;  // the layers' PE areas weighted by their MACs
   double images_per_s = 0;
   double horowitz_pj = 0;            // labelled extra: Horowitz's 45 nm table (NaN where it lacks an operation)
   double acc_overflow_fraction = 0;  // outputs whose accumulator result differs from the exact sum
@@ -40,5 +42,11 @@ struct RunSummary {
 };
 
 RunSummary run_scenario(const Scenario& s, const RunOptions& opt);
+
+// The comparison across the models of a `models:` scenario, in dir (outputs.dir): one row
+// per configuration, per model its top-1, the gap to that model's fp32 row, energy per
+// inference and MAC-weighted PE area — models.csv, models.md (a Markdown table) and
+// models_accuracy.png (grouped bars; with plot). Written atomically.
+void write_models_table(const std::filesystem::path& dir, const std::vector<RunSummary>& runs, bool plot);
 
 }  // namespace lpsim::nn

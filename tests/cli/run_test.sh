@@ -155,4 +155,49 @@ PY
   test -s "$d/pann/$m/pareto.png" && test -s "$d/pann/$m/dial_dial.png" || fail "$m: pann plots"
 done
 grep -q "OVER" "$d/pann.txt" || fail "over-budget rows not marked: $(cat "$d/pann.txt")"
+# Clipped post-training quantisation (papers.md §4, §5) on two models of one file, one of
+# them imported with its own preprocessing and BatchNorm: methods, calibration sources,
+# the data-free row skipped where there is no BatchNorm, the table across models.
+cat > "$d/a.yaml" <<YAML
+name: aciq
+seed: 3
+dataset: {train_limit: 3000, test_limit: 300}
+models:
+  - {arch: mlp, name: m, cache: $d/models, train: {epochs: 1}}
+  - {name: t, torchscript: $SRC/tests/nn/fixtures/tiny_cnn.pt, normalize: {mean: [0.5], std: [0.5]}}
+hardware: {energy_vectors: 1024, energy_images: 4, netlist_cache: $CACHE}
+quantization:
+  calibration_images: 128
+  configs:
+    - name: fp32
+    - {name: naive, weights: int4, activations: uint4}
+    - {name: aciq, weights: int4, activations: uint4, clip: aciq, prior: auto}
+    - {name: all, weights: int4, activations: uint4, clip: aciq, prior: auto, bias_correction: true,
+       activation_bias_correction: true, bit_allocation: {mean_bits: 4, operands: both}}
+    - {name: noise, weights: int4, activations: uint4, clip: mse, calibration: {source: noise, images: 64}}
+    - {name: bns, weights: int4, activations: uint4, clip: aciq, calibration: {source: bn_statistics, images: 16, steps: 5, batch: 8}}
+outputs: {dir: $d/aciq}
+YAML
+"$LPSIM" run -q "$d/a.yaml" > "$d/aciq.txt" 2> "$d/aciq.err" || fail "aciq scenario: $(cat "$d/aciq.txt" "$d/aciq.err")"
+grep -q "configuration bns skipped: calibration source bn_statistics needs BatchNorm layers; m has none" "$d/aciq.err" \
+  || fail "skipped data-free row not announced: $(cat "$d/aciq.err")"
+[ "$(wc -l < "$d/aciq/m/summary.csv")" -eq 6 ] && [ "$(wc -l < "$d/aciq/t/summary.csv")" -eq 7 ] || fail "aciq rows"
+python3 - "$d/aciq" <<'PY' || fail "aciq records"
+import csv, json, sys
+root = sys.argv[1]
+t = {r["config"]: r for r in csv.DictReader(open(f"{root}/t/summary.csv"))}
+assert t["aciq"]["clip"] == "aciq" and t["aciq"]["prior"] == "auto", t["aciq"]
+assert t["all"]["bias_correction"] == "true" and t["bns"]["calibration"] == "bn_statistics" and t["noise"]["calibration"] == "noise"
+assert float(t["all"]["unit_area_mac_weighted_um2"]) > 0
+layers = [r for r in csv.DictReader(open(f"{root}/t/layers.csv")) if r["config"] == "all"]
+assert any(r["bit_mix"] for r in layers) and all(r["bias_corrected"] == "true" for r in layers), layers
+assert any(r["clip_prior"] for r in layers)
+m = json.load(open(f"{root}/m/report.json"))
+assert [s["config"] for s in m["skipped"]] == ["bns"], m["skipped"]
+c = {x["name"]: x for x in json.load(open(f"{root}/t/report.json"))["configs"]}
+assert c["bns"]["calibration"]["bn_loss_final"] < c["bns"]["calibration"]["bn_loss_initial"]
+md = open(f"{root}/models.md").read()
+assert "| bns | skipped |" in md and " m top-1 %" in md and " t top-1 %" in md, md
+PY
+test -s "$d/aciq/models_accuracy.png" && test -s "$d/aciq/models.csv" || fail "table across models"
 echo "run_test: all checks passed"
