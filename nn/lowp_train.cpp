@@ -1,0 +1,217 @@
+#include "nn/lowp_train.h"
+
+#include <cmath>
+#include <span>
+
+#include "arith/aciq.h"
+#include "arith/error.h"
+#include "arith/format.h"
+#include "arith/lognormal_format.h"
+#include "arith/lognormal_prune.h"
+#include "arith/luq.h"
+#include "arith/quantize.h"
+
+namespace lpsim::nn {
+
+namespace F = torch::nn::functional;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+namespace {
+
+uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combined with b
+  uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+std::span<const float> span_of(const torch::Tensor& t) { return {t.data_ptr<float>(), size_t(t.numel())}; }
+std::span<float> mspan_of(torch::Tensor& t) { return {t.data_ptr<float>(), size_t(t.numel())}; }
+
+}  // namespace
+
+uint64_t lowp_step_seed(uint64_t seed, int64_t step) { return mix(seed, uint64_t(step)); }
+
+std::pair<torch::Tensor, double> sawb_int4(const torch::Tensor& x, bool is_weight) {
+  auto f = x.detach().to(torch::kFloat32).contiguous();
+  const double amax = f.abs().max().item<double>();
+  if (amax == 0) return {torch::zeros_like(f), 1.0};
+  double clip = arith::sawb_clip(span_of(f));
+  if (!(clip > 0)) clip = amax;  // near-constant magnitudes: SAWB's formula goes ≤ 0
+  const bool unsigned_codes = !is_weight && f.min().item<float>() >= 0;
+  const double qn = unsigned_codes ? 0 : -7, qp = unsigned_codes ? 15 : 7;
+  const double scale = 2 * clip / (qp - qn);
+  // clamp, then round half to even (torch.round), as the reference code
+  return {torch::round(torch::clamp(f / float(scale), qn, qp)), scale};
+}
+
+torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g_in, uint64_t seed, uint32_t stream,
+                                arith::FloatFormat* format, GradientLog* log) {
+  auto g = g_in.detach().to(torch::kFloat32).contiguous();
+  auto out = torch::empty_like(g);
+  const auto gs = span_of(g);
+  auto os = mspan_of(out);
+  const bool any = g.abs().max().item<float>() > 0;
+  arith::LognormalFit fit;
+  if (any) fit = arith::fit_lognormal(gs);
+  if (log) log->mu = fit.mu, log->sigma = fit.sigma;
+  if (spec.method == "luq") {
+    arith::LuqOptions o;
+    o.levels = spec.luq_levels, o.seed = seed, o.stream = stream;
+    const arith::LuqResult r = arith::luq_quantize(gs, os, o);
+    if (log) log->alpha = r.alpha;
+  } else if (spec.method == "fp8") {
+    LPSIM_CHECK(format != nullptr);
+    if (!any) {
+      out.zero_();
+    } else {
+      arith::QuantizeOptions o;
+      o.scale = float(1.0 / arith::lognormal_centring_scale(fit));  // value of one unit: e^μ
+      o.rounding = spec.rounding == "stochastic" ? arith::RoundMode::stochastic : arith::RoundMode::nearest_even;
+      o.overflow = arith::Overflow::saturate;
+      o.seed = seed, o.stream = stream;
+      arith::quantize(*format, gs, os, o);
+    }
+    if (log) log->format = format->name;
+  } else if (spec.method == "prune") {
+    arith::lognormal_prune(gs, os, spec.sparsity, seed, stream);
+  } else {
+    out.copy_(g);
+  }
+  if (log) log->sparsity = double((out == 0).sum().item<int64_t>()) / double(std::max<int64_t>(1, out.numel()));
+  return out;
+}
+
+// One conv/linear of LowpNet: forward and the backward GEMMs in the method's precision.
+struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
+  static torch::Tensor forward(AutogradContext* ctx, torch::Tensor x, torch::Tensor w, torch::Tensor b, int64_t layer) {
+    auto* L = reinterpret_cast<LowpNet::Layer*>(layer);
+    const Node& nd = L->owner->net_->graph().nodes[size_t(L->node)];
+    const bool luq = L->owner->spec_.method == "luq";
+    ctx->saved_data["layer"] = layer;
+    torch::Tensor xo, wo;  // the operands the GEMMs use (float64)
+    double sx = 1, sw = 1;
+    if (luq) {
+      auto [xi, a] = sawb_int4(x, false);
+      auto [wi, c] = sawb_int4(w, true);
+      xo = xi.to(torch::kFloat64), wo = wi.to(torch::kFloat64), sx = a, sw = c;
+    } else {
+      xo = x.detach().to(torch::kFloat64), wo = w.detach().to(torch::kFloat64);
+    }
+    ctx->saved_data["sx"] = sx, ctx->saved_data["sw"] = sw;
+    ctx->saved_data["has_bias"] = b.defined();
+    ctx->save_for_backward({xo, wo});
+    torch::Tensor y;
+    if (nd.kind == OpKind::conv)
+      y = F::conv2d(xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
+                    F::Conv2dFuncOptions().stride(nd.stride).padding(nd.padding));
+    else
+      y = F::linear(xo, wo.view({nd.out_channels, -1}));
+    y = (y * (sx * sw)).to(torch::kFloat32);
+    if (b.defined()) y = y + (nd.kind == OpKind::conv ? b.view({1, -1, 1, 1}) : b.view({1, -1}));
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto* L = reinterpret_cast<LowpNet::Layer*>(ctx->saved_data["layer"].toInt());
+    LowpNet& net = *L->owner;
+    const GradientSpec& spec = net.spec_;
+    const Node& nd = net.net_->graph().nodes[size_t(L->node)];
+    const auto saved = ctx->get_saved_variables();
+    const auto& xo = saved[0];
+    const auto& wo = saved[1];
+    const double sx = ctx->saved_data["sx"].toDouble(), sw = ctx->saved_data["sw"].toDouble();
+    const bool has_bias = ctx->saved_data["has_bias"].toBool();
+    const auto g = grads[0];
+    GradientLog& log = net.log_[size_t(L->index)];
+    if (spec.method == "fp8" && (spec.format == "auto" ? L->format_epoch != net.epoch_ : L->format.name.empty())) {
+      // Chosen once per epoch from this layer's first gradient of the epoch (auto), or fixed.
+      if (spec.format == "auto") {
+        const arith::LognormalFit fit = arith::fit_lognormal(span_of(g.detach().to(torch::kFloat32).contiguous()));
+        L->format = arith::choose_lognormal_format(spec.format_bits, std::max(fit.sigma, 1e-3)).format;
+      } else {
+        L->format = std::get<arith::FloatFormat>(arith::parse_format(spec.format));
+      }
+      L->format_epoch = net.epoch_;
+    }
+    const int samples = spec.method == "luq" ? spec.smp : 1;
+    torch::Tensor gx, gw, gb;
+    for (int s = 0; s < samples; ++s) {
+      const uint64_t seed = lowp_step_seed(net.seed_, net.step_);
+      const uint32_t stream = uint32_t(L->index * 16 + s);
+      auto gq = quantise_gradient(spec, g, seed, stream, &L->format, &log).to(torch::kFloat64);
+      double unit = 1;  // LUQ: the gradient as integers ±2^k (exact sums), times α
+      if (spec.method == "luq" && log.alpha > 0) unit = log.alpha, gq = gq / unit;
+      torch::Tensor dx, dw;
+      if (nd.kind == OpKind::conv) {
+        torch::AutoGradMode on(true);
+        auto xa = xo.detach().requires_grad_(true), wa = wo.detach().requires_grad_(true);
+        auto y = F::conv2d(xa, wa.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
+                           F::Conv2dFuncOptions().stride(nd.stride).padding(nd.padding));
+        auto r = torch::autograd::grad({y}, {xa, wa}, {gq});
+        dx = r[0], dw = r[1];
+      } else {
+        dx = gq.mm(wo.view({nd.out_channels, -1}));
+        dw = gq.t().mm(xo.reshape({xo.size(0), -1})).view(wo.sizes());
+      }
+      // Straight-through: the real gradients are the code gradients times the other scale.
+      dx = dx * (unit * sw), dw = dw * (unit * sx);
+      auto db = has_bias ? (nd.kind == OpKind::conv ? gq.sum({0, 2, 3}) : gq.sum(0)) * unit : torch::Tensor();
+      gx = s == 0 ? dx : gx + dx, gw = s == 0 ? dw : gw + dw;
+      if (has_bias) gb = s == 0 ? db : gb + db;
+    }
+    if (samples > 1) gx = gx / samples, gw = gw / samples, gb = has_bias ? gb / samples : gb;
+    ++log.steps;
+    return {gx.to(torch::kFloat32), gw.to(torch::kFloat32), has_bias ? gb.to(torch::kFloat32) : torch::Tensor(),
+            torch::Tensor()};
+  }
+};
+
+LowpNet::LowpNet(GraphNet net, GradientSpec spec, uint64_t seed) : net_(std::move(net)), spec_(std::move(spec)), seed_(seed) {
+  const auto& m = spec_.method;
+  if (m != "fp32" && m != "luq" && m != "fp8" && m != "prune")
+    throw InputError("training method must be one of: fp32, luq, fp8, prune (got '" + m + "')", {}, "training.method");
+  if (spec_.smp < 1 || spec_.smp > 16) throw InputError("smp must be in [1, 16]", {}, "training.smp");
+  if (spec_.luq_levels != 7 && spec_.luq_levels != 8) throw InputError("LUQ levels must be 7 or 8", {}, "training.levels");
+  if (spec_.rounding != "nearest" && spec_.rounding != "stochastic")
+    throw InputError("rounding must be nearest or stochastic", {}, "training.rounding");
+  if (!(spec_.sparsity >= 0 && spec_.sparsity < 1)) throw InputError("sparsity must be in [0, 1)", {}, "training.sparsity");
+  if (m == "fp8" && spec_.format != "auto") {
+    const auto f = arith::parse_format(spec_.format);  // InputError names a bad format
+    if (!std::holds_alternative<arith::FloatFormat>(f))
+      throw InputError("gradient format '" + spec_.format + "' is not a floating-point format", {}, "training.gradients");
+  }
+  if (m == "fp8" && spec_.format == "auto" && (spec_.format_bits < 4 || spec_.format_bits > 16))
+    throw InputError("gradient format width must be in [4, 16]", {}, "training.bits");
+  const Graph& g = net_->graph();
+  layers_.resize(g.nodes.size());
+  int index = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (!Graph::is_gemm(g.nodes[i].kind)) continue;
+    layers_[i].owner = this, layers_[i].node = int(i), layers_[i].index = index++;
+    GradientLog l;
+    l.layer = g.nodes[i].name;
+    log_.push_back(l);
+  }
+}
+
+torch::Tensor LowpNet::gemm(int i, const torch::Tensor& x) {
+  const Node& nd = net_->graph().nodes[size_t(i)];
+  torch::Tensor w, b;
+  if (nd.kind == OpKind::conv) {
+    w = net_->conv(i)->weight;
+    if (nd.bias) b = net_->conv(i)->bias;
+  } else {
+    w = net_->linear(i)->weight;
+    if (nd.bias) b = net_->linear(i)->bias;
+  }
+  return LowpGemmFn::apply(x, w, b, reinterpret_cast<int64_t>(&layers_[size_t(i)]));
+}
+
+torch::Tensor LowpNet::forward(const torch::Tensor& x) {
+  if (spec_.method == "fp32") return net_->forward(x);
+  return net_->run(x, [&](int i, const torch::Tensor& t) { return gemm(i, t); });
+}
+
+}  // namespace lpsim::nn

@@ -1,0 +1,98 @@
+// Low-precision training (papers.md §2 LUQ, §3 lognormal gradients): every conv/linear's
+// three GEMMs in low precision, through LibTorch autograd, with the quantisers of arith/
+// (no second implementation).
+//
+//  * luq:   forward INT4 SAWB weights and activations (papers.md §2: clip c1·rms − c2·mean|x|,
+//           weights on [−7, 7], activations on [0, 15] when never negative, else [−7, 7];
+//           round half to even; straight-through backward); the neural gradient (w.r.t. the
+//           layer output) LUQ-quantised onto {0, ±α·2^k} (arith::luq_quantize), `smp`
+//           independent samples each through its own backward GEMMs, averaged.
+//  * fp8:   FP32 forward; the neural gradient scaled by the centring scale e^(−μ) of its
+//           lognormal fit, rounded (nearest or seeded stochastic) onto an ExMy — fixed, or
+//           chosen per layer once per epoch by the least relative MSE for the fitted σ
+//           (arith::choose_lognormal_format) — and scaled back.
+//  * prune: FP32 forward; the neural gradient stochastically pruned to a target sparsity
+//           with the lognormal threshold (arith::lognormal_prune).
+//
+// Determinism: the backward GEMMs run in float64. Under LUQ their operands are integers
+// times one scale each (INT4 codes, ±2^k), so every sum is exact and the result is the same
+// bits whatever the thread count or summation order (and equals the shift-and-add golden
+// unit, luq_mul/luq_mac semantics). Under fp8/prune the products are exact in float64 and
+// the sums are rounded there before the float32 result: thread-independent in practice,
+// not by construction. Random draws: element i of the gradient of layer l at step t under
+// seed s draws RandomStream(mix(s, t), l·16 + sample).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arith/float_format.h"
+#include "nn/net.h"
+
+namespace lpsim::nn {
+
+struct GradientSpec {
+  std::string method = "fp32";       // fp32 | luq | fp8 | prune
+  int smp = 1;                       // luq: samples averaged
+  int luq_levels = 7;                // luq: 7 (a 4-bit code) or 8 (the reference code)
+  std::string format = "auto";       // fp8: auto | a format name (fp8_e5m2, fp8_e4m3, e3m4, ...)
+  int format_bits = 8;               // fp8 auto: the total width to choose within
+  std::string rounding = "nearest";  // fp8: nearest | stochastic
+  double sparsity = 0.85;            // prune: target fraction of zero gradients
+};
+
+// One layer's gradient statistics at its last backward pass.
+struct GradientLog {
+  std::string layer;
+  double mu = 0, sigma = 0;        // ln|g| over the non-zeros
+  std::string format;              // fp8: the format used
+  double sparsity = 0;             // fraction of zeros after quantisation/pruning
+  double alpha = 0;                // luq: the smallest level
+  int64_t steps = 0;
+};
+
+// The seed of every draw at optimizer step `step` (the streams separate layers and samples).
+uint64_t lowp_step_seed(uint64_t seed, int64_t step);
+
+// SAWB INT4 codes of x (integer-valued float tensor) and the scale: real ≈ scale·codes.
+// is_weight: [−7, 7]; else [0, 15] when x ≥ 0, [−7, 7] otherwise.
+std::pair<torch::Tensor, double> sawb_int4(const torch::Tensor& x, bool is_weight);
+
+class LowpNet {
+ public:
+  LowpNet(GraphNet net, GradientSpec spec, uint64_t seed);
+  // The network's logits under autograd, with every conv/linear as a low-precision GEMM.
+  torch::Tensor forward(const torch::Tensor& x);
+  void set_step(int64_t step, int epoch) { step_ = step, epoch_ = epoch; }
+  const std::vector<GradientLog>& log() const { return log_; }
+  const GradientSpec& spec() const { return spec_; }
+
+  // Internal state of one layer, shared with its autograd node.
+  struct Layer {
+    LowpNet* owner = nullptr;
+    int node = -1, index = 0;  // graph node, and position among the gemm layers
+    arith::FloatFormat format;
+    int format_epoch = -1;     // the epoch the format was chosen in
+  };
+
+ private:
+  friend struct LowpGemmFn;
+  torch::Tensor gemm(int i, const torch::Tensor& x);
+  GraphNet net_;
+  GradientSpec spec_;
+  uint64_t seed_;
+  int64_t step_ = 0;
+  int epoch_ = 0;
+  std::vector<Layer> layers_;  // per node
+  std::vector<GradientLog> log_;  // per gemm layer
+};
+
+// The quantised neural gradient of one layer (the values the backward GEMMs use), for
+// tests: luq → {0, ±α·2^k}; fp8 → format values / scale; prune → pruned. Fills the log.
+torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g, uint64_t seed, uint32_t stream,
+                                arith::FloatFormat* format, GradientLog* log);
+
+}  // namespace lpsim::nn
