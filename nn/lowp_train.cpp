@@ -3,8 +3,12 @@
 #include <cmath>
 #include <span>
 
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
 #include "arith/aciq.h"
 #include "arith/error.h"
+#include "arith/hash.h"
 #include "arith/format.h"
 #include "arith/lognormal_format.h"
 #include "arith/lognormal_prune.h"
@@ -125,8 +129,10 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
     const bool has_bias = ctx->saved_data["has_bias"].toBool();
     const auto g = grads[0];
     GradientLog& log = net.log_[size_t(L->index)];
-    if (spec.method == "fp8" && (spec.format == "auto" ? L->format_epoch != net.epoch_ : L->format.name.empty())) {
-      // Chosen once per epoch from this layer's first gradient of the epoch (auto), or fixed.
+    if (spec.method == "fp8" && (spec.format == "auto" || L->format.name.empty())) {
+      // auto: chosen at every step from this gradient's own fit (the choice costs ~0.2 ms;
+      // chosen once per epoch, a layer whose spread grows within the epoch saturated and
+      // LeNet-5 diverged); or the fixed format.
       if (spec.format == "auto") {
         const arith::LognormalFit fit = arith::fit_lognormal(span_of(g.detach().to(torch::kFloat32).contiguous()));
         L->format = arith::choose_lognormal_format(spec.format_bits, std::max(fit.sigma, 1e-3)).format;
@@ -212,6 +218,83 @@ torch::Tensor LowpNet::gemm(int i, const torch::Tensor& x) {
 torch::Tensor LowpNet::forward(const torch::Tensor& x) {
   if (spec_.method == "fp32") return net_->forward(x);
   return net_->run(x, [&](int i, const torch::Tensor& t) { return gemm(i, t); });
+}
+
+std::string weights_sha256(GraphNet& net) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  auto add = [&](const std::string& name, const torch::Tensor& t) {
+    EVP_DigestUpdate(ctx, name.data(), name.size());
+    auto c = t.detach().contiguous();
+    EVP_DigestUpdate(ctx, c.data_ptr(), size_t(c.numel()) * c.element_size());
+  };
+  for (const auto& p : net->named_parameters()) add(p.key(), p.value());
+  for (const auto& b : net->named_buffers()) add(b.key(), b.value());
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+
+TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const TrainConfig& cfg,
+                               const GradientSpec& spec, const std::string& base_key,
+                               const std::filesystem::path& cache_dir, const Progress& progress,
+                               std::vector<EpochGradients>* logs) {
+  torch::set_num_threads(cfg.threads);
+  const std::string key = fmt::format("{}|lowp-2|{}|smp{}|lv{}|{}|b{}|{}|sp{:.17g}|fnt{}|{}|e{}|bs{}|lr{:.17g}|m{:.17g}|wd{:.17g}|{}|s{}|t{}|n{}",
+                                      base_key, spec.method, spec.smp, spec.luq_levels, spec.format, spec.format_bits,
+                                      spec.rounding, spec.sparsity, spec.fnt_epochs, spec.from, cfg.epochs,
+                                      cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.schedule, cfg.seed,
+                                      cfg.threads, train.size());
+  const auto dir = cache_dir / fmt::format("{}-{}-{:016x}", net->graph().arch, spec.method, fnv1a(key));
+  const auto final_file = dir / "final" / "model.pt";
+  if (load_cached_model(net, final_file)) {
+    TrainResult r;
+    r.model_file = final_file, r.from_cache = true;
+    return r;
+  }
+  LowpNet lp(net, spec, cfg.seed);
+  int64_t batch = 0;
+  int epoch_now = 0;
+  EpochLoop loop;
+  loop.label = spec.method;
+  loop.epoch_start = [&](int e) {
+    if (logs && e > epoch_now && !lp.log().empty() && lp.log().front().steps > 0) logs->push_back({epoch_now, lp.log()});
+    epoch_now = e, batch = 0;
+    net->train();
+  };
+  // The step of a batch: its (epoch, position), so a resumed run draws what an
+  // uninterrupted one would.
+  loop.forward = [&](const torch::Tensor& x) {
+    lp.set_step(int64_t(epoch_now) * 1000003 + batch++, epoch_now);
+    return lp.forward(x);
+  };
+  std::vector<torch::Tensor> params = net->parameters();
+  TrainResult r;
+  if (load_cached_model(net, dir / "lowp" / "model.pt")) {  // interrupted during FNT: the low-precision part is done
+    r.model_file = dir / "lowp" / "model.pt";
+  } else {
+    r = run_epochs(net, params, train, cfg, dir / "lowp", loop, progress);
+    if (logs && !lp.log().empty() && lp.log().front().steps > 0) logs->push_back({epoch_now, lp.log()});
+  }
+  if (spec.fnt_epochs > 0) {
+    // FNT: a few FP32 epochs from the low-precision weights (the LR schedule restarts).
+    TrainConfig f = cfg;
+    f.epochs = spec.fnt_epochs;
+    EpochLoop fl;
+    fl.label = "fnt";
+    fl.epoch_start = [&](int) { net->train(); };
+    fl.forward = [&](const torch::Tensor& x) { return net->forward(x); };
+    const TrainResult fr = run_epochs(net, params, train, f, dir / "fnt", fl, progress);
+    r.seconds += fr.seconds, r.last_epoch_loss = fr.last_epoch_loss;
+  }
+  std::filesystem::create_directories(final_file.parent_path());
+  save_atomically([&](const std::string& path) { torch::save(net, path); }, final_file);
+  r.model_file = final_file;
+  return r;
 }
 
 }  // namespace lpsim::nn

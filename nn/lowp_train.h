@@ -30,19 +30,13 @@
 #include <vector>
 
 #include "arith/float_format.h"
+#include "nn/data.h"
+#include "nn/gradient_spec.h"
 #include "nn/net.h"
+#include "nn/train.h"
 
 namespace lpsim::nn {
 
-struct GradientSpec {
-  std::string method = "fp32";       // fp32 | luq | fp8 | prune
-  int smp = 1;                       // luq: samples averaged
-  int luq_levels = 7;                // luq: 7 (a 4-bit code) or 8 (the reference code)
-  std::string format = "auto";       // fp8: auto | a format name (fp8_e5m2, fp8_e4m3, e3m4, ...)
-  int format_bits = 8;               // fp8 auto: the total width to choose within
-  std::string rounding = "nearest";  // fp8: nearest | stochastic
-  double sparsity = 0.85;            // prune: target fraction of zero gradients
-};
 
 // One layer's gradient statistics at its last backward pass.
 struct GradientLog {
@@ -89,6 +83,25 @@ class LowpNet {
   std::vector<Layer> layers_;  // per node
   std::vector<GradientLog> log_;  // per gemm layer
 };
+
+// SHA-256 (hex) of a network's parameters and buffers in name order, as raw float bytes:
+// the identity of the final weights of a training run.
+std::string weights_sha256(GraphNet& net);
+
+// Per epoch: every layer's gradient statistics at its last step of the epoch.
+struct EpochGradients {
+  int epoch = 0;
+  std::vector<GradientLog> layers;
+};
+
+// Trains net (already initialised: fresh, or the FP32 model) with spec's GEMMs for
+// cfg.epochs (then spec.fnt_epochs in FP32), cached and resumable under cache_dir like the
+// FP32 model (nn/train.h). base_key names the starting point. Logs: the gradient
+// statistics of the epochs run in this call (a cached result has none).
+TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const TrainConfig& cfg,
+                               const GradientSpec& spec, const std::string& base_key,
+                               const std::filesystem::path& cache_dir, const Progress& progress,
+                               std::vector<EpochGradients>* logs = nullptr);
 
 // The quantised neural gradient of one layer (the values the backward GEMMs use), for
 // tests: luq → {0, ±α·2^k}; fp8 → format values / scale; prune → pruned. Fills the log.

@@ -20,6 +20,7 @@
 #include "nn/bn_synthesis.h"
 #include "nn/data.h"
 #include "nn/evaluate.h"
+#include "nn/lowp_train.h"
 #include "nn/executor.h"
 #include "nn/pann_train.h"
 #include "nn/pricing.h"
@@ -145,6 +146,12 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
   if (c.activation_bias_correction) j["abc"] = true;
   if (c.bit_allocation.mean_bits > 0)
     j["alloc"] = {c.bit_allocation.mean_bits, c.bit_allocation.rounding, c.bit_allocation.operands};
+  if (c.has_training) {
+    const GradientSpec& t = c.training;
+    j["train"] = {"lowp-2", t.method, t.smp, t.luq_levels, t.format, t.format_bits, t.rounding, t.sparsity, t.fnt_epochs, t.from,
+                  c.training_epochs, c.training_lr, s.epochs, s.batch_size, s.lr, s.momentum, s.weight_decay, s.schedule,
+                  s.threads};
+  }
   const CalibrationSpec& cal = c.calibration;
   if (cal.source != "data" || cal.images > 0) {
     j["cal"] = {cal.source, cal.images};
@@ -622,6 +629,46 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
         jpann["trained_epochs"] = 0;
       }
     }
+    json jtrain;
+    if (c.has_training) {
+      // Low-precision training (nn/lowp_train.h): from a fresh seeded initialisation or
+      // from the FP32 model, then deployed as the configuration says.
+      const GradientSpec& gs = c.training;
+      if (gs.from == "scratch" && !s.torchscript.empty())
+        throw InputError("training from scratch needs a built-in model; an imported one can only be fine-tuned (from: fp32)",
+                         c.where, "training.from");
+      TrainConfig lt = tc;
+      if (c.training_epochs > 0) lt.epochs = c.training_epochs;
+      if (c.training_lr > 0) lt.lr = c.training_lr;
+      torch::manual_seed(s.seed);
+      GraphNet tnet = gs.from == "fp32" ? clone_net(model) : GraphNet(make_builtin_model(s.arch, data.shape));
+      const std::string base = gs.from == "fp32" ? model_key : "scratch|" + training_key(tnet->graph(), lt, train.size());
+      std::vector<EpochGradients> logs;
+      ProgressBar bar(opt.progress, "train " + c.name + " (" + gs.method + ")");
+      const TrainResult tr = lowp_train_or_load(tnet, train, lt, gs, base, s.model_cache,
+                                                [&](int64_t d, int64_t t, const std::string& m) { bar.update(d, t, m); }, &logs);
+      bar.finish();
+      net = tnet;
+      jtrain = {{"method", gs.method}, {"from", gs.from}, {"epochs", lt.epochs}, {"lr", lt.lr}, {"smp", gs.smp},
+                {"fnt_epochs", gs.fnt_epochs}, {"model_file", tr.model_file.string()}, {"cached", tr.from_cache},
+                {"weights_sha256", weights_sha256(tnet)}};
+      if (gs.method == "fp8") jtrain["gradients"] = gs.format, jtrain["rounding"] = gs.rounding;
+      if (gs.method == "prune") jtrain["sparsity"] = gs.sparsity;
+      if (!tr.from_cache) jtrain["train_seconds"] = tr.seconds;
+      json je = json::array();
+      for (const EpochGradients& e : logs) {
+        json jl = json::array();
+        for (const GradientLog& l : e.layers)
+          jl.push_back({{"layer", l.layer}, {"mu", l.mu}, {"sigma", l.sigma}, {"format", l.format},
+                        {"sparsity", l.sparsity}, {"alpha", l.alpha}});
+        je.push_back({{"epoch", e.epoch + 1}, {"layers", jl}});
+      }
+      jtrain["gradient_log"] = je;
+      if (opt.progress)
+        std::cerr << fmt::format("{}: {} training {} (weights sha256 {})\n", c.name, gs.method,
+                                 tr.from_cache ? "cached" : fmt::format("took {:.1f} s", tr.seconds),
+                                 jtrain["weights_sha256"].get<std::string>());
+    }
     QuantizedExecutor ex(net, layers, s.threads);
     const auto [cal_images, cal_info] = calibration_for(c.calibration);
     ex.calibrate(cal_images);
@@ -635,6 +682,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     j["method"] = c.method;
     if (!jpann.is_null()) j["pann"] = jpann;
     j["calibration"] = cal_info;
+    if (!jtrain.is_null()) j["training"] = jtrain, j["weights_sha256"] = jtrain["weights_sha256"];
     j["clip"] = c.clip == "none" ? "max" : c.clip;
     j["prior"] = c.clip == "aciq" ? c.prior : "";
     j["per_channel_activations"] = c.per_channel_activations;
@@ -672,7 +720,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       "config,accuracy,energy_pj_per_inference,energy_ci95_pj,unit,unit_area_um2,unit_nand2,images_per_s,dataflow,"
       "energy_horowitz_pj_per_inference,acc_overflow_fraction,acc_bits_needed,method,pann_R,pann_activation_bits,"
       "pann_additions,budget,budget_pj_per_inference,energy_over_budget,clip,prior,per_channel_activations,bias_correction,"
-      "weight_bits_mean,activation_bits_mean,calibration,unit_area_mac_weighted_um2\n";
+      "weight_bits_mean,activation_bits_mean,calibration,unit_area_mac_weighted_um2,training,weights_sha256\n";
   std::string lcsv =
       "config,layer,weights,activations,accumulator,M,K,N,macs,additions,weight_bits,input_bits,output_bits,"
       "acc_out_of_range_fraction,unit,pj_per_mac,ci95_pj_per_mac,energy_pj,unit_area_um2,acc_bits_needed,act_zero_point,"
@@ -697,7 +745,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     summary.configs.push_back(r);
     auto opt_num = [](double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string(); };
     const json cal = j.value("calibration", json::object());
-    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{},{},{:.4g},{:.4g},{},{:.1f}\n", r.name,
+    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{},{},{:.4g},{:.4g},{},{:.1f},{},{}\n", r.name,
                        r.accuracy, r.energy_pj, r.energy_ci95_pj, csv_escape(r.unit), r.area_um2, r.nand2,
                        r.images_per_s, j.value("dataflow", ""), r.horowitz_pj, r.acc_overflow_fraction,
                        r.acc_bits_needed ? std::to_string(r.acc_bits_needed) : std::string(),
@@ -707,7 +755,8 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
                        opt_num(r.budget_pj), opt_num(r.energy_over_budget), j.value("clip", "max"), j.value("prior", ""),
                        j.value("per_channel_activations", false), j.value("bias_correction", false),
                        num(j, "weight_bits_mean"), num(j, "activation_bits_mean"), cal.value("source", "data"),
-                       num(j, "unit_area_mac_weighted_um2"));
+                       num(j, "unit_area_mac_weighted_um2"),
+                       j.contains("training") ? j["training"].value("method", "") : std::string(), j.value("weights_sha256", ""));
     for (const auto& l : j["layers"]) {
       lcsv += fmt::format(
           "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{},{:.6g},{:.3g},{:.6g},{:.1f},{},{:.6g},{},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{}\n",

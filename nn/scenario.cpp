@@ -421,7 +421,7 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
       const std::string key = "quantization.configs[" + std::to_string(i) + "]";
       r.expect_map(c, key, {"name", "method", "pann", "weights", "activations", "accumulator", "acc_bits", "overflow",
                             "per_channel", "unsigned_mac", "clip", "prior", "per_channel_activations",
-                            "bias_correction", "activation_bias_correction", "bit_allocation", "calibration", "layers"});
+                            "bias_correction", "activation_bias_correction", "bit_allocation", "calibration", "training", "layers"});
       QuantConfigSpec spec;
       spec.calibration = s.calibration;
       spec.where = r.where(c);
@@ -493,6 +493,41 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
         r.one_of(b, "operands", bk, spec.bit_allocation.operands, {"auto", "weights", "activations", "both"});
       }
       if (c["calibration"]) parse_calibration(r, c["calibration"], key + ".calibration", spec.calibration);
+      if (const auto t = c["training"]) {
+        const std::string tk = key + ".training";
+        r.expect_map(t, tk, {"method", "smp", "levels", "fnt_epochs", "gradients", "bits", "rounding", "sparsity", "from",
+                             "epochs", "lr"});
+        spec.has_training = true;
+        GradientSpec& g = spec.training;
+        if (!t["method"]) r.fail(t, tk + ".method", "missing (luq, fp8, prune or fp32)");
+        r.get(t, "method", tk, g.method);
+        r.one_of(t, "method", tk, g.method, {"fp32", "luq", "fp8", "prune"});
+        r.get(t, "smp", tk, g.smp);
+        r.range(t, "smp", tk, g.smp, 1, 16);
+        r.get(t, "levels", tk, g.luq_levels);
+        if (g.luq_levels != 7 && g.luq_levels != 8) r.fail(t["levels"], tk + ".levels", "7 (a 4-bit code) or 8 (the reference code)");
+        r.get(t, "fnt_epochs", tk, g.fnt_epochs);
+        r.range(t, "fnt_epochs", tk, g.fnt_epochs, 0, 1000);
+        r.get(t, "gradients", tk, g.format);
+        if (g.format != "auto") {
+          r.format(t, "gradients", tk, g.format);
+          if (!std::holds_alternative<arith::FloatFormat>(arith::parse_format(g.format)))
+            r.fail(t["gradients"], tk + ".gradients", "a floating-point format (fp8_e5m2, fp8_e4m3, eXmY) or auto");
+        }
+        r.get(t, "bits", tk, g.format_bits);
+        r.range(t, "bits", tk, g.format_bits, 4, 16);
+        r.get(t, "rounding", tk, g.rounding);
+        r.one_of(t, "rounding", tk, g.rounding, {"nearest", "stochastic"});
+        r.get(t, "sparsity", tk, g.sparsity);
+        if (!(g.sparsity >= 0 && g.sparsity < 1)) r.fail(t["sparsity"] ? t["sparsity"] : t, tk + ".sparsity", "must be in [0, 1)");
+        r.get(t, "from", tk, g.from);
+        r.one_of(t, "from", tk, g.from, {"scratch", "fp32"});
+        r.get(t, "epochs", tk, spec.training_epochs);
+        if (t["epochs"]) r.range(t, "epochs", tk, spec.training_epochs, 1, 1000);
+        r.get(t, "lr", tk, spec.training_lr);
+        if (t["lr"] && !(spec.training_lr > 0 && spec.training_lr <= 10)) r.fail(t["lr"], tk + ".lr", "must be in (0, 10]");
+        if (spec.method != "uniform") r.fail(t, tk, "training applies to uniform configurations (not PANN)");
+      }
       const bool clipping = spec.clip == "aciq" || spec.clip == "mse" || spec.per_channel_activations ||
                             spec.bias_correction || spec.bit_allocation.mean_bits > 0;
       if (clipping && (spec.fp32 || spec.method != "uniform" || spec.unsigned_mac)) {

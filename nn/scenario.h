@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "nn/gradient_spec.h"
+
 namespace lpsim::nn {
 
 struct LayerOverride {
@@ -93,6 +95,12 @@ struct QuantConfigSpec {
   bool activation_bias_correction = false;
   BitAllocationSpec bit_allocation;
   CalibrationSpec calibration;     // default: quantization.calibration
+  // Low-precision training (papers.md §2, §3): the network this configuration deploys is
+  // first trained with these GEMMs (nn/lowp_train.h), then executed as configured.
+  bool has_training = false;
+  GradientSpec training;
+  int training_epochs = 0;    // 0: the model's train.epochs
+  double training_lr = 0;     // 0: the model's train.lr
   std::map<std::string, LayerOverride> layers;
   std::string where;
 };

@@ -9,7 +9,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   verilator yosys libsystemc-dev
   libtorch-dev libopenmpi-dev
-  dataset-fashion-mnist gnuplot-nox python3 zlib1g-dev
+  dataset-fashion-mnist gnuplot-nox python3 zlib1g-dev libssl-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

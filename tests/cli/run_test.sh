@@ -200,4 +200,37 @@ md = open(f"{root}/models.md").read()
 assert "| bns | skipped |" in md and " m top-1 %" in md and " t top-1 %" in md, md
 PY
 test -s "$d/aciq/models_accuracy.png" && test -s "$d/aciq/models.csv" || fail "table across models"
+# Low-precision training (papers.md §2, §3): a seed gives the same final weights (SHA-256)
+# on a fresh run, another seed others; the gradient log per layer per epoch is reported.
+cat > "$d/t.yaml" <<YAML
+name: lowp
+seed: 5
+dataset: {train_limit: 1500, test_limit: 200}
+model: {arch: mlp, cache: $d/models, train: {epochs: 1}}
+hardware: {energy_model: none}
+quantization:
+  configs:
+    - {name: luq, training: {method: luq, smp: 2}}
+    - {name: fp8, training: {method: fp8, gradients: auto, epochs: 2}}
+    - {name: prune, training: {method: prune, sparsity: 0.8}}
+outputs: {dir: $d/lowp}
+YAML
+"$LPSIM" run -q "$d/t.yaml" > /dev/null 2>&1 || fail "training scenario"
+cp "$d/lowp/summary.csv" "$d/lowp1.csv"
+rm -rf "$d/models"/mlp-luq-* "$d/models"/mlp-fp8-* "$d/models"/mlp-prune-*
+"$LPSIM" run -q --fresh "$d/t.yaml" > /dev/null 2>&1 || fail "training scenario (again)"
+sed -e 's/^seed: 5/seed: 6/' -e "s#dir: $d/lowp#dir: $d/lowp6#" "$d/t.yaml" > "$d/t6.yaml"
+"$LPSIM" run -q "$d/t6.yaml" > /dev/null 2>&1 || fail "training scenario (seed 6)"
+python3 - "$d/lowp1.csv" "$d/lowp/summary.csv" "$d/lowp6/summary.csv" "$d/lowp/report.json" <<'PY' || fail "training records"
+import csv, json, sys
+a, b, c = ({r["config"]: r for r in csv.DictReader(open(f))} for f in sys.argv[1:4])
+for k in ("luq", "fp8", "prune"):
+    assert len(a[k]["weights_sha256"]) == 64 and a[k]["training"] == k, a[k]
+    assert a[k]["weights_sha256"] == b[k]["weights_sha256"], (k, "retrained weights differ")
+    assert a[k]["weights_sha256"] != c[k]["weights_sha256"], (k, "another seed gave the same weights")
+rep = {x["name"]: x for x in json.load(open(sys.argv[4]))["configs"]}
+log = rep["fp8"]["training"]["gradient_log"]
+assert [e["epoch"] for e in log] == [1, 2] and all(l["format"] for l in log[-1]["layers"]), log
+assert abs(rep["prune"]["training"]["gradient_log"][-1]["layers"][0]["sparsity"] - 0.8) < 0.1
+PY
 echo "run_test: all checks passed"

@@ -184,7 +184,9 @@ TEST(Clipping, PerChannelScalesArePowerOfTwoShiftsAndComputeExactly) {
     const double got = s[c].item<double>();
     const double e = std::log2(top / got);
     EXPECT_EQ(e, std::round(e)) << c;                 // a power-of-two fraction of the largest
-    if (e < 8) EXPECT_TRUE(got >= want && got < 2 * want) << c;  // never clips more; within 2x
+    if (e < 8) {
+      EXPECT_TRUE(got >= want && got < 2 * want) << c;  // never clips more; within 2x
+    }
     EXPECT_DOUBLE_EQ(sh[c].item<float>(), got / ex.input_scale(i));  // the shift into the sum
   }
   expect_matches_direct(net, q, "conv2");

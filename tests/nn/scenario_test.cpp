@@ -381,3 +381,35 @@ quantization:
   e = error_of("quantization:\n  configs:\n    - {name: a, weights: int4, activations: uint4, layers: {conv1: {clip: wide}}}\n");
   EXPECT_NE(e.find("quantization.configs[0].layers.conv1.clip: 'wide' is not one of"), std::string::npos) << e;
 }
+
+TEST(Scenario, TrainingKeys) {
+  const Scenario s = parse_scenario(R"(
+quantization:
+  configs:
+    - {name: a, training: {method: luq, smp: 2, fnt_epochs: 1, levels: 8, from: fp32, epochs: 3, lr: 0.01}}
+    - {name: b, weights: int8, activations: int8, training: {method: fp8, gradients: e3m4, rounding: stochastic}}
+    - {name: c, training: {method: prune, sparsity: 0.9}}
+)", "s.yaml");
+  ASSERT_EQ(s.configs.size(), 3u);
+  EXPECT_TRUE(s.configs[0].has_training);
+  EXPECT_EQ(s.configs[0].training.method, "luq");
+  EXPECT_EQ(s.configs[0].training.smp, 2);
+  EXPECT_EQ(s.configs[0].training.fnt_epochs, 1);
+  EXPECT_EQ(s.configs[0].training.luq_levels, 8);
+  EXPECT_EQ(s.configs[0].training.from, "fp32");
+  EXPECT_EQ(s.configs[0].training_epochs, 3);
+  EXPECT_TRUE(s.configs[0].fp32);  // trained in low precision, evaluated in FP32
+  EXPECT_EQ(s.configs[1].training.format, "e3m4");
+  EXPECT_EQ(s.configs[1].training.rounding, "stochastic");
+  EXPECT_EQ(s.configs[2].training.sparsity, 0.9);
+  std::string e = error_of("quantization:\n  configs:\n    - {name: a, training: {method: fp4}}\n");
+  EXPECT_NE(e.find("quantization.configs[0].training.method: 'fp4' is not one of: fp32, luq, fp8, prune"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, training: {method: fp8, gradients: int8}}\n");
+  EXPECT_NE(e.find("quantization.configs[0].training.gradients: a floating-point format"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, training: {method: prune, sparsity: 1.0}}\n");
+  EXPECT_NE(e.find("quantization.configs[0].training.sparsity: must be in [0, 1)"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, training: {smp: 2}}\n");
+  EXPECT_NE(e.find("quantization.configs[0].training.method: missing"), std::string::npos) << e;
+  e = error_of("quantization:\n  configs:\n    - {name: a, training: {method: luq, sampels: 2}}\n");
+  EXPECT_NE(e.find("quantization.configs[0].training.sampels: unknown key"), std::string::npos) << e;
+}
