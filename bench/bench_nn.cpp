@@ -7,6 +7,7 @@
 
 #include "nn/data.h"
 #include "nn/executor.h"
+#include "nn/lowp_train.h"
 #include "nn/pricing.h"
 #include "power_models/energy_model.h"
 
@@ -103,6 +104,37 @@ void BM_EnergyAccounting(benchmark::State& st) {
 }  // namespace
 
 // Args: {model (0 lenet5, 1 resnet8), threads}.
+// One training step (forward, backward, SGD) on a batch of 64 real images: FP32 LibTorch
+// (method fp32, the module's own autograd) against the low-precision GEMMs of
+// nn/lowp_train.h (luq, fp8 auto, prune 0.85), same model, batch and thread count.
+// Target of issue 12: at most 1.5x the FP32 step.
+void BM_TrainStep(benchmark::State& st) {
+  static const char* methods[] = {"fp32", "luq", "fp8", "prune"};
+  torch::set_num_threads(2);
+  torch::manual_seed(1);
+  GraphNet n(make_builtin_model(kArchs[st.range(0)]));
+  GradientSpec spec;
+  spec.method = methods[st.range(1)];
+  LowpNet lp(n, spec, 1);
+  torch::optim::SGD opt(n->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  n->train();
+  static const TensorDataset train = [] {
+    const ImageDataset ds = load_fashion_mnist(default_fashion_mnist_dir());
+    return to_tensors(ds.train_images, ds.train_labels, 64);
+  }();
+  int64_t step = 0;
+  for (auto _ : st) {
+    lp.set_step(step++, 0);
+    opt.zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(lp.forward(train.images), train.labels);
+    loss.backward();
+    opt.step();
+  }
+  st.SetItemsProcessed(st.iterations() * 64);
+  st.SetLabel(kArchs[st.range(0)] + " " + methods[st.range(1)]);
+}
+
+BENCHMARK(BM_TrainStep)->ArgsProduct({{0, 1}, {0, 1, 2, 3}})->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK(BM_Fp32LibTorch)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK(BM_QuantisedInt8)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK(BM_Pann)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->MinTime(2);

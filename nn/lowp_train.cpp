@@ -104,7 +104,7 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
       xo = x.detach().to(torch::kFloat64), wo = w.detach().to(torch::kFloat64);
     }
     ctx->saved_data["sx"] = sx, ctx->saved_data["sw"] = sw;
-    ctx->saved_data["has_bias"] = b.defined();
+    ctx->saved_data["has_bias"] = b.numel() > 0;
     ctx->save_for_backward({xo, wo});
     torch::Tensor y;
     if (nd.kind == OpKind::conv)
@@ -113,7 +113,7 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
     else
       y = F::linear(xo, wo.view({nd.out_channels, -1}));
     y = (y * (sx * sw)).to(torch::kFloat32);
-    if (b.defined()) y = y + (nd.kind == OpKind::conv ? b.view({1, -1, 1, 1}) : b.view({1, -1}));
+    if (b.numel() > 0) y = y + (nd.kind == OpKind::conv ? b.view({1, -1, 1, 1}) : b.view({1, -1}));
     return y;
   }
 
@@ -212,6 +212,8 @@ torch::Tensor LowpNet::gemm(int i, const torch::Tensor& x) {
     w = net_->linear(i)->weight;
     if (nd.bias) b = net_->linear(i)->bias;
   }
+  // A bias-free layer passes an empty tensor (autograd functions take defined tensors).
+  if (!b.defined()) b = torch::empty({0});
   return LowpGemmFn::apply(x, w, b, reinterpret_cast<int64_t>(&layers_[size_t(i)]));
 }
 

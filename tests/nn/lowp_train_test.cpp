@@ -223,3 +223,23 @@ TEST(LowpTrain, Fp8AndPruningQuantisers) {
   bad.method = "fp8", bad.format = "int8";
   EXPECT_THROW(LowpNet(net, bad, 1), InputError);
 }
+
+TEST(LowpTrain, BiasFreeLayersTrain) {
+  // ResNet-8's convs have no bias (BN follows): a step runs and moves the weights.
+  torch::manual_seed(2);
+  GraphNet net(make_builtin_model("resnet8"));
+  for (const char* m : {"luq", "fp8", "prune"}) {
+    GradientSpec spec;
+    spec.method = m;
+    LowpNet lp(net, spec, 1);
+    net->train();
+    const int c = node_index(net->graph(), "s1b1_conv1");
+    auto before = net->conv(c)->weight.detach().clone();
+    torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.1));
+    opt.zero_grad();
+    torch::nn::functional::cross_entropy(lp.forward(data().train.images.slice(0, 0, 16)), data().train.labels.slice(0, 0, 16))
+        .backward();
+    opt.step();
+    EXPECT_FALSE(torch::equal(before, net->conv(c)->weight.detach())) << m;
+  }
+}
