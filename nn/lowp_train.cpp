@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <span>
+#include <tuple>
+
+#include <ATen/ops/convolution_backward.h>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -87,6 +90,46 @@ torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g
   return out;
 }
 
+// The backward GEMMs on integer operands (INT4 codes, LUQ gradient ±2^k with |k| < levels),
+// exactly: float32 wherever every partial sum stays below 2^24 (the input gradient sums
+// N·k² terms of at most top·7; the weight gradient sums batch·positions terms of at most
+// top·15, so the batch is cut into chunks that stay below, each chunk exact in float32,
+// the chunks added in float64), else float64. Any summation order gives the same bits.
+std::pair<torch::Tensor, torch::Tensor> exact_code_grads(const Node& nd, const torch::Tensor& xo, const torch::Tensor& wo,
+                                                         const torch::Tensor& gq, double top) {
+  const bool conv = nd.kind == OpKind::conv;
+  const int64_t B = xo.size(0), N = nd.out_channels;
+  const int64_t taps = conv ? int64_t(nd.kernel) * nd.kernel : 1;
+  const int64_t positions = conv ? gq.size(2) * gq.size(3) : 1;
+  const auto tx = double(N * taps) * top * 7 < 0x1p24 ? torch::kFloat32 : torch::kFloat64;
+  const int64_t chunk = std::max<int64_t>(1, int64_t(0x1p24 / (double(positions) * top * 15)) - 1);
+  const auto tw = chunk >= 1 && double(positions) * top * 15 < 0x1p24 ? torch::kFloat32 : torch::kFloat64;
+  auto w4 = conv ? wo.view({N, nd.in_channels, nd.kernel, nd.kernel}) : wo.view({N, -1});
+  torch::Tensor dx, dw;
+  if (conv) {
+    const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
+    dx = std::get<0>(at::convolution_backward(gq.to(tx), xo.to(tx), w4.to(tx), c10::nullopt, stride, pad, dil, false,
+                                              outpad, 1, {true, false, false}));
+    for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+      const int64_t b1 = std::min(B, b0 + chunk);
+      auto part = std::get<1>(at::convolution_backward(gq.slice(0, b0, b1).to(tw), xo.slice(0, b0, b1).to(tw), w4.to(tw),
+                                                       c10::nullopt, stride, pad, dil, false, outpad, 1,
+                                                       {false, true, false}))
+                      .to(torch::kFloat64);
+      dw = dw.defined() ? dw + part : part;
+    }
+  } else {
+    dx = gq.to(tx).mm(w4.to(tx));
+    auto xr = xo.reshape({B, -1});
+    for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+      const int64_t b1 = std::min(B, b0 + chunk);
+      auto part = gq.slice(0, b0, b1).to(tw).t().mm(xr.slice(0, b0, b1).to(tw)).to(torch::kFloat64);
+      dw = dw.defined() ? dw + part : part;
+    }
+  }
+  return {dx.to(torch::kFloat64), dw.view(wo.sizes())};
+}
+
 // One conv/linear of LowpNet: forward and the backward GEMMs in the method's precision.
 struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor x, torch::Tensor w, torch::Tensor b, int64_t layer) {
@@ -94,12 +137,12 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
     const Node& nd = L->owner->net_->graph().nodes[size_t(L->node)];
     const bool luq = L->owner->spec_.method == "luq";
     ctx->saved_data["layer"] = layer;
-    torch::Tensor xo, wo;  // the operands the GEMMs use (float64)
+    torch::Tensor xo, wo;  // the operands the GEMMs use: INT4 codes (LUQ, float32) or float64 values
     double sx = 1, sw = 1;
     if (luq) {
       auto [xi, a] = sawb_int4(x, false);
       auto [wi, c] = sawb_int4(w, true);
-      xo = xi.to(torch::kFloat64), wo = wi.to(torch::kFloat64), sx = a, sw = c;
+      xo = xi, wo = wi, sx = a, sw = c;
     } else {
       xo = x.detach().to(torch::kFloat64), wo = w.detach().to(torch::kFloat64);
     }
@@ -107,12 +150,16 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
     ctx->saved_data["has_bias"] = b.numel() > 0;
     ctx->save_for_backward({xo, wo});
     torch::Tensor y;
+    // Integer codes: every partial sum is an integer below K·15·7; under 2^24 float32 adds
+    // them exactly in any order (else float64, exact below 2^53).
+    const int64_t K = wo.numel() / nd.out_channels;
+    const auto t = luq && double(K) * 15 * 7 < 0x1p24 ? torch::kFloat32 : torch::kFloat64;
     if (nd.kind == OpKind::conv)
-      y = F::conv2d(xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
+      y = F::conv2d(xo.to(t), wo.to(t).view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
                     F::Conv2dFuncOptions().stride(nd.stride).padding(nd.padding));
     else
-      y = F::linear(xo, wo.view({nd.out_channels, -1}));
-    y = (y * (sx * sw)).to(torch::kFloat32);
+      y = F::linear(xo.to(t), wo.to(t).view({nd.out_channels, -1}));
+    y = (y.to(torch::kFloat64) * (sx * sw)).to(torch::kFloat32);
     if (b.numel() > 0) y = y + (nd.kind == OpKind::conv ? b.view({1, -1, 1, 1}) : b.view({1, -1}));
     return y;
   }
@@ -150,7 +197,9 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
       double unit = 1;  // LUQ: the gradient as integers ±2^k (exact sums), times α
       if (spec.method == "luq" && log.alpha > 0) unit = log.alpha, gq = gq / unit;
       torch::Tensor dx, dw;
-      if (nd.kind == OpKind::conv) {
+      if (spec.method == "luq") {
+        std::tie(dx, dw) = exact_code_grads(nd, xo, wo, gq, double(1 << (spec.luq_levels - 1)));
+      } else if (nd.kind == OpKind::conv) {
         torch::AutoGradMode on(true);
         auto xa = xo.detach().requires_grad_(true), wa = wo.detach().requires_grad_(true);
         auto y = F::conv2d(xa, wa.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
