@@ -66,6 +66,7 @@ torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g
   if (spec.method == "luq") {
     arith::LuqOptions o;
     o.levels = spec.luq_levels, o.seed = seed, o.stream = stream;
+    o.threads = torch::get_num_threads();  // results do not depend on it (arith/luq.h)
     const arith::LuqResult r = arith::luq_quantize(gs, os, o);
     if (log) log->alpha = r.alpha;
   } else if (spec.method == "fp8") {
@@ -78,6 +79,7 @@ torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g
       o.rounding = spec.rounding == "stochastic" ? arith::RoundMode::stochastic : arith::RoundMode::nearest_even;
       o.overflow = arith::Overflow::saturate;
       o.seed = seed, o.stream = stream;
+      o.threads = torch::get_num_threads();  // results do not depend on it (arith/quantize.h)
       arith::quantize(*format, gs, os, o);
     }
     if (log) log->format = format->name;
@@ -144,7 +146,7 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
       auto [wi, c] = sawb_int4(w, true);
       xo = xi, wo = wi, sx = a, sw = c;
     } else {
-      xo = x.detach().to(torch::kFloat64), wo = w.detach().to(torch::kFloat64);
+      xo = x.detach(), wo = w.detach();  // FP32 forward (as LibTorch's)
     }
     ctx->saved_data["sx"] = sx, ctx->saved_data["sw"] = sw;
     ctx->saved_data["has_bias"] = b.numel() > 0;
@@ -193,19 +195,20 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
     for (int s = 0; s < samples; ++s) {
       const uint64_t seed = lowp_step_seed(net.seed_, net.step_);
       const uint32_t stream = uint32_t(L->index * 16 + s);
-      auto gq = quantise_gradient(spec, g, seed, stream, &L->format, &log).to(torch::kFloat64);
+      // LUQ: float64 holds the integer gradient exactly before the GEMMs pick their
+      // precision; fp8/prune: float32 GEMMs, as the FP32 baseline's.
+      auto gq = quantise_gradient(spec, g, seed, stream, &L->format, &log);
+      if (spec.method == "luq") gq = gq.to(torch::kFloat64);
       double unit = 1;  // LUQ: the gradient as integers ±2^k (exact sums), times α
       if (spec.method == "luq" && log.alpha > 0) unit = log.alpha, gq = gq / unit;
       torch::Tensor dx, dw;
       if (spec.method == "luq") {
         std::tie(dx, dw) = exact_code_grads(nd, xo, wo, gq, double(1 << (spec.luq_levels - 1)));
       } else if (nd.kind == OpKind::conv) {
-        torch::AutoGradMode on(true);
-        auto xa = xo.detach().requires_grad_(true), wa = wo.detach().requires_grad_(true);
-        auto y = F::conv2d(xa, wa.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
-                           F::Conv2dFuncOptions().stride(nd.stride).padding(nd.padding));
-        auto r = torch::autograd::grad({y}, {xa, wa}, {gq});
-        dx = r[0], dw = r[1];
+        const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
+        auto r = at::convolution_backward(gq, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
+                                          c10::nullopt, stride, pad, dil, false, outpad, 1, {true, true, false});
+        dx = std::get<0>(r), dw = std::get<1>(r);
       } else {
         dx = gq.mm(wo.view({nd.out_channels, -1}));
         dw = gq.t().mm(xo.reshape({xo.size(0), -1})).view(wo.sizes());

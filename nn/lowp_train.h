@@ -14,12 +14,13 @@
 //  * prune: FP32 forward; the neural gradient stochastically pruned to a target sparsity
 //           with the lognormal threshold (arith::lognormal_prune).
 //
-// Determinism: the backward GEMMs run in float64. Under LUQ their operands are integers
-// times one scale each (INT4 codes, ±2^k), so every sum is exact and the result is the same
-// bits whatever the thread count or summation order (and equals the shift-and-add golden
-// unit, luq_mul/luq_mac semantics). Under fp8/prune the products are exact in float64 and
-// the sums are rounded there before the float32 result: thread-independent in practice,
-// not by construction. Random draws: element i of the gradient of layer l at step t under
+// Determinism: under LUQ the GEMM operands are integers times one scale each (INT4
+// codes, ±2^k), so every sum is exact (float32 where partial sums stay below 2^24, else
+// float64): the same bits whatever the thread count or summation order, and equal to the
+// shift-and-add golden unit (luq_mul/luq_mac semantics). Under fp8/prune the GEMMs are
+// float32 like the FP32 baseline's: bit-identical for a seed at a fixed thread count (the
+// scenario's `threads`), not across thread counts. Random draws: element i of the gradient
+// of layer l at step t under
 // seed s draws RandomStream(mix(s, t), l·16 + sample).
 #pragma once
 
