@@ -69,6 +69,11 @@ torch::Tensor exact_int64_sums(const std::function<torch::Tensor(const torch::Te
   return hh * (int64_t{1} << 24) + (hl + lh) * 4096 + ll;
 }
 
+// Activations quantised by calibrate_layer (clipped, per channel or allocated), not by the plain range.
+bool custom_activations(const LayerQuant& q) {
+  return q.clip == "aciq" || q.clip == "mse" || q.per_channel_activations || q.activation_mean_bits > 0;
+}
+
 // The clipping / allocation / correction settings of a quantised layer, checked before any work.
 void check_clipping(const Node& nd, const LayerQuant& q) {
   auto bad = [&](const std::string& why, const char* key) { throw InputError("layer " + nd.name + ": " + why, {}, key); };
@@ -76,7 +81,7 @@ void check_clipping(const Node& nd, const LayerQuant& q) {
     bad("clip must be one of: none, max, aciq, mse (got '" + q.clip + "')", "clip");
   if (q.prior != "laplace" && q.prior != "gauss" && q.prior != "auto")
     bad("prior must be one of: laplace, gauss, auto (got '" + q.prior + "')", "prior");
-  const bool act_custom = q.clip == "aciq" || q.clip == "mse" || q.per_channel_activations || q.activation_mean_bits > 0;
+  const bool act_custom = custom_activations(q);
   if (act_custom && (!is_int(q.activations) || q.pann || q.offset_bits > 0))
     bad("clip aciq/mse, per-channel activations and activation bit allocation need integer activations "
         "(intN or uintN, not PANN or unsigned_mac)", "clip");
@@ -340,10 +345,6 @@ namespace {
 
 std::vector<int64_t> channel_shape(const torch::Tensor& x, int64_t C) {
   return x.dim() == 4 ? std::vector<int64_t>{1, C, 1, 1} : std::vector<int64_t>{1, C};
-}
-
-bool custom_activations(const LayerQuant& q) {
-  return q.clip == "aciq" || q.clip == "mse" || q.per_channel_activations || q.activation_mean_bits > 0;
 }
 
 // Values of one channel (or of the tensor), at most `cap` of them, evenly strided: the

@@ -71,6 +71,9 @@ torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g
     if (log) log->alpha = r.alpha;
   } else if (spec.method == "fp8") {
     LPSIM_CHECK(format != nullptr);
+    // auto: chosen at every step from this gradient's own fit (chosen once per epoch, a
+    // layer whose spread grew within the epoch saturated and LeNet-5 diverged).
+    if (spec.format == "auto" && any) *format = arith::choose_lognormal_format(spec.format_bits, std::max(fit.sigma, 1e-3)).format;
     if (!any) {
       out.zero_();
     } else {
@@ -178,18 +181,8 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
     const bool has_bias = ctx->saved_data["has_bias"].toBool();
     const auto g = grads[0];
     GradientLog& log = net.log_[size_t(L->index)];
-    if (spec.method == "fp8" && (spec.format == "auto" || L->format.name.empty())) {
-      // auto: chosen at every step from this gradient's own fit (the choice costs ~0.2 ms;
-      // chosen once per epoch, a layer whose spread grows within the epoch saturated and
-      // LeNet-5 diverged); or the fixed format.
-      if (spec.format == "auto") {
-        const arith::LognormalFit fit = arith::fit_lognormal(span_of(g.detach().to(torch::kFloat32).contiguous()));
-        L->format = arith::choose_lognormal_format(spec.format_bits, std::max(fit.sigma, 1e-3)).format;
-      } else {
-        L->format = std::get<arith::FloatFormat>(arith::parse_format(spec.format));
-      }
-      L->format_epoch = net.epoch_;
-    }
+    if (spec.method == "fp8" && spec.format != "auto" && L->format.name.empty())
+      L->format = std::get<arith::FloatFormat>(arith::parse_format(spec.format));
     const int samples = spec.method == "luq" ? spec.smp : 1;
     torch::Tensor gx, gw, gb;
     for (int s = 0; s < samples; ++s) {
@@ -323,7 +316,7 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
   // The step of a batch: its (epoch, position), so a resumed run draws what an
   // uninterrupted one would.
   loop.forward = [&](const torch::Tensor& x) {
-    lp.set_step(int64_t(epoch_now) * 1000003 + batch++, epoch_now);
+    lp.set_step(int64_t(epoch_now) * 1000003 + batch++);
     return lp.forward(x);
   };
   std::vector<torch::Tensor> params = net->parameters();

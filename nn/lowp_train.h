@@ -61,7 +61,7 @@ class LowpNet {
   LowpNet(GraphNet net, GradientSpec spec, uint64_t seed);
   // The network's logits under autograd, with every conv/linear as a low-precision GEMM.
   torch::Tensor forward(const torch::Tensor& x);
-  void set_step(int64_t step, int epoch) { step_ = step, epoch_ = epoch; }
+  void set_step(int64_t step) { step_ = step; }
   const std::vector<GradientLog>& log() const { return log_; }
   const GradientSpec& spec() const { return spec_; }
 
@@ -69,8 +69,7 @@ class LowpNet {
   struct Layer {
     LowpNet* owner = nullptr;
     int node = -1, index = 0;  // graph node, and position among the gemm layers
-    arith::FloatFormat format;
-    int format_epoch = -1;     // the epoch the format was chosen in
+    arith::FloatFormat format;  // fp8: the format of the last step
   };
 
  private:
@@ -80,7 +79,6 @@ class LowpNet {
   GradientSpec spec_;
   uint64_t seed_;
   int64_t step_ = 0;
-  int epoch_ = 0;
   std::vector<Layer> layers_;  // per node
   std::vector<GradientLog> log_;  // per gemm layer
 };
@@ -105,7 +103,8 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
                                std::vector<EpochGradients>* logs = nullptr);
 
 // The quantised neural gradient of one layer (the values the backward GEMMs use), for
-// tests: luq → {0, ±α·2^k}; fp8 → format values / scale; prune → pruned. Fills the log.
+// tests: luq → {0, ±α·2^k}; fp8 → format values / scale (with gradients: auto, *format is
+// first chosen for this gradient's fit); prune → pruned. Fills the log.
 torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g, uint64_t seed, uint32_t stream,
                                 arith::FloatFormat* format, GradientLog* log);
 

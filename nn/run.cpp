@@ -42,6 +42,11 @@ arith::Overflow overflow_of(const std::string& s) {
   return s == "saturate" ? arith::Overflow::saturate : arith::Overflow::wrap;
 }
 
+bool is_signed_int_format(const arith::NumberFormat& f) {
+  const auto* i = std::get_if<arith::IntFormat>(&f);
+  return i && i->is_signed;
+}
+
 // Global settings plus per-layer overrides → one LayerQuant per node.
 std::vector<LayerQuant> resolve(const QuantConfigSpec& c, const Graph& g) {
   std::vector<LayerQuant> out(g.nodes.size());
@@ -90,18 +95,13 @@ std::vector<LayerQuant> resolve(const QuantConfigSpec& c, const Graph& g) {
       q.activation_bias_correction = c.activation_bias_correction;
       q.bit_rounding = c.bit_allocation.rounding == "ceil" ? arith::BitRounding::ceil : arith::BitRounding::round;
       if (auto it = c.layers.find(n.name); it != c.layers.end() && it->second.clip) q.clip = *it->second.clip;
-      if (const double m = c.bit_allocation.mean_bits; m > 0) {
-        // A layer with its own formats takes the allocation only where its format is no
-        // wider than the target (operands: auto), e.g. a first layer kept at 8 bits.
-        const bool own = w != c.weights || a != c.activations;
-        const std::string& op = own ? std::string("auto") : c.bit_allocation.operands;
-        const auto* wi = std::get_if<arith::IntFormat>(&q.weights);
-        const auto* ai = std::get_if<arith::IntFormat>(&q.activations);
-        if ((op == "weights" || op == "both" || (op == "auto" && wi && wi->bits <= m)) && wi && wi->is_signed)
-          q.weight_mean_bits = m;
-        if ((op == "activations" || op == "both" || (op == "auto" && ai && ai->bits <= m)) && ai)
-          q.activation_mean_bits = m;
-      }
+      // A layer with its own formats takes the allocation only where its format is no
+      // wider than the target (operands: auto), e.g. a first layer kept at 8 bits.
+      BitAllocationSpec alloc = c.bit_allocation;
+      if (w != c.weights || a != c.activations) alloc.operands = "auto";
+      if (bit_allocation_applies(alloc, w, true) && is_signed_int_format(q.weights)) q.weight_mean_bits = alloc.mean_bits;
+      if (bit_allocation_applies(alloc, a, false) && std::holds_alternative<arith::IntFormat>(q.activations))
+        q.activation_mean_bits = alloc.mean_bits;
       if (c.unsigned_mac && w == c.weights && a == c.activations) {  // not where a layer sets its own formats
         const int bits = std::get<arith::IntFormat>(q.weights).bits;
         q.offset_bits = bits;

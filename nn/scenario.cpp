@@ -229,6 +229,19 @@ std::vector<T> number_list(const Reader& r, const YAML::Node& n, const std::stri
   return out;
 }
 
+}  // namespace
+
+bool bit_allocation_applies(const BitAllocationSpec& b, const std::string& format, bool weights) {
+  if (b.mean_bits <= 0) return false;
+  if (b.operands == "both" || b.operands == (weights ? "weights" : "activations")) return true;
+  if (b.operands != "auto") return false;
+  const arith::NumberFormat f = arith::parse_format(format);
+  const auto* i = std::get_if<arith::IntFormat>(&f);
+  return i && i->bits <= b.mean_bits;
+}
+
+namespace {
+
 // calibration: {source: data | noise | bn_statistics, images: N, steps, lr, batch}
 void parse_calibration(const Reader& r, const YAML::Node& n, const std::string& key, CalibrationSpec& c) {
   r.expect_map(n, key, {"source", "images", "steps", "lr", "batch"});
@@ -545,8 +558,8 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
         if (spec.bit_allocation.mean_bits > 0) {
           const std::string& op = spec.bit_allocation.operands;
           const double m = spec.bit_allocation.mean_bits;
-          const bool w_on = op == "weights" || op == "both" || (op == "auto" && wi && wi->bits <= m);
-          const bool a_on = op == "activations" || op == "both" || (op == "auto" && ai && ai->bits <= m);
+          const bool w_on = bit_allocation_applies(spec.bit_allocation, spec.weights, true);
+          const bool a_on = bit_allocation_applies(spec.bit_allocation, spec.activations, false);
           const YAML::Node at = c["bit_allocation"];
           if (!w_on && !a_on)
             r.fail(at, key + ".bit_allocation", "operands: auto allocates only to formats no wider than mean_bits; "

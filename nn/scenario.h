@@ -74,6 +74,10 @@ struct BitAllocationSpec {
   std::string operands = "auto";    // auto | weights | activations | both
 };
 
+// Whether the allocation applies to an operand of format `format` (weights or activations):
+// named by `operands`, or under auto no wider than mean_bits. Not a check of the format.
+bool bit_allocation_applies(const BitAllocationSpec& b, const std::string& format, bool weights);
+
 struct QuantConfigSpec {
   std::string name;
   std::string method = "uniform";  // uniform | pann

@@ -81,7 +81,7 @@ TEST(LowpTrain, LuqBackwardIsTheShiftAndAddGoldenBitForBit) {
     spec.method = "luq";
     const uint64_t seed = 11;
     LowpNet lp(net, spec, seed);
-    lp.set_step(3, 0);
+    lp.set_step(3);
     const int64_t B = 2;
     auto x = kind == OpKind::conv ? torch::relu(torch::randn({B, 3, 6, 6})) : torch::relu(torch::randn({B, 24}));
     auto y = lp.forward(x);
@@ -125,7 +125,7 @@ TEST(LowpTrain, LuqBackwardIsTheShiftAndAddGoldenBitForBit) {
       ASSERT_FALSE(x.requires_grad());
       auto xg = x.detach().requires_grad_(true);
       LowpNet lp2(net, spec, seed);
-      lp2.set_step(3, 0);
+      lp2.set_step(3);
       (lp2.forward(xg) * R).sum().backward();
       EXPECT_TRUE(torch::equal(xg.grad(), (dC.to(torch::kFloat64) * (alpha * sw)).to(torch::kFloat32)));
     }
@@ -138,7 +138,7 @@ TEST(LowpTrain, InputGradientIsTheGoldenToo) {
   GradientSpec spec;
   spec.method = "luq";
   LowpNet lp(net, spec, 2);
-  lp.set_step(0, 0);
+  lp.set_step(0);
   auto x = torch::relu(torch::randn({2, 3, 6, 6})).requires_grad_(true);
   auto y = lp.forward(x);
   auto R = torch::randn(y.sizes()) * 1e-2;
@@ -167,7 +167,7 @@ TEST(LowpTrain, TrainingStepsAreBitIdenticalOnOneAndTwoThreads) {
     net->train();
     const auto& d = data().train;
     for (int step = 0; step < 4; ++step) {
-      lp.set_step(step, 0);
+      lp.set_step(step);
       opt.zero_grad();
       auto loss = torch::nn::functional::cross_entropy(lp.forward(d.images.slice(0, step * 32, step * 32 + 32)),
                                                        d.labels.slice(0, step * 32, step * 32 + 32));
