@@ -174,10 +174,11 @@ PannMacSums pann_mac_golden(const Jobs& jobs, int acc_width, bool saturate) {
   return r;
 }
 
-// LUQ multiplier-free product: signed INT4 a times radix-2 FP4 code w (bit 3 = sign,
-// bits 2..0 = e; e = 0 is zero, otherwise magnitude 2^(e-1)): a shifted left by e-1.
-inline int64_t luq_mul_golden(uint32_t a_code, uint32_t w_code) {
-  const int64_t a = operand_value(a_code, 4, true);
+// LUQ multiplier-free product: signed a (INT4, or a_bits wide) times radix-2 FP4 code w
+// (bit 3 = sign, bits 2..0 = e; e = 0 is zero, otherwise magnitude 2^(e-1)): a shifted
+// left by e-1.
+inline int64_t luq_mul_golden(uint32_t a_code, uint32_t w_code, int a_bits = 4) {
+  const int64_t a = operand_value(a_code, a_bits, true);
   const uint32_t e = w_code & 7u;
   if (e == 0) return 0;
   const int64_t mag = a * (int64_t{1} << (e - 1));

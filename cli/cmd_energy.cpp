@@ -26,9 +26,9 @@ Command add_energy(CLI::App& app, const bool& json) {
   o->req.format.clear();  // per unit (set_defaults)
   CLI::App* sub = app.add_subcommand("energy", "Gate-level energy per operation and area of an RTL unit (Yosys + switching)");
   sub->add_option("--unit", o->req.unit,
-                  "mul | mac | mac_ws | acc | add | pann_add | pann_mac | luq_mul | fp_add | fp_mul | fp_mul_rne | fp_mac | "
+                  "mul | mac | mac_ws | acc | add | pann_add | pann_mac | luq_mul | luq_mac | fp_add | fp_mul | fp_mul_rne | fp_mac | "
                   "fp_mac_ws | fp8_mac | fp8_mac_ws (*_ws: weight-stationary systolic PEs; pann_mac: the PANN PE, "
-                  "energy per addition)")
+                  "energy per addition; luq_mac: the LUQ shift unit into an accumulator, --a-bits 4 (INT4) or 5 (a uint4 code))")
       ->capture_default_str();
   CLI::Option* format = sub->add_option(
       "--format", o->req.format,
@@ -75,6 +75,7 @@ Command add_energy(CLI::App& app, const bool& json) {
                             unit == "fp_mac_ws" || unit == "fp8_mac" || unit == "fp8_mac_ws";
             // Natural defaults per unit: the first architecture and format each takes.
             if (!given(arch)) o->req.arch = unit == "add" ? "ripple" : "array";
+            if (!given(a_bits) && unit == "luq_mac") o->req.a_bits = 4;
             if (!given(format)) o->req.format = unit == "fp_mul" || unit == "fp8_mac" || unit == "fp8_mac_ws" ? "fp8_e4m3" : "fp16";
             // An option the unit does not take is an error, not silently ignored.
             auto takes = [&](const CLI::Option* opt) -> bool {
@@ -83,7 +84,8 @@ Command add_energy(CLI::App& app, const bool& json) {
               if (opt == a_bits) return !fp && unit != "luq_mul";
               if (opt == b_bits)
                 return unit == "mul" || unit == "mac" || unit == "mac_ws" || unit == "pann_add" || unit == "pann_mac";
-              if (opt == acc_bits) return unit == "mac" || unit == "mac_ws" || unit == "acc" || unit == "pann_mac";
+              if (opt == acc_bits)
+                return unit == "mac" || unit == "mac_ws" || unit == "acc" || unit == "pann_mac" || unit == "luq_mac";
               if (opt == sign) return unit == "mul" || unit == "mac" || unit == "mac_ws" || unit == "acc";
               return true;
             };

@@ -1,15 +1,19 @@
 #include "nn/lowp_train.h"
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <span>
 #include <tuple>
 
 #include <ATen/ops/convolution_backward.h>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
 #include "arith/aciq.h"
+#include "arith/atomic_file.h"
 #include "arith/error.h"
 #include "arith/hash.h"
 #include "arith/format.h"
@@ -154,6 +158,10 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
     ctx->saved_data["sx"] = sx, ctx->saved_data["sw"] = sw;
     ctx->saved_data["has_bias"] = b.numel() > 0;
     ctx->save_for_backward({xo, wo});
+    if (auto* rec = L->owner->record_) {
+      auto& r = (*rec)[size_t(L->index)];
+      r.node = L->node, r.x = xo, r.w = wo;
+    }
     torch::Tensor y;
     // Integer codes: every partial sum is an integer below K·15·7; under 2^24 float32 adds
     // them exactly in any order (else float64, exact below 2^53).
@@ -194,6 +202,14 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
       if (spec.method == "luq") gq = gq.to(torch::kFloat64);
       double unit = 1;  // LUQ: the gradient as integers ±2^k (exact sums), times α
       if (spec.method == "luq" && log.alpha > 0) unit = log.alpha, gq = gq / unit;
+      if (net.record_ && s == 0) {
+        auto& r = (*net.record_)[size_t(L->index)];
+        r.g = gq, r.format = L->format;
+        r.g_unit = spec.method == "luq" ? unit
+                   : spec.method == "fp8" && log.mu != 0
+                       ? 1 / arith::lognormal_centring_scale(arith::LognormalFit{log.mu, log.sigma})
+                       : 1;
+      }
       torch::Tensor dx, dw;
       if (spec.method == "luq") {
         std::tie(dx, dw) = exact_code_grads(nd, xo, wo, gq, double(1 << (spec.luq_levels - 1)));
@@ -263,8 +279,22 @@ torch::Tensor LowpNet::gemm(int i, const torch::Tensor& x) {
 }
 
 torch::Tensor LowpNet::forward(const torch::Tensor& x) {
-  if (spec_.method == "fp32") return net_->forward(x);
+  if (spec_.method == "fp32" && !record_) return net_->forward(x);
   return net_->run(x, [&](int i, const torch::Tensor& t) { return gemm(i, t); });
+}
+
+double lowp_test_accuracy(LowpNet& lp, const TensorDataset& test, bool lowp_forward, int batch) {
+  torch::NoGradGuard ng;
+  GraphNet& net = lp.net();
+  net->eval();
+  int64_t correct = 0;
+  for (int64_t b = 0; b < test.size(); b += batch) {
+    const int64_t e = std::min(test.size(), b + batch);
+    const auto x = test.images.slice(0, b, e);
+    const auto logits = lowp_forward ? lp.forward(x) : net->forward(x);
+    correct += (logits.argmax(1) == test.labels.slice(0, b, e)).sum().item<int64_t>();
+  }
+  return double(correct) / double(std::max<int64_t>(1, test.size()));
 }
 
 std::string weights_sha256(GraphNet& net) {
@@ -289,7 +319,7 @@ std::string weights_sha256(GraphNet& net) {
 TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const TrainConfig& cfg,
                                const GradientSpec& spec, const std::string& base_key,
                                const std::filesystem::path& cache_dir, const Progress& progress,
-                               std::vector<EpochGradients>* logs) {
+                               std::vector<EpochGradients>* logs, const TensorDataset* test) {
   torch::set_num_threads(cfg.threads);
   const std::string key = fmt::format("{}|lowp-2|{}|smp{}|lv{}|{}|b{}|{}|sp{:.17g}|fnt{}|{}|e{}|bs{}|lr{:.17g}|m{:.17g}|wd{:.17g}|{}|s{}|t{}|n{}",
                                       base_key, spec.method, spec.smp, spec.luq_levels, spec.format, spec.format_bits,
@@ -298,12 +328,37 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
                                       cfg.threads, train.size());
   const auto dir = cache_dir / fmt::format("{}-{}-{:016x}", net->graph().arch, spec.method, fnv1a(key));
   const auto final_file = dir / "final" / "model.pt";
+  // The training curve, one point per finished epoch, beside the checkpoints: a resumed or
+  // cached run reports the epochs an earlier process ran.
+  const auto curve_file = dir / "curve.json";
+  std::vector<EpochPoint> curve;
+  if (std::filesystem::exists(curve_file)) {
+    try {
+      for (const auto& p : nlohmann::json::parse(std::ifstream(curve_file)))
+        curve.push_back({p.at("phase"), p.at("epoch"), p.at("loss"), p.value("test_accuracy", NAN)});
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(std::string("unreadable training curve (delete it to retrain): ") + e.what(), curve_file.string());
+    }
+  }
   if (load_cached_model(net, final_file)) {
     TrainResult r;
-    r.model_file = final_file, r.from_cache = true;
+    r.model_file = final_file, r.from_cache = true, r.curve = curve;
     return r;
   }
   LowpNet lp(net, spec, cfg.seed);
+  auto record = [&](const std::string& phase, int epoch, double loss, bool lowp_forward) {
+    EpochPoint p{phase, epoch, loss, NAN};
+    if (test) p.test_accuracy = lowp_test_accuracy(lp, *test, lowp_forward);
+    std::erase_if(curve, [&](const EpochPoint& q) { return q.epoch == epoch; });  // a resumed epoch's earlier try
+    curve.push_back(p);
+    std::sort(curve.begin(), curve.end(), [](const EpochPoint& a, const EpochPoint& b) { return a.epoch < b.epoch; });
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& q : curve)
+      j.push_back({{"phase", q.phase}, {"epoch", q.epoch}, {"loss", q.loss},
+                   {"test_accuracy", std::isnan(q.test_accuracy) ? nlohmann::json() : nlohmann::json(q.test_accuracy)}});
+    std::filesystem::create_directories(dir);
+    atomic_write_file(curve_file, j.dump(1));
+  };
   int64_t batch = 0;
   int epoch_now = 0;
   EpochLoop loop;
@@ -319,6 +374,7 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
     lp.set_step(int64_t(epoch_now) * 1000003 + batch++);
     return lp.forward(x);
   };
+  loop.epoch_end = [&](int e, double loss) { record(spec.method, e + 1, loss, true); };
   std::vector<torch::Tensor> params = net->parameters();
   TrainResult r;
   if (load_cached_model(net, dir / "lowp" / "model.pt")) {  // interrupted during FNT: the low-precision part is done
@@ -335,12 +391,14 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
     fl.label = "fnt";
     fl.epoch_start = [&](int) { net->train(); };
     fl.forward = [&](const torch::Tensor& x) { return net->forward(x); };
+    fl.epoch_end = [&](int e, double loss) { record("fnt", cfg.epochs + e + 1, loss, false); };
     const TrainResult fr = run_epochs(net, params, train, f, dir / "fnt", fl, progress);
     r.seconds += fr.seconds, r.last_epoch_loss = fr.last_epoch_loss;
   }
   std::filesystem::create_directories(final_file.parent_path());
   save_atomically([&](const std::string& path) { torch::save(net, path); }, final_file);
   r.model_file = final_file;
+  r.curve = curve;
   return r;
 }
 

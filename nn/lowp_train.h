@@ -64,6 +64,25 @@ class LowpNet {
   void set_step(int64_t step) { step_ = step; }
   const std::vector<GradientLog>& log() const { return log_; }
   const GradientSpec& spec() const { return spec_; }
+  GraphNet& net() { return net_; }
+
+  // The operands of one gemm layer's three GEMMs at a step, for energy accounting
+  // (nn/lowp_energy.h): x, w as the GEMMs use them (LUQ: INT4 codes; else float values,
+  // x as the layer's input, w as the weight tensor), g the quantised neural gradient of
+  // the first sample in units of g_unit (LUQ: ±2^k with g_unit = α; fp8: format values
+  // with g_unit = e^μ, the format's unit; else float values, g_unit = 1).
+  struct GemmRecord {
+    int node = -1;
+    torch::Tensor x, w, g;
+    double g_unit = 1;
+    arith::FloatFormat format;  // fp8: the gradient's format at this step
+  };
+  // While set, every step's operands land in (*r)[gemm index] (fp32 too goes through the
+  // autograd function then).
+  void record_operands(std::vector<GemmRecord>* r) {
+    record_ = r;
+    if (r) r->assign(log_.size(), GemmRecord{});
+  }
 
   // Internal state of one layer, shared with its autograd node.
   struct Layer {
@@ -81,6 +100,7 @@ class LowpNet {
   int64_t step_ = 0;
   std::vector<Layer> layers_;  // per node
   std::vector<GradientLog> log_;  // per gemm layer
+  std::vector<GemmRecord>* record_ = nullptr;
 };
 
 // SHA-256 (hex) of a network's parameters and buffers in name order, as raw float bytes:
@@ -93,14 +113,20 @@ struct EpochGradients {
   std::vector<GradientLog> layers;
 };
 
+// Top-1 (0..1) of lp's network on test in eval mode, through the training forward
+// (lowp_forward: INT4 SAWB GEMMs under luq, with per-batch activation scales) or FP32.
+double lowp_test_accuracy(LowpNet& lp, const TensorDataset& test, bool lowp_forward, int batch = 1000);
+
 // Trains net (already initialised: fresh, or the FP32 model) with spec's GEMMs for
 // cfg.epochs (then spec.fnt_epochs in FP32), cached and resumable under cache_dir like the
 // FP32 model (nn/train.h). base_key names the starting point. Logs: the gradient
-// statistics of the epochs run in this call (a cached result has none).
+// statistics of the epochs run in this call (a cached result has none). With a test set,
+// the result's curve holds every epoch's loss and test top-1 through the training forward
+// (FNT epochs: FP32), stored beside the cached model (a cached result has it too).
 TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const TrainConfig& cfg,
                                const GradientSpec& spec, const std::string& base_key,
                                const std::filesystem::path& cache_dir, const Progress& progress,
-                               std::vector<EpochGradients>* logs = nullptr);
+                               std::vector<EpochGradients>* logs = nullptr, const TensorDataset* test = nullptr);
 
 // The quantised neural gradient of one layer (the values the backward GEMMs use), for
 // tests: luq → {0, ±α·2^k}; fp8 → format values / scale (with gradients: auto, *format is

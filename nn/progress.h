@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <algorithm>
 
 namespace lpsim::nn {
 
@@ -20,15 +21,21 @@ class ProgressBar {
     if (!enabled_ || total <= 0) return;
     const double f = std::min(1.0, double(done) / double(total));
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    // ETA from the rate since the first update (a resumed run starts part-way).
+    if (first_done_ < 0) first_done_ = done, first_t_ = t;
+    std::string eta;
+    if (done > first_done_ && done < total)
+      eta = " ETA " + std::to_string(int((t - first_t_) / double(done - first_done_) * double(total - done) + 0.5)) + "s";
+    const std::string m = msg + eta;
     if (tty_) {
       const int w = 30, fill = int(f * w);
       std::fprintf(stderr, "\r%-22s [%s%s] %3d%% %6.1fs %-40s", label_.c_str(), std::string(fill, '#').c_str(),
-                   std::string(w - fill, '.').c_str(), int(f * 100), t, msg.c_str());
+                   std::string(w - fill, '.').c_str(), int(f * 100), t, m.c_str());
       std::fflush(stderr);
       drawn_ = true;
     } else if (int(f * 10) > last_decile_) {
       last_decile_ = int(f * 10);
-      std::fprintf(stderr, "%s: %3d%% %6.1fs %s\n", label_.c_str(), last_decile_ * 10, t, msg.c_str());
+      std::fprintf(stderr, "%s: %3d%% %6.1fs %s\n", label_.c_str(), last_decile_ * 10, t, m.c_str());
     }
   }
   void finish() {
@@ -42,6 +49,8 @@ class ProgressBar {
   bool tty_;
   bool drawn_ = false;
   int last_decile_ = -1;
+  int64_t first_done_ = -1;
+  double first_t_ = 0;
   std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 };
 

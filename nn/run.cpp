@@ -20,6 +20,7 @@
 #include "nn/bn_synthesis.h"
 #include "nn/data.h"
 #include "nn/evaluate.h"
+#include "nn/lowp_energy.h"
 #include "nn/lowp_train.h"
 #include "nn/executor.h"
 #include "nn/pann_train.h"
@@ -212,6 +213,64 @@ bool plot_png(const std::filesystem::path& dir, const std::string& stem, const s
   std::filesystem::remove(tmp, ec);
   std::cerr << "lpsim: warning: gnuplot failed or is missing; the data of " << stem << ".png is beside it\n";
   return false;
+}
+
+// training_curves.csv (config, phase, epoch, loss, test_accuracy) and, with plots, two
+// panels (loss; test top-1) with a line per trained configuration.
+void write_training_curves(const std::filesystem::path& dir, const json& configs, bool plot) {
+  std::string csv = "config,phase,epoch,loss,test_accuracy\n", dat;
+  int curves = 0;
+  for (const auto& c : configs) {
+    if (!c.contains("training") || c["training"]["curve"].empty()) continue;
+    ++curves;
+    dat += "\"" + c["name"].get<std::string>() + "\"\n";
+    for (const auto& p : c["training"]["curve"]) {
+      const double acc = p["test_accuracy"].is_number() ? p["test_accuracy"].get<double>() : NAN;
+      csv += fmt::format("{},{},{},{:.6g},{}\n", c["name"].get<std::string>(), p["phase"].get<std::string>(),
+                         p["epoch"].get<int>(), p["loss"].get<double>(), std::isnan(acc) ? "" : fmt::format("{:.4f}", acc));
+      dat += fmt::format("{} {:.6g} {}\n", p["epoch"].get<int>(), p["loss"].get<double>(),
+                         std::isnan(acc) ? "NaN" : fmt::format("{:.4f}", 100 * acc));
+    }
+    dat += "\n\n";  // a gnuplot data block per configuration
+  }
+  if (curves == 0) return;
+  atomic_write_file(dir / "training_curves.csv", csv);
+  if (!plot) return;
+  // Energy per training step by GEMM (stacked), where priced.
+  std::string edat = "config\tforward\tinput_gradient\tweight_gradient\n";
+  int priced = 0;
+  for (const auto& c : configs) {
+    if (!c.contains("training") || !c["training"].contains("step_energy")) continue;
+    double e[3] = {0, 0, 0};
+    for (const auto& l : c["training"]["step_energy"]["layers"])
+      for (const auto& ge : l["gemms"]) {
+        const std::string k = ge["gemm"];
+        if (ge["energy_pj"].is_number()) e[k == "forward" ? 0 : k == "input_gradient" ? 1 : 2] += ge["energy_pj"].get<double>();
+      }
+    edat += fmt::format("{}{}\t{:.6g}\t{:.6g}\t{:.6g}\n", c["name"].get<std::string>(),
+                        c["training"]["step_energy"].value("complete", true) ? "" : "*", e[0] * 1e-6, e[1] * 1e-6, e[2] * 1e-6);
+    ++priced;
+  }
+  if (priced > 0) {
+    atomic_write_file(dir / "training_energy.dat", edat);
+    plot_png(dir, "training_energy",
+             fmt::format("set title 'Energy per training step by GEMM (gate level; * = some GEMMs have no RTL unit)'\n"
+                         "set ylabel 'uJ per step'\nset style data histograms\nset style histogram rowstacked\n"
+                         "set style fill solid 0.8 border -1\nset boxwidth 0.7\nset key top right\nset grid ytics\n"
+                         "set xtics rotate by -30\nplot for [i=2:4] {} using i:xtic(1) title columnheader(i)\n",
+                         gpq(dir / "training_energy.dat")));
+  }
+  atomic_write_file(dir / "training_curves.dat", dat);
+  const std::string d = gpq(dir / "training_curves.dat");
+  plot_png(dir, "training_curves",
+           fmt::format("set multiplot layout 1,2 title 'Training curves'\nset grid\nset key top right\n"
+                       "set xlabel 'epoch'\nset xtics 1\nset ylabel 'training loss (mean over the epoch)'\nset logscale y\n"
+                       "plot for [i=0:{0}] {1} index i using 1:2 with linespoints title columnheader(1)\n"
+                       "unset logscale y\nset key bottom right\nset ylabel 'test top-1 (%)'\n"
+                       "plot for [i=0:{0}] {1} index i using 1:3 with linespoints title columnheader(1)\n"
+                       "unset multiplot\n",
+                       curves - 1, d),
+           1400, 600);
 }
 
 void write_plot(const std::filesystem::path& dir, const json& configs) {
@@ -646,7 +705,8 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       std::vector<EpochGradients> logs;
       ProgressBar bar(opt.progress, "train " + c.name + " (" + gs.method + ")");
       const TrainResult tr = lowp_train_or_load(tnet, train, lt, gs, base, s.model_cache,
-                                                [&](int64_t d, int64_t t, const std::string& m) { bar.update(d, t, m); }, &logs);
+                                                [&](int64_t d, int64_t t, const std::string& m) { bar.update(d, t, m); }, &logs,
+                                                &test);
       bar.finish();
       net = tnet;
       jtrain = {{"method", gs.method}, {"from", gs.from}, {"epochs", lt.epochs}, {"lr", lt.lr}, {"smp", gs.smp},
@@ -664,6 +724,47 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
         je.push_back({{"epoch", e.epoch + 1}, {"layers", jl}});
       }
       jtrain["gradient_log"] = je;
+      json jc = json::array();
+      for (const EpochPoint& p : tr.curve)
+        jc.push_back({{"phase", p.phase}, {"epoch", p.epoch}, {"loss", p.loss},
+                      {"test_accuracy", std::isnan(p.test_accuracy) ? json() : json(p.test_accuracy)}});
+      jtrain["curve"] = jc;
+      // The top-1 of the network as trained (LUQ: its INT4 SAWB forward; after FNT: FP32),
+      // beside `accuracy` (the network as the configuration deploys it).
+      if (!tr.curve.empty() && !std::isnan(tr.curve.back().test_accuracy))
+        jtrain["test_accuracy"] = tr.curve.back().test_accuracy;
+      if (pc.price) {
+        // Energy of one training step (nn/lowp_energy.h) on the first batch of training
+        // images, through the trained weights; per epoch: scaled by the steps of an epoch.
+        const auto t_step = Clock::now();
+        const int64_t bs = std::min<int64_t>(lt.batch_size, train.size());
+        StepEnergyOptions so;
+        so.seed = s.seed;
+        const StepEnergy se = training_step_energy(tnet, gs, lowp_step_seed(s.seed, 0), train.images.slice(0, 0, bs),
+                                                   train.labels.slice(0, 0, bs), *gate, so);
+        const double steps_per_epoch = std::ceil(double(train.size()) / double(lt.batch_size));
+        json jl = json::array();
+        for (const auto& l : se.layers) {
+          json jg = json::array();
+          for (const auto& ge : l.gemms)
+            jg.push_back({{"gemm", ge.gemm}, {"unit", ge.unit}, {"priced", ge.priced}, {"note", ge.note},
+                          {"macs", ge.macs}, {"pj_per_mac", ge.priced ? json(ge.pj_per_mac) : json()},
+                          {"ci95_pj_per_mac", ge.priced ? json(ge.ci95_pj) : json()},
+                          {"unit_area_um2", ge.priced ? json(ge.area_um2) : json()},
+                          {"energy_pj", ge.priced ? json(ge.energy_pj) : json()}});
+          jl.push_back({{"layer", l.layer}, {"gemms", jg}});
+        }
+        jtrain["step_energy"] = {{"batch", se.batch}, {"complete", se.complete},
+                                 {"energy_pj", se.energy_pj}, {"energy_ci95_pj", se.energy_ci95_pj},
+                                 {"forward_pj", se.forward_pj}, {"backward_pj", se.backward_pj},
+                                 {"steps_per_epoch", steps_per_epoch},
+                                 {"energy_per_epoch_pj", se.energy_pj * steps_per_epoch},
+                                 {"seconds", since(t_step)}, {"layers", jl}};
+        if (opt.progress)
+          std::cerr << fmt::format("{}: training step {:.4g} uJ ± {:.2g} (forward {:.3g}, backward {:.3g}){}\n", c.name,
+                                   se.energy_pj * 1e-6, se.energy_ci95_pj * 1e-6, se.forward_pj * 1e-6,
+                                   se.backward_pj * 1e-6, se.complete ? "" : " — some GEMMs have no RTL unit");
+      }
       if (opt.progress)
         std::cerr << fmt::format("{}: {} training {} (weights sha256 {})\n", c.name, gs.method,
                                  tr.from_cache ? "cached" : fmt::format("took {:.1f} s", tr.seconds),
@@ -720,7 +821,9 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       "config,accuracy,energy_pj_per_inference,energy_ci95_pj,unit,unit_area_um2,unit_nand2,images_per_s,dataflow,"
       "energy_horowitz_pj_per_inference,acc_overflow_fraction,acc_bits_needed,method,pann_R,pann_activation_bits,"
       "pann_additions,budget,budget_pj_per_inference,energy_over_budget,clip,prior,per_channel_activations,bias_correction,"
-      "weight_bits_mean,activation_bits_mean,calibration,unit_area_mac_weighted_um2,training,weights_sha256\n";
+      "weight_bits_mean,activation_bits_mean,calibration,unit_area_mac_weighted_um2,training,weights_sha256,"
+      "train_test_accuracy,train_step_energy_pj,train_step_energy_ci95_pj,train_step_forward_pj,train_step_backward_pj,"
+      "train_epoch_energy_pj\n";
   std::string lcsv =
       "config,layer,weights,activations,accumulator,M,K,N,macs,additions,weight_bits,input_bits,output_bits,"
       "acc_out_of_range_fraction,unit,pj_per_mac,ci95_pj_per_mac,energy_pj,unit_area_um2,acc_bits_needed,act_zero_point,"
@@ -745,7 +848,13 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     summary.configs.push_back(r);
     auto opt_num = [](double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string(); };
     const json cal = j.value("calibration", json::object());
-    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{},{},{:.4g},{:.4g},{},{:.1f},{},{}\n", r.name,
+    const json jt = j.value("training", json::object());
+    const json jse = jt.value("step_energy", json::object());
+    auto se_num = [&](const char* k) { return jse.contains(k) && jse[k].is_number() ? opt_num(jse[k].get<double>()) : std::string(); };
+    const std::string train_cols = fmt::format(
+        ",{},{},{},{},{},{}", jt.contains("test_accuracy") ? fmt::format("{:.4f}", jt["test_accuracy"].get<double>()) : "",
+        se_num("energy_pj"), se_num("energy_ci95_pj"), se_num("forward_pj"), se_num("backward_pj"), se_num("energy_per_epoch_pj"));
+    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{},{},{:.4g},{:.4g},{},{:.1f},{},{}{}\n", r.name,
                        r.accuracy, r.energy_pj, r.energy_ci95_pj, csv_escape(r.unit), r.area_um2, r.nand2,
                        r.images_per_s, j.value("dataflow", ""), r.horowitz_pj, r.acc_overflow_fraction,
                        r.acc_bits_needed ? std::to_string(r.acc_bits_needed) : std::string(),
@@ -756,7 +865,8 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
                        j.value("per_channel_activations", false), j.value("bias_correction", false),
                        num(j, "weight_bits_mean"), num(j, "activation_bits_mean"), cal.value("source", "data"),
                        num(j, "unit_area_mac_weighted_um2"),
-                       j.contains("training") ? j["training"].value("method", "") : std::string(), j.value("weights_sha256", ""));
+                       j.contains("training") ? j["training"].value("method", "") : std::string(), j.value("weights_sha256", ""),
+                       train_cols);
     for (const auto& l : j["layers"]) {
       lcsv += fmt::format(
           "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6g},{},{:.6g},{:.3g},{:.6g},{:.1f},{},{:.6g},{},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{}\n",
@@ -785,10 +895,11 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   atomic_write_file(s.output_dir / "summary.csv", csv);
   atomic_write_file(s.output_dir / "layers.csv", lcsv);
   atomic_write_file(s.output_dir / "report.json", report.dump(2));
-  if (s.plot && !all.empty()) {
+  if (s.plot && !all.empty() && s.energy_model != "none") {
     write_plot(s.output_dir, all);
     write_pareto_plot(s.output_dir, all, jbudgets);
   }
+  write_training_curves(s.output_dir, all, s.plot);
   write_dials(s.output_dir, all, s.plot);
   return summary;
 }

@@ -111,6 +111,7 @@ TrainResult run_epochs(GraphNet& net, const std::vector<torch::Tensor>& params, 
                  fmt::format("{} epoch {}/{} loss {:.3f}", loop.label, epoch + 1, cfg.epochs, loss_sum / double(s + 1)));
     }
     r.last_epoch_loss = loss_sum / double(steps_per_epoch);
+    if (loop.epoch_end) loop.epoch_end(epoch, r.last_epoch_loss);
     if (epoch + 1 < cfg.epochs) {
       save_atomically([&](const std::string& p) { torch::save(net, p); }, dir / fmt::format("epoch-{}.pt", epoch + 1));
       save_atomically([&](const std::string& p) { torch::save(opt, p); },

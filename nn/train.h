@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "nn/data.h"
 #include "nn/net.h"
@@ -27,12 +28,22 @@ struct TrainConfig {
   std::string data_key;
 };
 
+// One epoch of a training curve: the mean training loss over its batches and the test
+// top-1 after it (NaN when no test set was given).
+struct EpochPoint {
+  std::string phase;  // e.g. "luq", "fnt"
+  int epoch = 0;      // 1-based, counted across phases
+  double loss = 0;
+  double test_accuracy = 0;
+};
+
 struct TrainResult {
   bool from_cache = false;
   int resumed_from_epoch = 0;  // 0: trained from scratch
   double seconds = 0;
   double last_epoch_loss = 0;
   std::filesystem::path model_file;
+  std::vector<EpochPoint> curve;  // lowp_train_or_load: every epoch, cached with the model
 };
 
 // progress(done, total, message) is called every few batches.
@@ -54,6 +65,7 @@ struct EpochLoop {
   std::function<void(int epoch)> epoch_start;                 // before each epoch (e.g. the module's mode)
   std::function<torch::Tensor(const torch::Tensor&)> forward;  // a batch's logits, under autograd
   std::string label = "train";                                 // progress messages: "LABEL epoch e/E loss L"
+  std::function<void(int epoch, double loss)> epoch_end;       // after each epoch (0-based), before its checkpoint
 };
 TrainResult run_epochs(GraphNet& net, const std::vector<torch::Tensor>& params, const TensorDataset& train,
                        const TrainConfig& cfg, const std::filesystem::path& dir, const EpochLoop& loop,

@@ -26,13 +26,22 @@ UnitEnergyRequest request_for(const OpKey& key) {
   }
   const auto* ffa = std::get_if<arith::FloatFormat>(&fa);
   const auto* ffb = std::get_if<arith::FloatFormat>(&fb);
+  if ((key.unit == "luq_mul" || key.unit == "luq_mac") && ia && ia->bits == 4 && ffb && ffb->name == "luq4") {
+    // The shift unit: a signed INT4 (an unsigned 4-bit code zero-extended to 5 bits, on
+    // luq_mac) times a radix-2 FP4 code.
+    r.format.clear();
+    r.is_signed = true;
+    r.a_bits = ia->is_signed ? 4 : 5, r.b_bits = 4;
+    if (key.unit == "luq_mul" && r.a_bits != 4) throw InputError("luq_mul takes a signed INT4 activation, not uint4");
+    return r;
+  }
   if (ffa && ffb && key.fmt_a == key.fmt_b) {
     r.format = key.fmt_a;
     r.a_bits = r.b_bits = ffa->total_bits();
     return r;
   }
   throw InputError("no RTL unit for " + key.fmt_a + " x " + key.fmt_b +
-                   " (integer x integer, or one floating-point format for both operands)");
+                   " (integer x integer, int4/uint4 x luq4 on luq_mac, or one floating-point format for both operands)");
 }
 
 GateLevelEnergyModel::GateLevelEnergyModel(CellLibrary lib, std::filesystem::path rtl_dir,

@@ -81,6 +81,17 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
                        {}, "--format");
   } else if (req.unit == "luq_mul") {
     rep.module = "luq_mul";
+  } else if (req.unit == "luq_mac") {
+    if (req.a_bits != 4 && req.a_bits != 5)
+      throw InputError("luq_mac activations are 4-bit signed, or 5 bits (an unsigned 4-bit code zero-extended), got " +
+                           std::to_string(req.a_bits),
+                       {}, "--a-bits");
+    if (req.acc_bits < req.a_bits + 7 || req.acc_bits > 64)
+      throw InputError("accumulator width must be in [a_bits + 7, 64] = [" + std::to_string(req.a_bits + 7) + ", 64], got " +
+                           std::to_string(req.acc_bits),
+                       {}, "--acc-bits");
+    rep.module = "luq_mac";
+    rep.params = {{"AccWidth", std::to_string(req.acc_bits)}, {"Saturate", "0"}, {"WidthA", std::to_string(req.a_bits)}};
   } else if (req.unit == "fp_add" || req.unit == "fp_mul_rne") {
     // The formats the units are verified in (rtl/ check-rtl); IEEE-style only (no E4M3 or
     // LUQ specials), so anything else would silently build a different unit.
@@ -98,7 +109,7 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
     rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
   } else {
     throw InputError("unknown unit '" + req.unit +
-                         "' (known: mul, mac, mac_ws, acc, add, pann_add, pann_mac, luq_mul, fp_add, fp_mul, "
+                         "' (known: mul, mac, mac_ws, acc, add, pann_add, pann_mac, luq_mul, luq_mac, fp_add, fp_mul, "
                          "fp_mul_rne, fp_mac, fp_mac_ws, fp8_mac, fp8_mac_ws)",
                      {}, "--unit");
   }
@@ -109,8 +120,8 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
   if (req.stream == "chains") {
     const bool ws = req.unit.size() > 3 && req.unit.compare(req.unit.size() - 3, 3, "_ws") == 0;
     if (!ws && req.unit != "mac" && req.unit != "fp8_mac" && req.unit != "fp_mac" && req.unit != "acc" &&
-        req.unit != "pann_mac")
-      throw InputError("chain streams drive sequential units (mac, fp8_mac, fp_mac, acc, pann_mac, *_ws), not " +
+        req.unit != "pann_mac" && req.unit != "luq_mac")
+      throw InputError("chain streams drive sequential units (mac, fp8_mac, fp_mac, luq_mac, acc, pann_mac, *_ws), not " +
                        req.unit);
     if (req.chain_len == 0 || req.chain_ops == 0 || req.chains.empty() || req.chains.size() % req.chain_len != 0)
       throw InputError("a chain stream needs whole chains of chain_len > 0 steps and chain_ops > 0");
@@ -190,7 +201,8 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
   const arith::RandomStream rng(req.seed, 0x454E47u);
   LaneValues a{}, b{}, ones{}, zeros{};
   ones.fill(1);
-  const bool sequential = req.unit == "mac" || req.unit == "fp8_mac" || req.unit == "fp_mac" || req.unit == "acc";
+  const bool sequential =
+      req.unit == "mac" || req.unit == "fp8_mac" || req.unit == "fp_mac" || req.unit == "luq_mac" || req.unit == "acc";
   if (sequential) {
     sim.set_input("rst_ni", ones);
     sim.set_input("en_i", ones);
@@ -597,9 +609,9 @@ OperandWidths operand_widths(const UnitEnergyRequest& req) {
     if (!ff) throw InputError(u + " takes a floating-point format, not '" + req.format + "'", {}, "--format");
     w.a_bits = w.b_bits = ff->total_bits();
     w.a_signed = w.b_signed = false;  // codes
-  } else if (u == "luq_mul") {
-    w.a_bits = w.b_bits = 4;
-    w.a_signed = true;    // INT4 activation
+  } else if (u == "luq_mul" || u == "luq_mac") {
+    w.a_bits = u == "luq_mac" ? req.a_bits : 4, w.b_bits = 4;
+    w.a_signed = true;    // INT4 activation (luq_mac: or 5 bits)
     w.b_signed = false;   // FP4 weight code
   } else if (u == "add") {
     w.a_bits = w.b_bits = req.a_bits;

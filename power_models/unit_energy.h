@@ -25,7 +25,7 @@ struct ChainStep {
 inline constexpr uint8_t kStepClear = 1, kStepEnable = 2, kStepLoad = 4;
 
 struct UnitEnergyRequest {
-  std::string unit = "mul";   // mul | mac | mac_ws | acc | add | pann_add | pann_mac | luq_mul | fp_add | fp_mul |
+  std::string unit = "mul";   // mul | mac | mac_ws | acc | add | pann_add | pann_mac | luq_mul | luq_mac | fp_add | fp_mul |
                               // fp_mul_rne | fp_mac | fp_mac_ws | fp8_mac | fp8_mac_ws
   std::string arch = "array"; // array | booth (mul, mac, mac_ws); ripple | kogge_stone (add)
   std::string format = "fp16";   // fp_add, fp_mul_rne, fp_mac, fp_mac_ws: fp16 | bf16 | fp32; fp_mul: fp8_e4m3 |

@@ -186,10 +186,12 @@ CheckResult check_add(int width, const CheckOptions& opt) {
 
 // LUQ unit: a_i (INT4), w_i (FP4 code) -> p_o (11-bit signed). Exhaustive: 256 pairs.
 template <typename V>
-CheckResult check_luq_mul(const CheckOptions& opt) {
+CheckResult check_luq_mul(int wa, const CheckOptions& opt) {
   return check_comb<V>(
-      4, 4, opt, "p",
-      [](uint64_t a, uint64_t w) { return uint64_t(arith::luq_mul_golden(uint32_t(a), uint32_t(w))) & detail::mask(11); },
+      wa, 4, opt, "p",
+      [wa](uint64_t a, uint64_t w) {
+        return uint64_t(arith::luq_mul_golden(uint32_t(a), uint32_t(w), wa)) & detail::mask(wa + 7);
+      },
       [](V& m) { return m.p_o; }, [](V& m, uint64_t a, uint64_t w) { m.a_i = a; m.w_i = w; });
 }
 
@@ -341,7 +343,7 @@ CheckResult check_accumulate(int wa, int wb, int acc_width, bool is_signed, bool
     arith::AccumulatorModel gold{acc_width, is_signed, saturate};
     for (uint64_t i = 0; i < steps; ++i) {
       const SeqStep s = random_step(rng, i, wa, wb);
-      const int64_t in = kMac == 2   ? arith::luq_mul_golden(uint32_t(s.a), uint32_t(s.b))
+      const int64_t in = kMac == 2   ? arith::luq_mul_golden(uint32_t(s.a), uint32_t(s.b), wa)
                          : kMac == 1 ? arith::operand_value(s.a, wa, is_signed) * arith::operand_value(s.b, wb, is_signed)
                                      : arith::operand_value(s.a, wa, is_signed);
       tb.m->clear_i = s.clear;
