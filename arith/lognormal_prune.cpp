@@ -1,5 +1,7 @@
 #include "arith/lognormal_prune.h"
 
+#include "arith/quantize.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -83,11 +85,11 @@ double lognormal_threshold(double target, double sigma) {
 }
 
 PruneResult lognormal_prune(std::span<const float> g, std::span<float> out, double target, uint64_t seed,
-                            uint32_t stream) {
+                            uint32_t stream, const LognormalFit* given) {
   LPSIM_CHECK(g.size() == out.size());
   if (!(target >= 0 && target < 1))
     throw InputError("target sparsity must be in [0, 1), got " + std::to_string(target), {}, "sparsity");
-  const LognormalFit fit = fit_lognormal(g);
+  const LognormalFit fit = given ? *given : fit_lognormal(g);
   double tau = 0;
   if (fit.nonzeros > 0 && target > 0) {
     if (fit.zero_fraction >= target) {
@@ -102,15 +104,20 @@ PruneResult lognormal_prune(std::span<const float> g, std::span<float> out, doub
   const RandomStream rng(seed, stream);
   const float tau_f = float(tau);
   size_t zeros = 0;
-  for (size_t i = 0; i < g.size(); ++i) {
-    const float v = g[i];
-    float r = v;
-    if (std::fabs(v) < tau_f) {
-      // Unbiased: ±τ with probability |g|/τ, else 0 (papers.md §3 operator).
-      r = rng.uniform(i) * tau < std::fabs(double(v)) ? std::copysign(tau_f, v) : 0.0f;
+  std::vector<uint32_t> words(kRandomBlock);
+  for (size_t i0 = 0; i0 < g.size(); i0 += kRandomBlock) {
+    const size_t n = std::min(kRandomBlock, g.size() - i0);
+    random_words(rng, i0, n, words.data());  // element i draws rng.uniform(i), vectorised
+    for (size_t j = 0; j < n; ++j) {
+      const float v = g[i0 + j];
+      float r = v;
+      if (std::fabs(v) < tau_f) {
+        // Unbiased: ±τ with probability |g|/τ, else 0 (papers.md §3 operator).
+        r = words[j] * 0x1p-32 * tau < std::fabs(double(v)) ? std::copysign(tau_f, v) : 0.0f;
+      }
+      out[i0 + j] = r;
+      zeros += r == 0.0f;
     }
-    out[i] = r;
-    zeros += r == 0.0f;
   }
   return {tau, double(zeros) / double(g.size())};
 }

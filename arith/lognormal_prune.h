@@ -40,7 +40,8 @@ struct PruneResult {
 // pruned). p in [0, 1), else InputError. Element i draws RandomStream(seed, stream).uniform(i),
 // so out[i] is a function of (g[i], τ, seed, stream, i) only. τ itself is fitted on the whole
 // span, so pruning sub-spans separately is NOT equivalent to pruning the whole.
+// fit: fit_lognormal(g) when the caller has it already (nullptr: fitted here).
 PruneResult lognormal_prune(std::span<const float> g, std::span<float> out, double target_sparsity, uint64_t seed,
-                            uint32_t stream = 0);
+                            uint32_t stream = 0, const LognormalFit* fit = nullptr);
 
 }  // namespace lpsim::arith

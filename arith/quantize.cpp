@@ -92,7 +92,7 @@ void run_chunks(size_t n, const QuantizeOptions& opt, const Element& element) {
 // the baseline one and picks at load time. Both are bit-identical: integer operations
 // and IEEE float multiply/divide only (no contraction: -std=c++20 implies
 // -ffp-contract=off).
-constexpr size_t kBlock = 4096;
+constexpr size_t kBlock = kRandomBlock;
 constexpr size_t kRandomWords = kBlock + 128;  // whole AVX-512 vectors of blocks, plus alignment
 #define LPSIM_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 
@@ -542,6 +542,10 @@ void quantize_codes(const NumberFormat& fmt, std::span<const float> in, std::spa
   const FloatFormat& ffmt = std::get<FloatFormat>(fmt);
   for (size_t i = 0; i < in.size(); ++i)
     codes[i] = encode(ffmt, y[i], RoundMode::nearest_even, Overflow::to_special).code;
+}
+
+void random_words(const RandomStream& rng, uint64_t first, size_t n, uint32_t* out) {
+  detail::philox_words(rng, first, n, out, 2);  // the best path the CPU has
 }
 
 }  // namespace lpsim::arith

@@ -46,4 +46,9 @@ namespace detail {
 void philox_words(const RandomStream& rng, uint64_t first, size_t n, uint32_t* out, int isa);
 }  // namespace detail
 
+// The words RandomStream::bits(first … first + n − 1) of rng into out, n ≤ kRandomBlock,
+// vectorised (AVX-512 / AVX2 Philox, as the stochastic quantisers draw them).
+inline constexpr size_t kRandomBlock = 4096;
+void random_words(const RandomStream& rng, uint64_t first, size_t n, uint32_t* out);
+
 }  // namespace lpsim::arith

@@ -58,14 +58,14 @@ std::pair<torch::Tensor, double> sawb_int4(const torch::Tensor& x, bool is_weigh
 }
 
 torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g_in, uint64_t seed, uint32_t stream,
-                                arith::FloatFormat* format, GradientLog* log) {
+                                arith::FloatFormat* format, GradientLog* log, bool fit_for_log) {
   auto g = g_in.detach().to(torch::kFloat32).contiguous();
   auto out = torch::empty_like(g);
   const auto gs = span_of(g);
   auto os = mspan_of(out);
   const bool any = g.abs().max().item<float>() > 0;
   arith::LognormalFit fit;
-  if (any) fit = arith::fit_lognormal(gs);
+  if (any && ((log && fit_for_log) || spec.method != "luq")) fit = arith::fit_lognormal(gs);
   if (log) log->mu = fit.mu, log->sigma = fit.sigma;
   if (spec.method == "luq") {
     arith::LuqOptions o;
@@ -91,7 +91,8 @@ torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g
     }
     if (log) log->format = format->name;
   } else if (spec.method == "prune") {
-    arith::lognormal_prune(gs, os, spec.sparsity, seed, stream);
+    if (any) arith::lognormal_prune(gs, os, spec.sparsity, seed, stream, &fit);
+    else out.zero_();
   } else {
     out.copy_(g);
   }
@@ -164,15 +165,16 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
     }
     torch::Tensor y;
     // Integer codes: every partial sum is an integer below K·15·7; under 2^24 float32 adds
-    // them exactly in any order (else float64, exact below 2^53).
+    // them exactly in any order (else float64, exact below 2^53). fp32/fp8/prune: the FP32
+    // forward in float32, as LibTorch's own layer.
     const int64_t K = wo.numel() / nd.out_channels;
-    const auto t = luq && double(K) * 15 * 7 < 0x1p24 ? torch::kFloat32 : torch::kFloat64;
+    const auto t = !luq || double(K) * 15 * 7 < 0x1p24 ? torch::kFloat32 : torch::kFloat64;
     if (nd.kind == OpKind::conv)
       y = F::conv2d(xo.to(t), wo.to(t).view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
                     F::Conv2dFuncOptions().stride(nd.stride).padding(nd.padding));
     else
       y = F::linear(xo.to(t), wo.to(t).view({nd.out_channels, -1}));
-    y = (y.to(torch::kFloat64) * (sx * sw)).to(torch::kFloat32);
+    if (luq) y = (y.to(torch::kFloat64) * (sx * sw)).to(torch::kFloat32);
     if (b.numel() > 0) y = y + (nd.kind == OpKind::conv ? b.view({1, -1, 1, 1}) : b.view({1, -1}));
     return y;
   }
@@ -198,17 +200,18 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
       const uint32_t stream = uint32_t(L->index * 16 + s);
       // LUQ: float64 holds the integer gradient exactly before the GEMMs pick their
       // precision; fp8/prune: float32 GEMMs, as the FP32 baseline's.
-      auto gq = quantise_gradient(spec, g, seed, stream, &L->format, &log);
+      GradientLog step_log;  // a step whose statistics are not logged
+      GradientLog& slog = net.log_stats_ ? log : step_log;
+      auto gq = quantise_gradient(spec, g, seed, stream, &L->format, &slog, net.log_stats_);
       if (spec.method == "luq") gq = gq.to(torch::kFloat64);
       double unit = 1;  // LUQ: the gradient as integers ±2^k (exact sums), times α
-      if (spec.method == "luq" && log.alpha > 0) unit = log.alpha, gq = gq / unit;
+      if (spec.method == "luq" && slog.alpha > 0) unit = slog.alpha, gq = gq / unit;
       if (net.record_ && s == 0) {
         auto& r = (*net.record_)[size_t(L->index)];
         r.g = gq, r.format = L->format;
         r.g_unit = spec.method == "luq" ? unit
-                   : spec.method == "fp8" && log.mu != 0
-                       ? 1 / arith::lognormal_centring_scale(arith::LognormalFit{log.mu, log.sigma})
-                       : 1;
+                   : spec.method == "fp8" ? 1 / arith::lognormal_centring_scale(arith::LognormalFit{slog.mu, slog.sigma})
+                                          : 1;
       }
       torch::Tensor dx, dw;
       if (spec.method == "luq") {
@@ -346,6 +349,7 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
     return r;
   }
   LowpNet lp(net, spec, cfg.seed);
+  const int64_t steps_per_epoch = (train.size() + cfg.batch_size - 1) / cfg.batch_size;
   auto record = [&](const std::string& phase, int epoch, double loss, bool lowp_forward) {
     EpochPoint p{phase, epoch, loss, NAN};
     if (test) p.test_accuracy = lowp_test_accuracy(lp, *test, lowp_forward);
@@ -371,7 +375,8 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
   // The step of a batch: its (epoch, position), so a resumed run draws what an
   // uninterrupted one would.
   loop.forward = [&](const torch::Tensor& x) {
-    lp.set_step(int64_t(epoch_now) * 1000003 + batch++);
+    const int64_t b = batch++;
+    lp.set_step(int64_t(epoch_now) * 1000003 + b, b + 1 == steps_per_epoch);  // the log: each epoch's last step
     return lp.forward(x);
   };
   loop.epoch_end = [&](int e, double loss) { record(spec.method, e + 1, loss, true); };

@@ -61,7 +61,9 @@ class LowpNet {
   LowpNet(GraphNet net, GradientSpec spec, uint64_t seed);
   // The network's logits under autograd, with every conv/linear as a low-precision GEMM.
   torch::Tensor forward(const torch::Tensor& x);
-  void set_step(int64_t step) { step_ = step; }
+  // log_stats: fill the gradient log at this step (LUQ fits ln|g| only for the log; fp8
+  // and prune fit at every step, the fit is their scale and threshold).
+  void set_step(int64_t step, bool log_stats = true) { step_ = step, log_stats_ = log_stats; }
   const std::vector<GradientLog>& log() const { return log_; }
   const GradientSpec& spec() const { return spec_; }
   GraphNet& net() { return net_; }
@@ -98,6 +100,7 @@ class LowpNet {
   GradientSpec spec_;
   uint64_t seed_;
   int64_t step_ = 0;
+  bool log_stats_ = true;
   std::vector<Layer> layers_;  // per node
   std::vector<GradientLog> log_;  // per gemm layer
   std::vector<GemmRecord>* record_ = nullptr;
@@ -131,7 +134,9 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
 // The quantised neural gradient of one layer (the values the backward GEMMs use), for
 // tests: luq → {0, ±α·2^k}; fp8 → format values / scale (with gradients: auto, *format is
 // first chosen for this gradient's fit); prune → pruned. Fills the log.
+// log (optional) gets μ, σ of ln|g|, sparsity, α and the format; under luq the fit
+// serves only the log and is skipped when fit_for_log is false (μ = σ = 0 then).
 torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g, uint64_t seed, uint32_t stream,
-                                arith::FloatFormat* format, GradientLog* log);
+                                arith::FloatFormat* format, GradientLog* log, bool fit_for_log = true);
 
 }  // namespace lpsim::nn
