@@ -96,7 +96,8 @@ torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g
   } else {
     out.copy_(g);
   }
-  if (log) log->sparsity = double((out == 0).sum().item<int64_t>()) / double(std::max<int64_t>(1, out.numel()));
+  if (log && fit_for_log)
+    log->sparsity = double((out == 0).sum().item<int64_t>()) / double(std::max<int64_t>(1, out.numel()));
   return out;
 }
 
@@ -138,6 +139,34 @@ std::pair<torch::Tensor, torch::Tensor> exact_code_grads(const Node& nd, const t
     }
   }
   return {dx.to(torch::kFloat64), dw.view(wo.sizes())};
+}
+
+// Σ of g (B × C × …) over images and positions per channel, in one fixed order in
+// float64: the same bits whatever the thread count (a parallel reduction's partial sums
+// depend on it).
+torch::Tensor ordered_channel_sum(const torch::Tensor& g) {
+  const auto c = g.detach().to(torch::kFloat64).contiguous();
+  const int64_t B = c.size(0), C = c.size(1), P = c.numel() / std::max<int64_t>(1, B * C);
+  auto out = torch::zeros({C}, torch::kFloat64);
+  double* o = out.data_ptr<double>();
+  const double* p = c.data_ptr<double>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t ch = 0; ch < C; ++ch)
+      for (int64_t i = 0; i < P; ++i) o[ch] += p[(b * C + ch) * P + i];
+  return out;
+}
+
+// A convolution's weight gradient Σ_b G_b·X_colᵀ with a fixed reduction order: each image's
+// GEMM in one call (a single thread's sequential sum over positions), the images added in
+// order — LibTorch's own backward splits the batch over threads, so its bits depend on
+// their number.
+torch::Tensor ordered_conv_weight_grad(const Node& nd, const torch::Tensor& x, const torch::Tensor& g) {
+  const int64_t B = x.size(0);
+  const auto cols = F::unfold(x, F::UnfoldFuncOptions({nd.kernel, nd.kernel}).padding(nd.padding).stride(nd.stride));
+  const auto per = at::bmm(g.reshape({B, nd.out_channels, -1}), cols.transpose(1, 2));  // B × OC × K
+  auto dw = per[0].clone();
+  for (int64_t b = 1; b < B; ++b) dw += per[b];
+  return dw;
 }
 
 // One conv/linear of LowpNet: forward and the backward GEMMs in the method's precision.
@@ -218,16 +247,16 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
         std::tie(dx, dw) = exact_code_grads(nd, xo, wo, gq, double(1 << (spec.luq_levels - 1)));
       } else if (nd.kind == OpKind::conv) {
         const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
-        auto r = at::convolution_backward(gq, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
-                                          c10::nullopt, stride, pad, dil, false, outpad, 1, {true, true, false});
-        dx = std::get<0>(r), dw = std::get<1>(r);
+        dx = std::get<0>(at::convolution_backward(gq, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
+                                                  c10::nullopt, stride, pad, dil, false, outpad, 1, {true, false, false}));
+        dw = ordered_conv_weight_grad(nd, xo, gq).view(wo.sizes());
       } else {
         dx = gq.mm(wo.view({nd.out_channels, -1}));
         dw = gq.t().mm(xo.reshape({xo.size(0), -1})).view(wo.sizes());
       }
       // Straight-through: the real gradients are the code gradients times the other scale.
       dx = dx * (unit * sw), dw = dw * (unit * sx);
-      auto db = has_bias ? (nd.kind == OpKind::conv ? gq.sum({0, 2, 3}) : gq.sum(0)) * unit : torch::Tensor();
+      auto db = has_bias ? ordered_channel_sum(gq) * unit : torch::Tensor();
       gx = s == 0 ? dx : gx + dx, gw = s == 0 ? dw : gw + dw;
       if (has_bias) gb = s == 0 ? db : gb + db;
     }
@@ -324,8 +353,11 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
                                const std::filesystem::path& cache_dir, const Progress& progress,
                                std::vector<EpochGradients>* logs, const TensorDataset* test) {
   torch::set_num_threads(cfg.threads);
-  const std::string key = fmt::format("{}|lowp-2|{}|smp{}|lv{}|{}|b{}|{}|sp{:.17g}|fnt{}|{}|e{}|bs{}|lr{:.17g}|m{:.17g}|wd{:.17g}|{}|s{}|t{}|n{}",
-                                      base_key, spec.method, spec.smp, spec.luq_levels, spec.format, spec.format_bits,
+  // Version: lowp-3 for fp8/prune (float32 forward, thread-independent backward
+  // reductions); LUQ and fp32 bits are unchanged since lowp-2.
+  const char* version = spec.method == "fp8" || spec.method == "prune" ? "lowp-3" : "lowp-2";
+  const std::string key = fmt::format("{}|{}|{}|smp{}|lv{}|{}|b{}|{}|sp{:.17g}|fnt{}|{}|e{}|bs{}|lr{:.17g}|m{:.17g}|wd{:.17g}|{}|s{}|t{}|n{}",
+                                      base_key, version, spec.method, spec.smp, spec.luq_levels, spec.format, spec.format_bits,
                                       spec.rounding, spec.sparsity, spec.fnt_epochs, spec.from, cfg.epochs,
                                       cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.schedule, cfg.seed,
                                       cfg.threads, train.size());

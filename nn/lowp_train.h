@@ -14,14 +14,17 @@
 //  * prune: FP32 forward; the neural gradient stochastically pruned to a target sparsity
 //           with the lognormal threshold (arith::lognormal_prune).
 //
-// Determinism: under LUQ the GEMM operands are integers times one scale each (INT4
-// codes, ±2^k), so every sum is exact (float32 where partial sums stay below 2^24, else
-// float64): the same bits whatever the thread count or summation order, and equal to the
-// shift-and-add golden unit (luq_mul/luq_mac semantics). Under fp8/prune the GEMMs are
-// float32 like the FP32 baseline's: bit-identical for a seed at a fixed thread count (the
-// scenario's `threads`), not across thread counts. Random draws: element i of the gradient
-// of layer l at step t under
-// seed s draws RandomStream(mix(s, t), l·16 + sample).
+// Determinism (the same bits on 1 and 2 threads; tested on LeNet-5 and ResNet-8): under
+// LUQ the GEMM operands are integers times one scale each (INT4 codes, ±2^k), so every
+// sum is exact (float32 where partial sums stay below 2^24, else float64) whatever the
+// summation order, and equal to the shift-and-add golden unit (luq_mul/luq_mac
+// semantics). Under fp8/prune the GEMMs are float32 with reductions in a fixed order: the
+// forward and input-gradient convolutions reduce each output within one thread, the
+// weight gradient is one GEMM per image added image by image, the bias gradient a
+// sequential float64 sum (LibTorch's own conv backward splits the batch over threads).
+// The method fp32 is LibTorch's own module (the baseline): bit-identical at a fixed thread
+// count only. Random draws: element i of the gradient of layer l at step t under seed s
+// draws RandomStream(mix(s, t), l·16 + sample).
 #pragma once
 
 #include <torch/torch.h>
@@ -134,8 +137,9 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
 // The quantised neural gradient of one layer (the values the backward GEMMs use), for
 // tests: luq → {0, ±α·2^k}; fp8 → format values / scale (with gradients: auto, *format is
 // first chosen for this gradient's fit); prune → pruned. Fills the log.
-// log (optional) gets μ, σ of ln|g|, sparsity, α and the format; under luq the fit
-// serves only the log and is skipped when fit_for_log is false (μ = σ = 0 then).
+// log (optional) gets μ, σ of ln|g|, sparsity, α and the format. fit_for_log false (a
+// step whose statistics are not logged): no sparsity count, and under luq, where the fit
+// serves only the log, no fit (μ = σ = 0).
 torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g, uint64_t seed, uint32_t stream,
                                 arith::FloatFormat* format, GradientLog* log, bool fit_for_log = true);
 

@@ -155,10 +155,10 @@ TEST(LowpTrain, InputGradientIsTheGoldenToo) {
 }
 
 TEST(LowpTrain, TrainingStepsAreBitIdenticalOnOneAndTwoThreads) {
-  auto run = [](int threads, uint64_t seed, const std::string& method) {
+  auto run = [](int threads, uint64_t seed, const std::string& method, const std::string& arch = "lenet5") {
     torch::set_num_threads(threads);
     torch::manual_seed(9);
-    GraphNet net(make_builtin_model("lenet5"));
+    GraphNet net(make_builtin_model(arch));
     GradientSpec spec;
     spec.method = method;
     spec.smp = method == "luq" ? 2 : 1;
@@ -166,7 +166,7 @@ TEST(LowpTrain, TrainingStepsAreBitIdenticalOnOneAndTwoThreads) {
     torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
     net->train();
     const auto& d = data().train;
-    for (int step = 0; step < 4; ++step) {
+    for (int step = 0; step < (arch == "lenet5" ? 4 : 2); ++step) {
       lp.set_step(step);
       opt.zero_grad();
       auto loss = torch::nn::functional::cross_entropy(lp.forward(d.images.slice(0, step * 32, step * 32 + 32)),
@@ -175,12 +175,16 @@ TEST(LowpTrain, TrainingStepsAreBitIdenticalOnOneAndTwoThreads) {
       opt.step();
     }
     torch::set_num_threads(2);
-    return net->conv(node_index(net->graph(), "conv2"))->weight.detach().clone();
+    return net->parameters()[0].detach().clone();  // the first layer: every gradient flows into it
   };
   const auto a1 = run(1, 7, "luq"), a2 = run(2, 7, "luq"), b = run(2, 8, "luq");
   EXPECT_TRUE(torch::equal(a1, a2));   // same seed, 1 and 2 threads: the same bits
   EXPECT_FALSE(torch::equal(a1, b));   // another seed: other draws
   EXPECT_TRUE(torch::equal(run(2, 7, "prune"), run(2, 7, "prune")));
+  EXPECT_TRUE(torch::equal(run(1, 7, "prune"), run(2, 7, "prune"))) << "prune 1 vs 2";
+  EXPECT_TRUE(torch::equal(run(1, 7, "fp8"), run(2, 7, "fp8"))) << "fp8 1 vs 2";
+  // ResNet-8: BatchNorm and residual additions between the GEMMs.
+  for (const char* m : {"fp8", "prune"}) EXPECT_TRUE(torch::equal(run(1, 7, m, "resnet8"), run(2, 7, m, "resnet8"))) << m;
 }
 
 TEST(LowpTrain, Fp8AndPruningQuantisers) {

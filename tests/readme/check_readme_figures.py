@@ -12,6 +12,9 @@ quotes) with:
     larger (the gate-level flow is deterministic for a seed; the tolerance covers the
     model's small differences on another CPU),
   * MAC area within 0.5 µm² (synthesis is deterministic).
+Training tables (a column "energy / step (µJ)"): top-1 as trained against
+train_test_accuracy and the energy of one training step against train_step_energy_pj,
+with the same tolerances.
 Exit 1 with every mismatch listed.
 """
 import csv
@@ -40,6 +43,20 @@ def number(s):
     return float(m.group(1).replace(" ", "")) if m else None
 
 
+def check_training_row(cfg, row, g, errors):
+    acc = number(row["top-1 % as trained"])
+    if acc is not None and abs(acc - 100 * float(g["train_test_accuracy"])) > 0.5:
+        errors.append(f"{cfg}: README top-1 as trained {acc} %, run {100 * float(g['train_test_accuracy']):.2f} %")
+    parts = row["energy / step (µJ)"].split("±")
+    e = number(parts[0])
+    if e is None:
+        return
+    e_run = float(g["train_step_energy_pj"]) / 1e6
+    ci_run = float(g["train_step_energy_ci95_pj"] or 0) / 1e6
+    if abs(e - e_run) > max(0.03 * e_run, 3 * ci_run):
+        errors.append(f"{cfg}: README step energy {e} µJ, run {e_run:.4g} ± {ci_run:.3g} µJ")
+
+
 def main():
     readme, name, summary = sys.argv[1:4]
     header, rows = table(readme, name)
@@ -51,6 +68,9 @@ def main():
             errors.append(f"{cfg}: not in {summary}")
             continue
         g = got[cfg]
+        if "energy / step (µJ)" in header:
+            check_training_row(cfg, row, g, errors)
+            continue
         acc = number(row["top-1 %"])
         if acc is not None and abs(acc - 100 * float(g["accuracy"])) > 0.5:
             errors.append(f"{cfg}: README top-1 {acc} %, run {100 * float(g['accuracy']):.2f} %")
