@@ -92,16 +92,21 @@ double aciq_clip(std::span<const float> x, ClipPrior prior, int bits, bool one_s
   return alpha * (prior == ClipPrior::laplace ? s1 / double(n) : std::sqrt(s2 / double(n)));
 }
 
-double sawb_clip(std::span<const float> x, double c1, double c2) {
+SawbStats sawb_stats(std::span<const float> x, double c1, double c2) {
   if (x.empty()) throw InputError("empty tensor", {}, "tensor");
   double s2 = 0, s1 = 0;
+  float lo = x[0], amax = 0;
   for (float v : x) {
     s2 += double(v) * v;
     s1 += std::fabs(double(v));
+    lo = std::min(lo, v);
+    amax = std::max(amax, std::fabs(v));
   }
   const double n = double(x.size());
-  return c1 * std::sqrt(s2 / n) - c2 * s1 / n;
+  return {c1 * std::sqrt(s2 / n) - c2 * s1 / n, lo, amax};
 }
+
+double sawb_clip(std::span<const float> x, double c1, double c2) { return sawb_stats(x, c1, c2).clip; }
 
 }  // namespace lpsim::arith
 

@@ -42,6 +42,14 @@ double aciq_clip(std::span<const float> x, ClipPrior prior, int bits, bool one_s
 // magnitudes); callers must handle that. Empty tensor: InputError.
 double sawb_clip(std::span<const float> x, double c1 = 12.1, double c2 = 12.2);
 
+// sawb_clip with the same sums in the same order (the same bits), plus the range of x,
+// in one pass (the SAWB quantisers of training need all three).
+struct SawbStats {
+  double clip = 0;
+  float min = 0, max_abs = 0;
+};
+SawbStats sawb_stats(std::span<const float> x, double c1 = 12.1, double c2 = 12.2);
+
 }  // namespace lpsim::arith
 
 namespace lpsim::arith {

@@ -28,24 +28,42 @@ double log_normal_cdf(double z) {
 
 }  // namespace
 
-LognormalFit fit_lognormal(std::span<const float> g) {
+LognormalFit fit_lognormal(std::span<const float> g, int threads) {
   if (g.empty()) throw InputError("empty gradient tensor", {}, "tensor");
-  // One pass over ln|g| - shift, with shift = the first log: the sums then stay O(σ) and
-  // sum_sq - n·mean² does not cancel when |μ| >> σ (e.g. μ = -20, σ = 0.05).
-  double shift = 0, sum = 0, sum_sq = 0;
-  size_t nz = 0, zeros = 0;
-  for (float v : g) {
-    if (v == 0.0f) {
-      ++zeros;
-      continue;
+  // Sums of ln|g| − shift, shift = the log of the first non-zero: they stay O(σ) and
+  // sum_sq − n·mean² does not cancel when |μ| >> σ (e.g. μ = −20, σ = 0.05). The float
+  // log (≈ 1 ulp, 6e-8 relative: far below any estimate's sampling error) costs a third
+  // of the double one. Fixed chunks, their sums added in chunk order: the same bits for
+  // any thread count.
+  size_t first = 0;
+  while (first < g.size() && !(g[first] != 0.0f && std::isfinite(g[first]))) ++first;
+  const double shift = first < g.size() ? double(std::log(std::fabs(g[first]))) : 0.0;
+  constexpr size_t kChunk = 1 << 15;
+  const size_t chunks = (g.size() + kChunk - 1) / kChunk;
+  struct Part {
+    double sum = 0, sum_sq = 0;
+    size_t nz = 0, zeros = 0;
+  };
+  std::vector<Part> parts(chunks);
+  parallel_chunks(g.size(), kChunk, threads, [&](size_t b, size_t e) {
+    Part p;
+    for (size_t i = b; i < e; ++i) {
+      const float v = g[i];
+      if (v == 0.0f) {
+        ++p.zeros;
+        continue;
+      }
+      if (!std::isfinite(v)) continue;
+      const double l = double(std::log(std::fabs(v))) - shift;
+      p.sum += l;
+      p.sum_sq += l * l;
+      ++p.nz;
     }
-    if (!std::isfinite(v)) continue;
-    const double l = std::log(std::fabs(double(v)));
-    if (nz == 0) shift = l;
-    sum += l - shift;
-    sum_sq += (l - shift) * (l - shift);
-    ++nz;
-  }
+    parts[b / kChunk] = p;
+  });
+  double sum = 0, sum_sq = 0;
+  size_t nz = 0, zeros = 0;
+  for (const Part& p : parts) sum += p.sum, sum_sq += p.sum_sq, nz += p.nz, zeros += p.zeros;
   LognormalFit f;
   f.nonzeros = nz;
   f.zero_fraction = double(zeros) / double(g.size());

@@ -19,7 +19,8 @@ struct LognormalFit {
 
 // μ, σ (unbiased std) of ln|g| over the non-zero, finite entries; zero_fraction counts
 // exact zeros over all entries. Throws InputError on an empty tensor.
-LognormalFit fit_lognormal(std::span<const float> g);
+// threads: the work's split only (the result is the same for any count).
+LognormalFit fit_lognormal(std::span<const float> g, int threads = 1);
 
 // Expected fraction zeroed by the stochastic operator at normalised threshold α = τ/e^μ:
 // S(α; σ) = Φ(ln α/σ) − (e^{σ²/2}/α)·Φ((ln α − σ²)/σ); σ = 0 gives the point-mass limit

@@ -149,7 +149,7 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
     j["alloc"] = {c.bit_allocation.mean_bits, c.bit_allocation.rounding, c.bit_allocation.operands};
   if (c.has_training) {
     const GradientSpec& t = c.training;
-    j["train"] = {t.method == "fp8" || t.method == "prune" ? "lowp-3" : "lowp-2", t.method, t.smp, t.luq_levels, t.format, t.format_bits, t.rounding, t.sparsity, t.fnt_epochs, t.from,
+    j["train"] = {t.method == "fp8" || t.method == "prune" ? "lowp-4" : "lowp-2", t.method, t.smp, t.luq_levels, t.format, t.format_bits, t.rounding, t.sparsity, t.fnt_epochs, t.from,
                   c.training_epochs, c.training_lr, s.epochs, s.batch_size, s.lr, s.momentum, s.weight_decay, s.schedule,
                   s.threads};
   }

@@ -76,8 +76,14 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
       rep.params = {{"ExpBits", "5"}, {"ManBits", "2"}, {"Bias", "15"}, {"FnSpecials", "0"}};
     else if (req.format == "fp16" && req.unit != "fp_mul")  // verified: the e7m21 product widens to FP32
       rep.params = {{"ExpBits", "5"}, {"ManBits", "10"}, {"Bias", "15"}, {"FnSpecials", "0"}};
-    else
-      throw InputError(req.unit + " format must be fp8_e4m3 or fp8_e5m2" + (req.unit != "fp_mul" ? " or fp16" : ""),
+    else if (req.unit == "fp8_mac" && (req.format == "e3m4" || req.format == "e6m1")) {
+      // The IEEE-style formats the lognormal chooser picks (verified instances in rtl/).
+      const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(req.format));
+      rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)},
+                    {"Bias", std::to_string(f.bias)}, {"FnSpecials", "0"}};
+    } else
+      throw InputError(req.unit + " format must be fp8_e4m3 or fp8_e5m2" +
+                           (req.unit == "fp8_mac" ? ", fp16, e3m4 or e6m1" : req.unit != "fp_mul" ? " or fp16" : ""),
                        {}, "--format");
   } else if (req.unit == "luq_mul") {
     rep.module = "luq_mul";

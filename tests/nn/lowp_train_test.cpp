@@ -58,6 +58,15 @@ TEST(LowpTrain, SawbInt4IsTheFormula) {
   auto [ci, cs] = sawb_int4(torch::full({10}, 0.5f), true);
   EXPECT_TRUE(torch::equal(ci, torch::full({10}, 7.0f)));
   EXPECT_TRUE(torch::equal(sawb_int4(torch::zeros({4}), false).first, torch::zeros({4})));
+  // Large tensors (LibTorch's vectorised kernels) and many scales: the one-pass quantiser
+  // gives the reference expression's bits.
+  for (int t = 0; t < 6; ++t) {
+    auto x = torch::randn({300007}) * std::pow(10.0, t - 3);
+    if (t % 2) x = torch::relu(x);
+    auto [xi, sx] = sawb_int4(x, t == 0);
+    const double qn = (t % 2) ? 0 : -7, qp = (t % 2) ? 15 : 7;
+    EXPECT_TRUE(torch::equal(xi, torch::round(torch::clamp(x / float(sx), qn, qp)))) << t;
+  }
 }
 
 // INT4 × FP4 [1,3,0] as the multiplier-free unit does it: sign · (code << k).
