@@ -8,6 +8,8 @@
 #include <span>
 #include <tuple>
 
+#include <ATen/Parallel.h>
+#include <omp.h>
 #include <ATen/ops/convolution_backward.h>
 
 #include <fmt/format.h>
@@ -180,16 +182,32 @@ torch::Tensor ordered_channel_sum(const torch::Tensor& g) {
   return out;
 }
 
-// A convolution's weight gradient Σ_b G_b·X_colᵀ with a fixed reduction order: each image's
-// GEMM in one call (a single thread's sequential sum over positions), the images added in
-// order — LibTorch's own backward splits the batch over threads, so its bits depend on
-// their number.
-torch::Tensor ordered_conv_weight_grad(const Node& nd, const torch::Tensor& x, const torch::Tensor& g) {
-  const int64_t B = x.size(0);
-  const auto cols = F::unfold(x, F::UnfoldFuncOptions({nd.kernel, nd.kernel}).padding(nd.padding).stride(nd.stride));
-  const auto per = at::bmm(g.reshape({B, nd.out_channels, -1}), cols.transpose(1, 2));  // B × OC × K
-  auto dw = per[0].clone();
-  for (int64_t b = 1; b < B; ++b) dw += per[b];
+// A convolution's weight gradient with a fixed reduction order: the batch in fixed chunks
+// of 8 images, each chunk's gradient by LibTorch's kernel inside a parallel region (where
+// its own threading is off: one thread reduces the chunk), the chunks added in order.
+// (Called on the whole batch, the kernel splits the batch over the threads: the bits
+// would depend on their number. The other convolution passes reduce each output within
+// one thread.)
+torch::Tensor ordered_conv_weight_grad(const Node& nd, const torch::Tensor& x, const torch::Tensor& w,
+                                       const torch::Tensor& g) {
+  const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
+  constexpr int64_t kChunk = 8;
+  const int64_t B = x.size(0), n = (B + kChunk - 1) / kChunk;
+  std::vector<torch::Tensor> parts(static_cast<size_t>(n));
+  at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
+    // One thread per chunk: the kernel's own OpenMP team would otherwise be as wide as this
+    // task's nthreads setting (a per-task value, restored when the task ends).
+    const int prev = omp_get_max_threads();
+    omp_set_num_threads(1);
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t lo = i * kChunk, hi = std::min(B, lo + kChunk);
+      parts[size_t(i)] = std::get<1>(at::convolution_backward(g.slice(0, lo, hi), x.slice(0, lo, hi), w, c10::nullopt,
+                                                              stride, pad, dil, false, outpad, 1, {false, true, false}));
+    }
+    omp_set_num_threads(prev);
+  });
+  auto dw = parts[0];
+  for (int64_t i = 1; i < n; ++i) dw = dw + parts[size_t(i)];
   return dw;
 }
 
@@ -273,7 +291,8 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
         const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
         dx = std::get<0>(at::convolution_backward(gq, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
                                                   c10::nullopt, stride, pad, dil, false, outpad, 1, {true, false, false}));
-        dw = ordered_conv_weight_grad(nd, xo, gq).view(wo.sizes());
+        dw = ordered_conv_weight_grad(nd, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}), gq)
+                 .view(wo.sizes());
       } else {
         dx = gq.mm(wo.view({nd.out_channels, -1}));
         dw = gq.t().mm(xo.reshape({xo.size(0), -1})).view(wo.sizes());
