@@ -729,6 +729,19 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
         jc.push_back({{"phase", p.phase}, {"epoch", p.epoch}, {"loss", p.loss},
                       {"test_accuracy", std::isnan(p.test_accuracy) ? json() : json(p.test_accuracy)}});
       jtrain["curve"] = jc;
+      // Divergence (a non-finite epoch loss, or chance-level top-1 at the end) is said, not
+      // left to be read off a 10 % row.
+      bool diverged = false;
+      for (const EpochPoint& p : tr.curve) diverged |= !std::isfinite(p.loss);
+      const double chance = 1.0 / double(std::max<int64_t>(2, test.labels.max().item<int64_t>() + 1));
+      if (!tr.curve.empty() && tr.curve.back().test_accuracy <= chance + 0.02) diverged = true;
+      jtrain["diverged"] = diverged;
+      if (diverged) {
+        std::string losses;
+        for (const EpochPoint& p : tr.curve) losses += (losses.empty() ? "" : ", ") + fmt::format("{:.3g}", p.loss);
+        std::cerr << fmt::format("lpsim: warning: {}: {} training diverged (epoch losses {}; final top-1 {:.2f} %)\n",
+                                 c.name, gs.method, losses, 100 * tr.curve.back().test_accuracy);
+      }
       // The top-1 of the network as trained (LUQ: its INT4 SAWB forward; after FNT: FP32),
       // beside `accuracy` (the network as the configuration deploys it).
       if (!tr.curve.empty() && !std::isnan(tr.curve.back().test_accuracy))
@@ -823,7 +836,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       "pann_additions,budget,budget_pj_per_inference,energy_over_budget,clip,prior,per_channel_activations,bias_correction,"
       "weight_bits_mean,activation_bits_mean,calibration,unit_area_mac_weighted_um2,training,weights_sha256,"
       "train_test_accuracy,train_step_energy_pj,train_step_energy_ci95_pj,train_step_forward_pj,train_step_backward_pj,"
-      "train_epoch_energy_pj\n";
+      "train_epoch_energy_pj,train_diverged\n";
   std::string lcsv =
       "config,layer,weights,activations,accumulator,M,K,N,macs,additions,weight_bits,input_bits,output_bits,"
       "acc_out_of_range_fraction,unit,pj_per_mac,ci95_pj_per_mac,energy_pj,unit_area_um2,acc_bits_needed,act_zero_point,"
@@ -852,8 +865,9 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     const json jse = jt.value("step_energy", json::object());
     auto se_num = [&](const char* k) { return jse.contains(k) && jse[k].is_number() ? opt_num(jse[k].get<double>()) : std::string(); };
     const std::string train_cols = fmt::format(
-        ",{},{},{},{},{},{}", jt.contains("test_accuracy") ? fmt::format("{:.4f}", jt["test_accuracy"].get<double>()) : "",
-        se_num("energy_pj"), se_num("energy_ci95_pj"), se_num("forward_pj"), se_num("backward_pj"), se_num("energy_per_epoch_pj"));
+        ",{},{},{},{},{},{},{}", jt.contains("test_accuracy") ? fmt::format("{:.4f}", jt["test_accuracy"].get<double>()) : "",
+        se_num("energy_pj"), se_num("energy_ci95_pj"), se_num("forward_pj"), se_num("backward_pj"), se_num("energy_per_epoch_pj"),
+        jt.contains("diverged") ? (jt["diverged"].get<bool>() ? "true" : "false") : "");
     csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{},{},{:.4g},{:.4g},{},{:.1f},{},{}{}\n", r.name,
                        r.accuracy, r.energy_pj, r.energy_ci95_pj, csv_escape(r.unit), r.area_um2, r.nand2,
                        r.images_per_s, j.value("dataflow", ""), r.horowitz_pj, r.acc_overflow_fraction,

@@ -28,7 +28,8 @@ ACC_S12_SAT = ("accumulator", "-GWidth=12 -GInWidth=8 -GSigned=1 -GSaturate=1",
 KS13 = ("add_kogge_stone", "-GWidth=13", "check_add<Vdut>(13, o)")
 RIPPLE8 = ("add_ripple", "-GWidth=8", "check_add<Vdut>(8, o)")
 PANN = ("pann_add", "-GWidthX=8 -GRWidth=4", "check_pann<Vdut>(8, 4, o)")
-LUQ = ("luq_mul", "", "check_luq_mul<Vdut>(o)")
+LUQ = ("luq_mul", "", "check_luq_mul<Vdut>(4, o)")
+LUQ_A5 = ("luq_mul", "-GWidthA=5", "check_luq_mul<Vdut>(5, o)")
 PANN_MAC = ("pann_mac", "-GWidthX=4 -GRWidth=3 -GAccWidth=12", "check_pann_mac<Vdut>(4, 3, 12, 0, o)")
 PANN_MAC_SAT = ("pann_mac", "-GWidthX=8 -GRWidth=4 -GAccWidth=16 -GSaturate=1", "check_pann_mac<Vdut>(8, 4, 16, 1, o)")
 
@@ -121,9 +122,9 @@ MUTANTS = [
      "      end else begin\n        count_q  <= count_q - 1'b1;", PANN_MAC),
     ("pann_mac.sv", "      count_q    <= '0;\n      sum_pos_o  <= '0;\n      sum_neg_o  <= '0;\n      overflow_o <= 1'b0;\n    end else begin",
      "      sum_pos_o  <= '0;\n      sum_neg_o  <= '0;\n      overflow_o <= 1'b0;\n    end else begin", PANN_MAC),
-    ("luq_mul.sv", "assign s1 = e[1] ? {s0[8:0], 2'b0} : s0;", "assign s1 = e[1] ? {s0[9:0], 1'b0} : s0;", LUQ),
+    ("luq_mul.sv", "assign s1 = e[1] ? {s0[WidthP-3:0], 2'b0} : s0;", "assign s1 = e[1] ? {s0[WidthP-2:0], 1'b0} : s0;", LUQ),
     ("luq_mul.sv", ".cin_i(w_i[3])", ".cin_i(1'b0)", LUQ),
-    ("luq_mul.sv", "assign a_ext = 11'($signed(a_i));", "assign a_ext = 11'(a_i);", LUQ),
+    ("luq_mul.sv", "assign a_ext = WidthP'($signed(a_i));", "assign a_ext = WidthP'(a_i);", LUQ_A5),
     ("fp_mul.sv", "assign xa = (|ea) ? EW'(ea) - EW'(Bias) : EW'(1) - EW'(Bias);",
      "assign xa = (|ea) ? EW'(ea) - EW'(Bias) : EW'(0) - EW'(Bias);", FPMUL_E4M3),
     ("fp_mul.sv", "assign siga = {|ea, ma};", "assign siga = {1'b1, ma};", FPMUL_E4M3),
@@ -136,7 +137,7 @@ MUTANTS = [
     ("fp_add.sv", "e_final = rounded[ManBits] ? en : '0;", "e_final = en;", FPADD_E5M2),
     ("fp_add.sv", "s_o = {sx & sy, {(ExpBits + ManBits){1'b0}}};", "s_o = {sx, {(ExpBits + ManBits){1'b0}}};", FPADD_E5M2),
     ("fp_add.sv", "norm = {1'b0, sum[SW-1:1]} | SW'(sum[0]);", "norm = {1'b0, sum[SW-1:1]};", FPADD_FP16),
-    ("luq_mac.sv", ".InWidth(11), .Signed(1)", ".InWidth(11), .Signed(0)",
+    ("luq_mac.sv", ".InWidth(WidthA + 7), .Signed(1)", ".InWidth(WidthA + 7), .Signed(0)",
      ("luq_mac", "-GAccWidth=16", "check_accumulate<Vdut, 2>(4, 4, 16, 1, 0, o)")),
     ("fp_mul_fp32.sv", "8'(pe) - 8'(PBias) + 8'd127", "8'(pe) - 8'(PBias) + 8'd126",
      ("fp8_mac", "-GExpBits=4 -GManBits=3 -GBias=7 -GFnSpecials=1", "check_fp8_mac<Vdut>(lpsim::arith::fp8_e4m3(), o)")),
