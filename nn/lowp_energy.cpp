@@ -136,7 +136,9 @@ StepEnergy training_step_energy(GraphNet& net_in, const GradientSpec& spec, uint
       for (const auto& named : {arith::fp8_e4m3(), arith::fp8_e5m2(), arith::make_exmy(3, 4),
                                  arith::make_exmy(6, 1)})
         if (same_format(f, named)) unit_fmt = named.name;
-      if (unit_fmt.empty()) {
+      if (f.name.empty()) {
+        bwd_ok = false, bwd_note = "no gradient format: the step's gradient was zero or not finite";
+      } else if (unit_fmt.empty()) {
         bwd_ok = false, bwd_note = "no RTL FP8 MAC in " + f.name + " (fp8_mac: fp8_e4m3, fp8_e5m2, e3m4, e6m1)";
       } else {
         bwd_key = {"fp8_mac", unit_fmt, unit_fmt, 32, "array"};

@@ -256,7 +256,7 @@ void write_training_curves(const std::filesystem::path& dir, const json& configs
     plot_png(dir, "training_energy",
              fmt::format("set title 'Energy per training step by GEMM (gate level; * = some GEMMs have no RTL unit)'\n"
                          "set ylabel 'uJ per step'\nset style data histograms\nset style histogram rowstacked\n"
-                         "set style fill solid 0.8 border -1\nset boxwidth 0.7\nset key top right\nset grid ytics\n"
+                         "set style fill solid 0.8 border -1\nset boxwidth 0.7\nset key outside right top\nset grid ytics\n"
                          "set xtics rotate by -30\nplot for [i=2:4] {} using i:xtic(1) title columnheader(i)\n",
                          gpq(dir / "training_energy.dat")));
   }
