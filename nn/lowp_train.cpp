@@ -412,8 +412,10 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
   std::vector<EpochPoint> curve;
   if (std::filesystem::exists(curve_file)) {
     try {
-      for (const auto& p : nlohmann::json::parse(std::ifstream(curve_file)))
-        curve.push_back({p.at("phase"), p.at("epoch"), p.at("loss"), p.value("test_accuracy", NAN)});
+      for (const auto& p : nlohmann::json::parse(std::ifstream(curve_file))) {
+        auto num = [&](const char* k) { return p.contains(k) && p[k].is_number() ? p[k].get<double>() : NAN; };  // null: NaN
+        curve.push_back({p.at("phase"), p.at("epoch"), num("loss"), num("test_accuracy")});
+      }
     } catch (const nlohmann::json::exception& e) {
       throw InputError(std::string("unreadable training curve (delete it to retrain): ") + e.what(), curve_file.string());
     }

@@ -225,10 +225,12 @@ void write_training_curves(const std::filesystem::path& dir, const json& configs
     ++curves;
     dat += "\"" + c["name"].get<std::string>() + "\"\n";
     for (const auto& p : c["training"]["curve"]) {
+      // A diverged epoch's loss is NaN in memory and null once read back from JSON.
       const double acc = p["test_accuracy"].is_number() ? p["test_accuracy"].get<double>() : NAN;
+      const double loss = p["loss"].is_number() ? p["loss"].get<double>() : NAN;
       csv += fmt::format("{},{},{},{:.6g},{}\n", c["name"].get<std::string>(), p["phase"].get<std::string>(),
-                         p["epoch"].get<int>(), p["loss"].get<double>(), std::isnan(acc) ? "" : fmt::format("{:.4f}", acc));
-      dat += fmt::format("{} {:.6g} {}\n", p["epoch"].get<int>(), p["loss"].get<double>(),
+                         p["epoch"].get<int>(), loss, std::isnan(acc) ? "" : fmt::format("{:.4f}", acc));
+      dat += fmt::format("{} {:.6g} {}\n", p["epoch"].get<int>(), loss,
                          std::isnan(acc) ? "NaN" : fmt::format("{:.4f}", 100 * acc));
     }
     dat += "\n\n";  // a gnuplot data block per configuration
