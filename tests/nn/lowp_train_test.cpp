@@ -4,7 +4,11 @@
 // and the FP8 / pruning gradient quantisers.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "arith/aciq.h"
 #include "arith/error.h"
@@ -255,4 +259,40 @@ TEST(LowpTrain, BiasFreeLayersTrain) {
     opt.step();
     EXPECT_FALSE(torch::equal(before, net->conv(c)->weight.detach())) << m;
   }
+}
+
+TEST(LowpTrain, CurveIsCachedWithTheModelAndADivergedLossReadsBackAsNaN) {
+  const auto dir = std::filesystem::temp_directory_path() / ("lpsim_curve_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const auto& d = data();
+  const TensorDataset train{d.train.images.slice(0, 0, 256), d.train.labels.slice(0, 0, 256)};
+  const TensorDataset test{d.test.images.slice(0, 0, 200), d.test.labels.slice(0, 0, 200)};
+  TrainConfig cfg;
+  cfg.epochs = 2, cfg.batch_size = 64, cfg.threads = 2;
+  GradientSpec spec;  // fp32: the loop and the cache are the same for every method
+  torch::manual_seed(4);
+  GraphNet a(make_builtin_model("lenet5"));
+  const TrainResult r1 = lowp_train_or_load(a, train, cfg, spec, "curve-test", dir, nullptr, nullptr, &test);
+  ASSERT_EQ(r1.curve.size(), 2u);
+  EXPECT_EQ(r1.curve[1].epoch, 2);
+  EXPECT_TRUE(std::isfinite(r1.curve[0].loss));
+  EXPECT_GT(r1.curve[1].test_accuracy, 0.0);
+  // A diverged epoch is stored as a null loss (JSON has no NaN): it must read back as NaN.
+  std::filesystem::path file;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.path().filename() == "curve.json") file = e.path();
+  ASSERT_FALSE(file.empty());
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  const auto at = text.find("\"loss\":");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, text.find(',', at) - at, "\"loss\": null");
+  std::ofstream(file) << text;
+  GraphNet b(make_builtin_model("lenet5"));
+  const TrainResult r2 = lowp_train_or_load(b, train, cfg, spec, "curve-test", dir, nullptr, nullptr, &test);
+  EXPECT_TRUE(r2.from_cache);
+  ASSERT_EQ(r2.curve.size(), 2u);
+  EXPECT_TRUE(std::isnan(r2.curve[0].loss));
+  EXPECT_EQ(r2.curve[1].test_accuracy, r1.curve[1].test_accuracy);
+  std::filesystem::remove_all(dir);
 }
