@@ -127,36 +127,6 @@ torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g
   return out;
 }
 
-// float32 of double(t[i])·c in one pass over a float32 or float64 tensor: the bits of
-// (t.to(kFloat64) * c).to(kFloat32), without the two float64 temporaries.
-torch::Tensor scaled_to_float(const torch::Tensor& t_in, double c) {
-  const auto t = t_in.contiguous();
-  auto out = torch::empty(t.sizes(), torch::kFloat32);
-  float* o = out.data_ptr<float>();
-  const bool f64 = t.scalar_type() == torch::kFloat64;
-  const float* pf = f64 ? nullptr : t.data_ptr<float>();
-  const double* pd = f64 ? t.data_ptr<double>() : nullptr;
-  arith::parallel_chunks(size_t(t.numel()), 1 << 16, torch::get_num_threads(), [&](size_t b, size_t e) {
-    if (f64)
-      for (size_t i = b; i < e; ++i) o[i] = float(pd[i] * c);
-    else
-      for (size_t i = b; i < e; ++i) o[i] = float(double(pf[i]) * c);
-  });
-  return out;
-}
-
-// float64 of double(t[i]) / d for a float32 t: the bits of t.to(kFloat64) / d in one pass.
-torch::Tensor divided_to_double(const torch::Tensor& t_in, double d) {
-  const auto t = t_in.to(torch::kFloat32).contiguous();
-  auto out = torch::empty(t.sizes(), torch::kFloat64);
-  double* o = out.data_ptr<double>();
-  const float* p = t.data_ptr<float>();
-  arith::parallel_chunks(size_t(t.numel()), 1 << 16, torch::get_num_threads(), [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) o[i] = double(p[i]) / d;
-  });
-  return out;
-}
-
 // The backward GEMMs on integer operands (INT4 codes, LUQ gradient ±2^k with |k| < levels),
 // exactly: float32 wherever every partial sum stays below 2^24 (the input gradient sums
 // N·k² terms of at most top·7; the weight gradient sums batch·positions terms of at most
@@ -194,7 +164,7 @@ std::pair<torch::Tensor, torch::Tensor> exact_code_grads(const Node& nd, const t
       dw = dw.defined() ? dw + part : part;
     }
   }
-  return {dx, dw.view(wo.sizes())};  // dx in its exact dtype (float32 or float64)
+  return {dx.to(torch::kFloat64), dw.view(wo.sizes())};
 }
 
 // Σ of g (B × C × …) over images and positions per channel, in one fixed order in
@@ -275,7 +245,7 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
                     F::Conv2dFuncOptions().stride(nd.stride).padding(nd.padding));
     else
       y = F::linear(xo.to(t), wo.to(t).view({nd.out_channels, -1}));
-    if (luq) y = scaled_to_float(y, sx * sw);
+    if (luq) y = (y.to(torch::kFloat64) * (sx * sw)).to(torch::kFloat32);
     if (b.numel() > 0) y = y + (nd.kind == OpKind::conv ? b.view({1, -1, 1, 1}) : b.view({1, -1}));
     return y;
   }
@@ -304,12 +274,9 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
       GradientLog step_log;  // a step whose statistics are not logged
       GradientLog& slog = net.log_stats_ ? log : step_log;
       auto gq = quantise_gradient(spec, g, seed, stream, &L->format, &slog, net.log_stats_);
-
+      if (spec.method == "luq") gq = gq.to(torch::kFloat64);
       double unit = 1;  // LUQ: the gradient as integers ±2^k (exact sums), times α
-      if (spec.method == "luq") {
-        if (slog.alpha > 0) unit = slog.alpha;
-        gq = divided_to_double(gq, unit);  // the integers ±2^k, exactly
-      }
+      if (spec.method == "luq" && slog.alpha > 0) unit = slog.alpha, gq = gq / unit;
       if (net.record_ && s == 0) {
         auto& r = (*net.record_)[size_t(L->index)];
         r.g = gq, r.format = L->format;
@@ -331,11 +298,7 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
         dw = gq.t().mm(xo.reshape({xo.size(0), -1})).view(wo.sizes());
       }
       // Straight-through: the real gradients are the code gradients times the other scale.
-      if (spec.method == "luq" && samples == 1)
-        dx = scaled_to_float(dx, unit * sw);  // one pass: the bits of (double(dx)·c) rounded to float
-      else
-        dx = dx.to(torch::kFloat64) * (unit * sw);
-      dw = dw * (unit * sx);
+      dx = dx * (unit * sw), dw = dw * (unit * sx);
       auto db = has_bias ? ordered_channel_sum(gq) * unit : torch::Tensor();
       gx = s == 0 ? dx : gx + dx, gw = s == 0 ? dw : gw + dw;
       if (has_bias) gb = s == 0 ? db : gb + db;
