@@ -650,11 +650,6 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   const int64_t N = nd.out_channels, K = wq.size(1), B = qx.size(0);
   const bool conv = nd.kind == OpKind::conv;
   const bool wzeros = wzero_[i].abs().max().item<double>() > 0;
-  auto im2col = [&](const torch::Tensor& t) {  // (M_total × K), rows in (image, position) order
-    if (!conv) return t.reshape({B, K});
-    auto c = F::unfold(t, F::UnfoldFuncOptions({nd.kernel, nd.kernel}).padding(nd.padding).stride(nd.stride));
-    return c.transpose(1, 2).reshape({-1, K});
-  };
   auto to_output = [&](const torch::Tensor& mn) {  // (M_total × N) back to the layer's output shape
     if (!conv) return mn.view({B, N});
     const int64_t hw = mn.size(0) / B;
@@ -667,7 +662,8 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   // Padding holds real zero: the raw code z_a (im2col pads with 0, hence the shift).
   auto operands = [&] {
     if (cols_kn.defined()) return;
-    cols_kn = (za != 0 && conv && nd.padding > 0 ? im2col(qx - float(za)) + float(za) : im2col(qx)).contiguous();
+    cols_kn = (za != 0 && conv && nd.padding > 0 ? im2col_rows(nd, qx - float(za)) + float(za) : im2col_rows(nd, qx))
+                  .contiguous();
     w_kn = wq.t().contiguous();
   };
   if (ops) {
@@ -768,7 +764,7 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
   // to the MAC's range; the exact (unclamped) running sums give the width that would not
   // saturate. Then the corrections, exactly, and the output clamp.
   operands();
-  const auto cols_mac = shifted ? im2col(qs).contiguous() : cols_kn;  // what the register adds
+  const auto cols_mac = shifted ? im2col_rows(nd, qs).contiguous() : cols_kn;  // what the register adds
   const int64_t M = cols_mac.size(0);
   const float* c = cols_mac.data_ptr<float>();
   const float* wp = w_kn.data_ptr<float>();
@@ -839,6 +835,12 @@ std::vector<LayerCost> QuantizedExecutor::costs() const {
     out.push_back(c);
   }
   return out;
+}
+
+torch::Tensor im2col_rows(const Node& nd, const torch::Tensor& x) {
+  if (nd.kind != OpKind::conv) return x.reshape({x.size(0), -1});
+  auto c = F::unfold(x, F::UnfoldFuncOptions({nd.kernel, nd.kernel}).padding(nd.padding).stride(nd.stride));
+  return c.transpose(1, 2).reshape({-1, c.size(1)});
 }
 
 }  // namespace lpsim::nn

@@ -167,6 +167,11 @@ struct LayerCost {
   int64_t weight_bits = 0, input_bits = 0, output_bits = 0;  // memory traffic per image
 };
 
+// A conv/linear node's input as GEMM rows: (images · output positions) × K, rows in
+// (image, position) order (im2col for a convolution, padding as zeros; a linear layer's
+// input flattened per image).
+torch::Tensor im2col_rows(const Node& nd, const torch::Tensor& x);
+
 // The operands of one layer on one batch, as grid values (integers for int formats):
 // cols (M_total × K, the im2col'ed activations) and w (K × N). For energy sampling and
 // for checking against the golden MAC.

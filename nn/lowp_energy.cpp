@@ -1,6 +1,5 @@
 #include "nn/lowp_energy.h"
 
-#include <bit>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -10,33 +9,13 @@
 #include "arith/error.h"
 #include "arith/format.h"
 #include "nn/lowp_train.h"
+#include "nn/pricing.h"
 
 namespace lpsim::nn {
 
 namespace F = torch::nn::functional;
 
 namespace {
-
-// Raw code of an operand value on a unit's port.
-struct Coder {
-  enum Kind { int_code, float_bits, fp_format } kind = float_bits;
-  int bits = 32;                // int_code: the port width (two's complement)
-  arith::FloatFormat fmt;       // fp_format
-  double unit = 1;              // fp_format: the value of one format unit
-  uint64_t operator()(float v) const {
-    switch (kind) {
-      case int_code: return uint64_t(int64_t(v)) & ((uint64_t{1} << bits) - 1);
-      case float_bits: return std::bit_cast<uint32_t>(v);
-      case fp_format: return arith::encode(fmt, double(v) / unit).code;
-    }
-    return 0;
-  }
-};
-
-bool same_format(const arith::FloatFormat& a, const arith::FloatFormat& b) {
-  return a.exp_bits == b.exp_bits && a.man_bits == b.man_bits && a.bias == b.bias && a.subnormals == b.subnormals &&
-         a.specials == b.specials;
-}
 
 // A power-of-two unit that puts the tensor's largest magnitude within f's finite range.
 double pow2_unit(const torch::Tensor& t, const arith::FloatFormat& f) {
@@ -48,13 +27,10 @@ double pow2_unit(const torch::Tensor& t, const arith::FloatFormat& f) {
 
 // Output-stationary chains of C = Σ_j a(m, j, n) ⊙ b(m, j, n) over j < J: `count` outputs
 // (m, n) at random, each a window of at most max_len consecutive terms after a clear.
-struct ChainSet {
-  std::vector<power::ChainStep> steps;
-  uint32_t len = 0, ops = 0;
-};
-ChainSet sample_chains(int64_t M, int64_t N, int64_t J, uint64_t count, uint32_t max_len, uint64_t seed,
+LayerChains sample_chains(int64_t M, int64_t N, int64_t J, uint64_t count, uint32_t max_len, uint64_t seed,
                        const std::function<std::pair<uint64_t, uint64_t>(int64_t m, int64_t j, int64_t n)>& ab) {
-  ChainSet cs;
+  LayerChains cs;
+  cs.count = count;
   const int64_t L = std::min<int64_t>(J, max_len);
   cs.len = uint32_t(L + 1), cs.ops = uint32_t(L);
   std::mt19937_64 rng(seed);
@@ -101,14 +77,7 @@ StepEnergy training_step_energy(GraphNet& net_in, const GradientSpec& spec, uint
     const int64_t B = r.x.size(0), n_img = std::min<int64_t>(B, opt.images);
     const int64_t OC = nd.out_channels;
     // The operands as matrices over the sampled images: cols (R × K), w (OC × K), g (R × OC).
-    auto xs = r.x.slice(0, 0, n_img).to(torch::kFloat32);
-    torch::Tensor cols;
-    if (conv) {
-      cols = F::unfold(xs, F::UnfoldFuncOptions({nd.kernel, nd.kernel}).padding(nd.padding).stride(nd.stride));
-      cols = cols.permute({0, 2, 1}).reshape({-1, cols.size(1)}).contiguous();
-    } else {
-      cols = xs.reshape({n_img, -1}).contiguous();
-    }
+    const auto cols = im2col_rows(nd, r.x.slice(0, 0, n_img).to(torch::kFloat32)).contiguous();
     const auto w = r.w.to(torch::kFloat32).reshape({OC, -1}).contiguous();
     auto gs = r.g.slice(0, 0, n_img).to(torch::kFloat32);
     gs = (conv ? gs.permute({0, 2, 3, 1}) : gs).reshape({-1, OC}).contiguous();
@@ -117,17 +86,19 @@ StepEnergy training_step_energy(GraphNet& net_in, const GradientSpec& spec, uint
     const int64_t macs = B * positions * K * OC;
 
     // The PE of each GEMM and the coders of its two ports.
-    Coder act, wt, grad_c, act_b, wt_b;  // forward (act, wt); backward other operand (act_b, wt_b), gradient
+    // Forward (act, wt); backward: the other operand (act_b, wt_b) and the gradient.
+    OperandCoder act = OperandCoder::fp32(), wt = act, grad_c = act, act_b = act, wt_b = act;
+    bool act_unsigned = false;
     power::OpKey fwd_key{"fp_mac", "fp32", "fp32", 32, "array"}, bwd_key = fwd_key;
     std::string fwd_note, bwd_note;
     bool bwd_ok = true;
     if (luq) {
-      const bool act_unsigned = r.x.min().item<float>() >= 0;
-      act = {Coder::int_code, act_unsigned ? 5 : 4};
-      wt = {Coder::int_code, 4};
+      act_unsigned = r.x.min().item<float>() >= 0;
+      act = OperandCoder::integer(act_unsigned ? 5 : 4);
+      wt = OperandCoder::integer(4);
       fwd_key = {"mac", act_unsigned ? "uint4" : "int4", "int4", opt.acc_bits, "array"};
       act_b = act, wt_b = wt;
-      grad_c = {Coder::fp_format, 0, arith::luq_fp4(), 1};  // ±2^k → {sign, k + 1}: luq_mul's code
+      grad_c = OperandCoder::format(arith::luq_fp4());  // ±2^k → {sign, k + 1}: luq_mul's code
       bwd_key = {"luq_mac", "", "luq4", opt.acc_bits, "array"};
       if (spec.luq_levels != 7) bwd_ok = false, bwd_note = "8 LUQ levels need a 4-bit exponent: no RTL unit";
     } else if (spec.method == "fp8") {
@@ -135,16 +106,16 @@ StepEnergy training_step_energy(GraphNet& net_in, const GradientSpec& spec, uint
       std::string unit_fmt;
       for (const auto& named : {arith::fp8_e4m3(), arith::fp8_e5m2(), arith::make_exmy(3, 4),
                                  arith::make_exmy(6, 1)})
-        if (same_format(f, named)) unit_fmt = named.name;
+        if (f == named) unit_fmt = named.name;
       if (f.name.empty()) {
         bwd_ok = false, bwd_note = "no gradient format: the step's gradient was zero or not finite";
       } else if (unit_fmt.empty()) {
         bwd_ok = false, bwd_note = "no RTL FP8 MAC in " + f.name + " (fp8_mac: fp8_e4m3, fp8_e5m2, e3m4, e6m1)";
       } else {
         bwd_key = {"fp8_mac", unit_fmt, unit_fmt, 32, "array"};
-        grad_c = {Coder::fp_format, 0, f, r.g_unit};
-        act_b = {Coder::fp_format, 0, f, pow2_unit(cols, f)};
-        wt_b = {Coder::fp_format, 0, f, pow2_unit(w, f)};
+        grad_c = OperandCoder::format(f, r.g_unit);
+        act_b = OperandCoder::format(f, pow2_unit(cols, f));
+        wt_b = OperandCoder::format(f, pow2_unit(w, f));
         bwd_note = "weights and activations rounded to " + f.name + " for the price (the step used FP32)";
       }
     }
@@ -159,10 +130,10 @@ StepEnergy training_step_energy(GraphNet& net_in, const GradientSpec& spec, uint
       GemmEnergy ge;
       ge.gemm = name, ge.macs = n, ge.note = note;
       power::OpKey key = key0;
-      if (key.unit == "luq_mac") key.fmt_a = (name == "weight_gradient" ? act_b : wt_b).bits == 5 ? "uint4" : "int4";
+      if (key.unit == "luq_mac") key.fmt_a = name == "weight_gradient" && act_unsigned ? "uint4" : "int4";
       ge.unit = key.str();
       if (ok) {
-        const ChainSet cs = sample_chains(M, N, J, opt.chains, opt.max_chain, opt.seed * 1000003 + li * 8 + salt, ab);
+        const LayerChains cs = sample_chains(M, N, J, opt.chains, opt.max_chain, opt.seed * 1000003 + li * 8 + salt, ab);
         const power::OpPrice p = gate.price_chains(key, cs.steps, cs.len, cs.ops);
         ge.priced = true;
         ge.pj_per_mac = p.energy_pj, ge.ci95_pj = p.energy_ci95_pj, ge.area_um2 = p.area_um2;

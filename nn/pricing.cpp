@@ -26,19 +26,6 @@ const char* dataflow_name(Dataflow d) {
 namespace {
 
 bool is_fp8(const std::string& f) { return f == "fp8_e4m3" || f == "fp8_e5m2"; }
-
-// Raw code of a grid value as the unit's port sees it.
-struct Coder {
-  bool float_bits = false;  // FP32 layer: the float's own bits
-  const arith::FloatFormat* fmt = nullptr;
-  uint64_t mask = ~uint64_t{0};
-  uint64_t operator()(float v) const {
-    if (float_bits) return std::bit_cast<uint32_t>(v);
-    if (fmt) return arith::encode(*fmt, double(v)).code;
-    return uint64_t(int64_t(v)) & mask;
-  }
-};
-
 }  // namespace
 
 int64_t ws_run_length(const HardwareConfig& hw, int64_t positions) {
@@ -94,16 +81,15 @@ LayerChains layer_chains(const LayerQuant& q, const AccRange& range, const Layer
                          const HardwareConfig& hw, uint64_t chains, uint64_t seed) {
   LayerChains out;
   const power::UnitEnergyRequest r = power::request_for(pe.key);
-  Coder ca, cw;
-  std::optional<arith::FloatFormat> ffa, ffw;
+  OperandCoder ca, cw;
   const bool fp_acc = ops.fp32 || q.accumulator == "fp32";
   if (ops.fp32) {
-    ca.float_bits = cw.float_bits = true;
+    ca = cw = OperandCoder::fp32();
   } else if (!r.format.empty()) {
-    ffa = std::get<arith::FloatFormat>(q.activations), ffw = std::get<arith::FloatFormat>(q.weights);
-    ca.fmt = &*ffa, cw.fmt = &*ffw;
+    ca = OperandCoder::format(std::get<arith::FloatFormat>(q.activations));
+    cw = OperandCoder::format(std::get<arith::FloatFormat>(q.weights));
   } else {
-    ca.mask = (uint64_t{1} << r.a_bits) - 1, cw.mask = (uint64_t{1} << r.b_bits) - 1;
+    ca = OperandCoder::integer(r.a_bits), cw = OperandCoder::integer(r.b_bits);
   }
   const int64_t M = ops.cols.size(0), K = ops.cols.size(1), N = ops.w.size(1);
   const float* c = ops.cols.data_ptr<float>();

@@ -19,10 +19,13 @@
 // of the gate simulator, and the 95 % interval is a Student-t interval over slot means.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "arith/float_format.h"
 #include "nn/executor.h"
 #include "power_models/energy_model.h"
 
@@ -57,6 +60,24 @@ struct LayerPrice {
   // group, e.g. "a4w4 62%, a3w4 20%" ("" for a uniform layer).
   std::string mix;
   double area_mixed_um2 = 0;  // per-channel widths: the MAC-weighted mean area of the groups' MACs
+};
+
+// The raw code of an operand value on a unit's port: the float's own bits (FP32 units),
+// the code of a floating-point format for value / unit, or an integer's two's-complement
+// low bits. One coder for every recorded stream (inference layers, training steps).
+struct OperandCoder {
+  bool float_bits = false;
+  std::optional<arith::FloatFormat> fmt;
+  double unit = 1;  // fmt: the value of one format unit
+  uint64_t mask = ~uint64_t{0};
+  static OperandCoder fp32() { return {true, std::nullopt, 1, ~uint64_t{0}}; }
+  static OperandCoder integer(int bits) { return {false, std::nullopt, 1, (uint64_t{1} << bits) - 1}; }
+  static OperandCoder format(const arith::FloatFormat& f, double unit = 1) { return {false, f, unit, ~uint64_t{0}}; }
+  uint64_t operator()(float v) const {
+    if (float_bits) return std::bit_cast<uint32_t>(v);
+    if (fmt) return arith::encode(*fmt, double(v) / unit).code;
+    return uint64_t(int64_t(v)) & mask;
+  }
 };
 
 // The PE of a layer under a dataflow: the OpKey priced and the unit's label; ok = false
