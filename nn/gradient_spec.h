@@ -18,4 +18,12 @@ struct GradientSpec {
   std::string from = "scratch";      // scratch (fresh seeded init) | fp32 (the cached FP32 model)
 };
 
+// The version of a method's numerics, in every key that caches its results (the trained
+// model, a configuration's results): lowp-4 for fp8/prune (float32 forward, thread-
+// independent backward reductions, the ln|g| fit in float logs); LUQ's and fp32's bits
+// are unchanged since lowp-2.
+inline const char* lowp_version(const GradientSpec& spec) {
+  return spec.method == "fp8" || spec.method == "prune" ? "lowp-4" : "lowp-2";
+}
+
 }  // namespace lpsim::nn

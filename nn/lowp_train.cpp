@@ -127,11 +127,40 @@ torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g
   return out;
 }
 
+// A convolution's weight gradient with a fixed reduction order: the batch in fixed chunks,
+// each chunk's gradient by LibTorch's kernel inside a parallel task on one thread, the
+// chunks added in order in sum_type. (Called on the whole batch, the kernel splits the
+// batch over the threads: the bits would depend on their number. The other convolution
+// passes reduce each output within one thread.)
+torch::Tensor conv_weight_grad_in_chunks(const Node& nd, const torch::Tensor& x, const torch::Tensor& w,
+                                         const torch::Tensor& g, int64_t chunk, torch::ScalarType sum_type) {
+  const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
+  const int64_t B = x.size(0), n = (B + chunk - 1) / chunk;
+  std::vector<torch::Tensor> parts(static_cast<size_t>(n));
+  at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
+    // One thread per chunk: the kernel's own OpenMP team would otherwise be as wide as this
+    // task's nthreads setting (a per-task value, restored when the task ends).
+    const int prev = omp_get_max_threads();
+    omp_set_num_threads(1);
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t lo = i * chunk, hi = std::min(B, lo + chunk);
+      parts[size_t(i)] = std::get<1>(at::convolution_backward(g.slice(0, lo, hi), x.slice(0, lo, hi), w, c10::nullopt,
+                                                              stride, pad, dil, false, outpad, 1, {false, true, false}))
+                             .to(sum_type);
+    }
+    omp_set_num_threads(prev);
+  });
+  auto dw = parts[0];
+  for (int64_t i = 1; i < n; ++i) dw = dw + parts[size_t(i)];
+  return dw;
+}
+
 // The backward GEMMs on integer operands (INT4 codes, LUQ gradient ±2^k with |k| < levels),
 // exactly: float32 wherever every partial sum stays below 2^24 (the input gradient sums
 // N·k² terms of at most top·7; the weight gradient sums batch·positions terms of at most
 // top·15, so the batch is cut into chunks that stay below, each chunk exact in float32,
-// the chunks added in float64), else float64. Any summation order gives the same bits.
+// the chunks added in float64; conv_weight_grad_in_chunks), else float64. Any summation
+// order gives the same bits.
 std::pair<torch::Tensor, torch::Tensor> exact_code_grads(const Node& nd, const torch::Tensor& xo, const torch::Tensor& wo,
                                                          const torch::Tensor& gq, double top) {
   const bool conv = nd.kind == OpKind::conv;
@@ -147,14 +176,7 @@ std::pair<torch::Tensor, torch::Tensor> exact_code_grads(const Node& nd, const t
     const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
     dx = std::get<0>(at::convolution_backward(gq.to(tx), xo.to(tx), w4.to(tx), c10::nullopt, stride, pad, dil, false,
                                               outpad, 1, {true, false, false}));
-    for (int64_t b0 = 0; b0 < B; b0 += chunk) {
-      const int64_t b1 = std::min(B, b0 + chunk);
-      auto part = std::get<1>(at::convolution_backward(gq.slice(0, b0, b1).to(tw), xo.slice(0, b0, b1).to(tw), w4.to(tw),
-                                                       c10::nullopt, stride, pad, dil, false, outpad, 1,
-                                                       {false, true, false}))
-                      .to(torch::kFloat64);
-      dw = dw.defined() ? dw + part : part;
-    }
+    dw = conv_weight_grad_in_chunks(nd, xo.to(tw), w4.to(tw), gq.to(tw), chunk, torch::kFloat64);
   } else {
     dx = gq.to(tx).mm(w4.to(tx));
     auto xr = xo.reshape({B, -1});
@@ -180,35 +202,6 @@ torch::Tensor ordered_channel_sum(const torch::Tensor& g) {
     for (int64_t ch = 0; ch < C; ++ch)
       for (int64_t i = 0; i < P; ++i) o[ch] += p[(b * C + ch) * P + i];
   return out;
-}
-
-// A convolution's weight gradient with a fixed reduction order: the batch in fixed chunks
-// of 8 images, each chunk's gradient by LibTorch's kernel inside a parallel region (where
-// its own threading is off: one thread reduces the chunk), the chunks added in order.
-// (Called on the whole batch, the kernel splits the batch over the threads: the bits
-// would depend on their number. The other convolution passes reduce each output within
-// one thread.)
-torch::Tensor ordered_conv_weight_grad(const Node& nd, const torch::Tensor& x, const torch::Tensor& w,
-                                       const torch::Tensor& g) {
-  const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
-  constexpr int64_t kChunk = 8;
-  const int64_t B = x.size(0), n = (B + kChunk - 1) / kChunk;
-  std::vector<torch::Tensor> parts(static_cast<size_t>(n));
-  at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
-    // One thread per chunk: the kernel's own OpenMP team would otherwise be as wide as this
-    // task's nthreads setting (a per-task value, restored when the task ends).
-    const int prev = omp_get_max_threads();
-    omp_set_num_threads(1);
-    for (int64_t i = b; i < e; ++i) {
-      const int64_t lo = i * kChunk, hi = std::min(B, lo + kChunk);
-      parts[size_t(i)] = std::get<1>(at::convolution_backward(g.slice(0, lo, hi), x.slice(0, lo, hi), w, c10::nullopt,
-                                                              stride, pad, dil, false, outpad, 1, {false, true, false}));
-    }
-    omp_set_num_threads(prev);
-  });
-  auto dw = parts[0];
-  for (int64_t i = 1; i < n; ++i) dw = dw + parts[size_t(i)];
-  return dw;
 }
 
 // One conv/linear of LowpNet: forward and the backward GEMMs in the method's precision.
@@ -291,7 +284,8 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
         const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
         dx = std::get<0>(at::convolution_backward(gq, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
                                                   c10::nullopt, stride, pad, dil, false, outpad, 1, {true, false, false}));
-        dw = ordered_conv_weight_grad(nd, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}), gq)
+        dw = conv_weight_grad_in_chunks(nd, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}), gq, 8,
+                                        torch::kFloat32)
                  .view(wo.sizes());
       } else {
         dx = gq.mm(wo.view({nd.out_channels, -1}));
@@ -396,11 +390,8 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
                                const std::filesystem::path& cache_dir, const Progress& progress,
                                std::vector<EpochGradients>* logs, const TensorDataset* test) {
   torch::set_num_threads(cfg.threads);
-  // Version: lowp-4 for fp8/prune (float32 forward, thread-independent backward
-  // reductions, the ln|g| fit in float logs); LUQ and fp32 bits are unchanged since lowp-2.
-  const char* version = spec.method == "fp8" || spec.method == "prune" ? "lowp-4" : "lowp-2";
   const std::string key = fmt::format("{}|{}|{}|smp{}|lv{}|{}|b{}|{}|sp{:.17g}|fnt{}|{}|e{}|bs{}|lr{:.17g}|m{:.17g}|wd{:.17g}|{}|s{}|t{}|n{}",
-                                      base_key, version, spec.method, spec.smp, spec.luq_levels, spec.format, spec.format_bits,
+                                      base_key, lowp_version(spec), spec.method, spec.smp, spec.luq_levels, spec.format, spec.format_bits,
                                       spec.rounding, spec.sparsity, spec.fnt_epochs, spec.from, cfg.epochs,
                                       cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.schedule, cfg.seed,
                                       cfg.threads, train.size());
@@ -412,10 +403,7 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
   std::vector<EpochPoint> curve;
   if (std::filesystem::exists(curve_file)) {
     try {
-      for (const auto& p : nlohmann::json::parse(std::ifstream(curve_file))) {
-        auto num = [&](const char* k) { return p.contains(k) && p[k].is_number() ? p[k].get<double>() : NAN; };  // null: NaN
-        curve.push_back({p.at("phase"), p.at("epoch"), num("loss"), num("test_accuracy")});
-      }
+      curve = nlohmann::json::parse(std::ifstream(curve_file)).get<std::vector<EpochPoint>>();
     } catch (const nlohmann::json::exception& e) {
       throw InputError(std::string("unreadable training curve (delete it to retrain): ") + e.what(), curve_file.string());
     }
@@ -433,12 +421,8 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
     std::erase_if(curve, [&](const EpochPoint& q) { return q.epoch == epoch; });  // a resumed epoch's earlier try
     curve.push_back(p);
     std::sort(curve.begin(), curve.end(), [](const EpochPoint& a, const EpochPoint& b) { return a.epoch < b.epoch; });
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& q : curve)
-      j.push_back({{"phase", q.phase}, {"epoch", q.epoch}, {"loss", q.loss},
-                   {"test_accuracy", std::isnan(q.test_accuracy) ? nlohmann::json() : nlohmann::json(q.test_accuracy)}});
     std::filesystem::create_directories(dir);
-    atomic_write_file(curve_file, j.dump(1));
+    atomic_write_file(curve_file, nlohmann::json(curve).dump(1));
   };
   int64_t batch = 0;
   int epoch_now = 0;

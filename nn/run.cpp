@@ -149,7 +149,7 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
     j["alloc"] = {c.bit_allocation.mean_bits, c.bit_allocation.rounding, c.bit_allocation.operands};
   if (c.has_training) {
     const GradientSpec& t = c.training;
-    j["train"] = {t.method == "fp8" || t.method == "prune" ? "lowp-4" : "lowp-2", t.method, t.smp, t.luq_levels, t.format, t.format_bits, t.rounding, t.sparsity, t.fnt_epochs, t.from,
+    j["train"] = {lowp_version(t), t.method, t.smp, t.luq_levels, t.format, t.format_bits, t.rounding, t.sparsity, t.fnt_epochs, t.from,
                   c.training_epochs, c.training_lr, s.epochs, s.batch_size, s.lr, s.momentum, s.weight_decay, s.schedule,
                   s.threads};
   }
@@ -224,14 +224,11 @@ void write_training_curves(const std::filesystem::path& dir, const json& configs
     if (!c.contains("training") || c["training"]["curve"].empty()) continue;
     ++curves;
     dat += "\"" + c["name"].get<std::string>() + "\"\n";
-    for (const auto& p : c["training"]["curve"]) {
-      // A diverged epoch's loss is NaN in memory and null once read back from JSON.
-      const double acc = p["test_accuracy"].is_number() ? p["test_accuracy"].get<double>() : NAN;
-      const double loss = p["loss"].is_number() ? p["loss"].get<double>() : NAN;
-      csv += fmt::format("{},{},{},{:.6g},{}\n", c["name"].get<std::string>(), p["phase"].get<std::string>(),
-                         p["epoch"].get<int>(), loss, std::isnan(acc) ? "" : fmt::format("{:.4f}", acc));
-      dat += fmt::format("{} {:.6g} {}\n", p["epoch"].get<int>(), loss,
-                         std::isnan(acc) ? "NaN" : fmt::format("{:.4f}", 100 * acc));
+    for (const EpochPoint& p : c["training"]["curve"].get<std::vector<EpochPoint>>()) {
+      const double acc = p.test_accuracy;
+      csv += fmt::format("{},{},{},{:.6g},{}\n", c["name"].get<std::string>(), p.phase, p.epoch, p.loss,
+                         std::isnan(acc) ? "" : fmt::format("{:.4f}", acc));
+      dat += fmt::format("{} {:.6g} {}\n", p.epoch, p.loss, std::isnan(acc) ? "NaN" : fmt::format("{:.4f}", 100 * acc));
     }
     dat += "\n\n";  // a gnuplot data block per configuration
   }
@@ -726,11 +723,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
         je.push_back({{"epoch", e.epoch + 1}, {"layers", jl}});
       }
       jtrain["gradient_log"] = je;
-      json jc = json::array();
-      for (const EpochPoint& p : tr.curve)
-        jc.push_back({{"phase", p.phase}, {"epoch", p.epoch}, {"loss", p.loss},
-                      {"test_accuracy", std::isnan(p.test_accuracy) ? json() : json(p.test_accuracy)}});
-      jtrain["curve"] = jc;
+      jtrain["curve"] = tr.curve;
       // Divergence (a non-finite epoch loss, or chance-level top-1 at the end) is said, not
       // left to be read off a 10 % row.
       bool diverged = false;

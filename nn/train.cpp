@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "arith/atomic_file.h"
 #include "arith/error.h"
@@ -154,6 +155,19 @@ TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const Train
   loop.epoch_start = [&](int) { net->train(); };
   loop.forward = [&](const torch::Tensor& x) { return net->forward(x); };
   return run_epochs(net, net->parameters(), train, cfg, dir, loop, progress);
+}
+
+void to_json(nlohmann::json& j, const EpochPoint& p) {
+  auto num = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
+  j = {{"phase", p.phase}, {"epoch", p.epoch}, {"loss", num(p.loss)}, {"test_accuracy", num(p.test_accuracy)}};
+}
+
+void from_json(const nlohmann::json& j, EpochPoint& p) {
+  auto num = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN; };
+  p.phase = j.at("phase").get<std::string>();
+  p.epoch = j.at("epoch").get<int>();
+  p.loss = num("loss");
+  p.test_accuracy = num("test_accuracy");
 }
 
 }  // namespace lpsim::nn

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "nn/data.h"
 #include "nn/net.h"
 
@@ -36,6 +38,10 @@ struct EpochPoint {
   double loss = 0;
   double test_accuracy = 0;
 };
+// JSON {phase, epoch, loss, test_accuracy}: JSON has no NaN, so a NaN (a diverged loss, no
+// test set) is written as null and null reads back as NaN.
+void to_json(nlohmann::json& j, const EpochPoint& p);
+void from_json(const nlohmann::json& j, EpochPoint& p);
 
 struct TrainResult {
   bool from_cache = false;
