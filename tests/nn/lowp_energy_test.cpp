@@ -5,8 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "nn/lowp_energy.h"
-#include "power_models/cell_library.h"
-#include "power_models/resources.h"
+#include "tests/nn/gate_fixture.h"
 #include "tests/nn/nn_fixtures.h"
 
 using namespace lpsim;
@@ -14,13 +13,6 @@ using namespace lpsim::nn;
 using namespace lpsim::nn::nntest;
 
 namespace {
-
-power::GateLevelEnergyModel& gate() {
-  static power::GateLevelEnergyModel g(power::load_cell_library(power::default_cell_library_path()),
-                                       std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl",
-                                       std::filesystem::path(LPSIM_BINARY_DIR) / "netlists", 1 << 12, 1);
-  return g;
-}
 
 StepEnergy step(const GradientSpec& spec, uint64_t chain_seed = 1) {
   torch::manual_seed(3);

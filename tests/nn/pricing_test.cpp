@@ -9,7 +9,7 @@
 
 #include "arith/int_units.h"
 #include "nn/pricing.h"
-#include "power_models/cell_library.h"
+#include "tests/nn/gate_fixture.h"
 #include "tests/nn/nn_fixtures.h"
 
 using namespace lpsim;
@@ -17,13 +17,6 @@ using namespace lpsim::nn;
 using namespace lpsim::nn::nntest;
 
 namespace {
-
-power::GateLevelEnergyModel& gate() {
-  static power::GateLevelEnergyModel g(power::load_cell_library(power::default_cell_library_path()),
-                                       std::filesystem::path(LPSIM_SOURCE_DIR) / "rtl",
-                                       std::filesystem::path(LPSIM_BINARY_DIR) / "netlists", 1 << 12, 1);
-  return g;
-}
 
 struct Recorded {
   GraphNet net;
