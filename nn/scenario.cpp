@@ -556,7 +556,6 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
         if (act_side && !ai) r.fail(c["activations"], key + ".activations", "clipping activations needs an integer format (intN or uintN)");
         if (spec.bias_correction && !wi) r.fail(c["weights"], key + ".weights", "bias_correction needs integer weights");
         if (spec.bit_allocation.mean_bits > 0) {
-          const std::string& op = spec.bit_allocation.operands;
           const double m = spec.bit_allocation.mean_bits;
           const bool w_on = bit_allocation_applies(spec.bit_allocation, spec.weights, true);
           const bool a_on = bit_allocation_applies(spec.bit_allocation, spec.activations, false);
