@@ -6,8 +6,19 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "arith/error.h"
+#include "arith/atomic_file.h"
+#include "arith/process.h"
 #include "cli/commands.h"
+#include "cli/mpi.h"
+#include "nn/progress.h"
 #include "nn/run.h"
+#include "nn/sweep.h"
 
 namespace lpsim::cli {
 namespace {
@@ -49,24 +60,145 @@ void print_table(const nn::RunSummary& r) {
                            r.fp32_images_per_s, r.output_dir);
 }
 
+struct RunOpts {
+  std::string file;
+  std::string out;
+  std::string point;
+  bool fresh = false, quiet = false;
+  int64_t test_limit = -1;
+  int jobs = 1;
+};
+
+// A sweep (nn/sweep.h): its points run here one after another, in `jobs` child processes
+// (`lpsim run FILE --point ID`, each logging to points/<id>/log.txt), or scattered over
+// MPI ranks; finished points are reused. Exit status: the number of failed points.
+int run_sweep(const RunOpts& o, bool json) {
+  nn::SweepOverrides ov;
+  ov.output_dir = o.out;
+  ov.test_limit = o.test_limit;
+  const nn::SweepPlan plan = nn::load_sweep(o.file, ov);
+  nn::RunOptions ro;
+  ro.progress = false;
+  ro.fresh = o.fresh;
+  if (!o.point.empty()) {  // one point, as a --jobs child (or by hand)
+    for (const auto& p : plan.points)
+      if (p.id == o.point) {
+        const auto r = nlohmann::json::parse(nn::run_point(plan, p, ro));
+        return r.value("status", "") == "failed" ? 1 : 0;
+      }
+    throw InputError("no point " + o.point + " in this sweep (ids: outputs.dir/summary.csv)", o.file, "--point");
+  }
+  const bool root = MpiSession::rank() == 0;
+  std::vector<std::string> results(plan.points.size());
+  std::vector<size_t> pending;
+  for (size_t i = 0; i < plan.points.size(); ++i) {
+    results[i] = nn::finished_point(plan, plan.points[i], ro);
+    if (results[i].empty()) pending.push_back(i);
+  }
+  const size_t reused = plan.points.size() - pending.size();
+  const bool progress = root && !o.quiet && !json;
+  if (progress)
+    std::cerr << fmt::format("sweep {}: {} points ({} finished earlier), {} ranks x {} jobs -> {}\n", plan.name,
+                             plan.points.size(), reused, MpiSession::size(), o.jobs, plan.output_dir.string());
+  nn::ProgressBar bar(progress, "sweep " + plan.name);
+  std::mutex mu;
+  size_t finished = reused, failed_now = 0;
+  auto done = [&](size_t i, const std::string& text) {
+    const std::lock_guard<std::mutex> lock(mu);
+    results[i] = text;
+    ++finished;
+    const auto j = nlohmann::json::parse(text);
+    const bool failed = j.value("status", "") == "failed";
+    failed_now += failed;
+    if (failed && root)
+      std::cerr << "\nlpsim: point " << plan.points[i].id << " failed: " << j.value("error", "") << "\n";
+    // A result from another node (no shared file system) is kept here too.
+    const auto f = plan.output_dir / "points" / plan.points[i].id / "result.json";
+    if (root && !std::filesystem::exists(f)) atomic_write_file(f, j.dump(2));
+    bar.update(int64_t(finished), int64_t(plan.points.size()),
+               fmt::format("{} failed; last {}", failed_now, plan.points[i].id));
+  };
+  bar.update(int64_t(finished), int64_t(plan.points.size()), "");
+  if (MpiSession::size() > 1) {
+    mpi_run_items(pending, [&](size_t i) { return nn::run_point(plan, plan.points[i], ro); }, done);
+  } else if (o.jobs > 1) {
+    std::atomic<size_t> next{0};
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    auto worker = [&] {
+      for (size_t k; (k = next++) < pending.size();) {
+        const size_t i = pending[k];
+        const auto& p = plan.points[i];
+        const auto dir = plan.output_dir / "points" / p.id;
+        std::filesystem::create_directories(dir);
+        std::vector<std::string> argv = {self, "run", o.file, "--point", p.id, "--quiet"};
+        if (!o.out.empty()) argv.insert(argv.end(), {"--out", o.out});
+        if (o.test_limit >= 0) argv.insert(argv.end(), {"--test-limit", std::to_string(o.test_limit)});
+        if (o.fresh) argv.push_back("--fresh");
+        const ProcessResult pr = run_process(argv, {std::string("/dev/null"), dir / "log.txt", dir / "log.txt"});
+        std::string text;
+        try {
+          std::ifstream in(dir / "result.json");
+          const auto j = nlohmann::json::parse(in);
+          if (j.value("id", "") == p.id) text = j.dump();
+        } catch (const std::exception&) {
+        }
+        if (text.empty() || (!pr.ok() && pr.status != ProcessResult::Status::exited))
+          text = nn::failed_point(p, "worker process " + pr.describe() + " (log: " + (dir / "log.txt").string() + ")");
+        done(i, text);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < std::min<int>(o.jobs, int(pending.size())); ++t) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+  } else {
+    for (const size_t i : pending) done(i, nn::run_point(plan, plan.points[i], ro));
+  }
+  bar.finish();
+  if (!root) return 0;
+  const nn::SweepReport rep = nn::write_sweep_report(plan, results);
+  if (json) {
+    std::ifstream in(plan.output_dir / "summary.json");
+    std::cout << nlohmann::json::parse(in).dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("sweep {}: {} points — {} done ({} reused), {} failed, {} skipped as invalid; {} "
+                             "configurations evaluated, {} skipped as invalid\nResults: {}/summary.csv, summary.json, "
+                             "report.md{}\n",
+                             plan.name, rep.points, rep.done, reused, rep.failed, rep.skipped, rep.rows,
+                             rep.skipped_configs, plan.output_dir.string(), plan.plot ? ", pareto.png" : "");
+  }
+  return std::min(rep.failed, 125);
+}
+
 }  // namespace
 
 
 Command add_run(CLI::App& app, const bool& json) {
-  struct Opts {
-    std::string file;
-    std::string out;
-    bool fresh = false, quiet = false;
-    int64_t test_limit = -1;
-  };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<RunOpts>();
   CLI::App* sub = app.add_subcommand("run", "Run a scenario: train/load a network, evaluate quantised configurations, price them");
   sub->add_option("scenario", o->file, "scenario YAML file (e.g. scenarios/quickstart.yaml)")->required();
   sub->add_option("--out", o->out, "output directory (overrides outputs.dir)");
   sub->add_option("--test-limit", o->test_limit, "evaluate on the first N test images (overrides dataset.test_limit)");
   sub->add_flag("--fresh", o->fresh, "recompute configurations already finished under the output directory");
   sub->add_flag("--quiet,-q", o->quiet, "no progress bars");
+  sub->add_option("--jobs,-j", o->jobs, "sweeps: run this many points at once, each in its own process with the "
+                                         "scenario's thread count (results do not depend on it)")
+      ->check(CLI::Range(1, 1024));
+  sub->add_option("--point", o->point, "sweeps: run only the point with this id (what --jobs runs in each child)");
   return {sub, [o, &json] {
+            const int launched = MpiSession::launched_ranks();
+            if (launched > 1 && !MpiSession::built_in())
+              throw InputError(fmt::format("launched on {} MPI ranks, but this lpsim was built without MPI: each rank "
+                                           "would run the whole scenario. Install libopenmpi-dev (scripts/install-deps.sh) "
+                                           "and rebuild, or run without mpirun (--jobs N on one machine)",
+                                           launched),
+                               o->file, "mpirun");
+            if (nn::is_sweep_file(o->file)) return run_sweep(*o, json);
+            if (!o->point.empty()) throw InputError("--point applies to sweeps (a scenario with sweep: or zip:)", o->file, "--point");
+            if (MpiSession::size() > 1 && MpiSession::rank() != 0) {
+              std::cerr << "lpsim: rank " << MpiSession::rank() << ": a scenario without sweep: runs on rank 0; "
+                                                                 "MPI scatters the points of sweeps\n";
+              return 0;
+            }
             std::vector<nn::Scenario> all = nn::load_scenarios(o->file);
             nlohmann::json rows = nlohmann::json::array();
             std::vector<nn::RunSummary> runs;

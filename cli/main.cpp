@@ -6,9 +6,11 @@
 
 #include "arith/error.h"
 #include "cli/commands.h"
+#include "cli/mpi.h"
 #include "lpsim_version.h"
 
 int main(int argc, char** argv) {
+  const lpsim::cli::MpiSession mpi(argc, argv);  // MPI_Init only under mpirun
   CLI::App app{"lpsim: hardware-accurate simulator and power/area models for low-precision neural networks"};
   app.set_version_flag("--version", std::string("lpsim ") + LPSIM_VERSION);
   app.require_subcommand(1);
@@ -18,7 +20,8 @@ int main(int argc, char** argv) {
       lpsim::cli::add_quantize(app, json), lpsim::cli::add_clip(app, json),
       lpsim::cli::add_formats(app, json), lpsim::cli::add_demo(app, json),
       lpsim::cli::add_verify_rtl(app, json), lpsim::cli::add_energy(app, json),
-      lpsim::cli::add_energy_findings(app, json), lpsim::cli::add_run(app, json)};
+      lpsim::cli::add_energy_findings(app, json), lpsim::cli::add_run(app, json),
+      lpsim::cli::add_schema(app, json)};
   for (const auto& c : commands) c.sub->add_flag("--json", json, "machine-readable JSON output");
   // `lpsim run DIR`: a folder would read as an empty scenario; say what it is instead.
   if (CLI::App* run = app.get_subcommand("run"))

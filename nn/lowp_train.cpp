@@ -19,6 +19,7 @@
 #include "arith/aciq.h"
 #include "arith/atomic_file.h"
 #include "arith/error.h"
+#include "arith/file_lock.h"
 #include "arith/hash.h"
 #include "arith/format.h"
 #include "arith/lognormal_format.h"
@@ -396,6 +397,8 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
                                       cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.schedule, cfg.seed,
                                       cfg.threads, train.size());
   const auto dir = cache_dir / fmt::format("{}-{}-{:016x}", net->graph().arch, spec.method, fnv1a(key));
+  // One process trains this model; others (parallel jobs, MPI ranks) wait, then load it.
+  const FileLock lock(dir.string() + ".lock", say_waiting_for_model);
   const auto final_file = dir / "final" / "model.pt";
   // The training curve, one point per finished epoch, beside the checkpoints: a resumed or
   // cached run reports the epochs an earlier process ran.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -12,33 +13,59 @@
 #include "arith/format.h"
 #include "nn/graph.h"
 #include "nn/operand_formats.h"
+#include "nn/scenario_schema.h"
+#include "nn/scenario_yaml.h"
 
 namespace lpsim::nn {
+
+int SourceMap::add(const std::string& label, int lines) {
+  files_.push_back({next_line_, label});
+  next_line_ += lines + 1;
+  return files_.back().first_line;
+}
+
+std::string SourceMap::where(int line, int column) const {
+  const File* f = &files_.front();
+  for (const File& x : files_)
+    if (x.first_line <= line && x.first_line >= f->first_line) f = &x;
+  return f->label + ":" + std::to_string(line - f->first_line + 1) + ":" + std::to_string(column + 1);
+}
+
 namespace {
 
 class Reader {
  public:
-  explicit Reader(std::string file) : file_(std::move(file)) {}
+  explicit Reader(const SourceMap& sources) : sources_(sources) {}
 
   std::string where(const YAML::Node& n) const {
     const YAML::Mark m = n.Mark();
-    if (m.line < 0) return file_;
-    return file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+    // A node made by a configuration's sweep ({var} substituted) has no place in a file:
+    // its template's.
+    if (m.line < 0) return fallback_.empty() ? sources_.label() : fallback_;
+    return sources_.where(m.line, m.column);
   }
   [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& msg) const {
     throw InputError(msg, where(n), key);
   }
+  void set_fallback(std::string w) const { fallback_ = std::move(w); }
+  const SourceMap& sources() const { return sources_; }
 
-  // A mapping whose keys must all be in `allowed`.
-  void expect_map(const YAML::Node& n, const std::string& key, std::initializer_list<const char*> allowed) const {
+  // A mapping whose keys must all be in the schema's `section` (nn/scenario_schema.h),
+  // less `except`.
+  void expect_map(const YAML::Node& n, const std::string& key, const std::string& section,
+                  std::initializer_list<const char*> except = {}) const {
     if (!n.IsMap()) fail(n, key, "expected a mapping");
-    std::set<std::string> ok(allowed.begin(), allowed.end());
+    std::vector<std::string> allowed;
+    for (const std::string& a : schema_keys(section))
+      if (std::none_of(except.begin(), except.end(), [&](const char* e) { return a == e; })) allowed.push_back(a);
     for (const auto& kv : n) {
       const std::string k = kv.first.as<std::string>();
-      if (!ok.count(k)) {
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
         std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        fail(kv.first, key.empty() ? k : key + "." + k, "unknown key (allowed: " + list + ")");
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        const std::string hint = did_you_mean(k, allowed);
+        fail(kv.first, key.empty() ? k : key + "." + k,
+             "unknown key" + (hint.empty() ? "" : ", " + hint) + " (allowed: " + list + ")");
       }
     }
   }
@@ -85,7 +112,8 @@ class Reader {
       if (value == a) return;
     std::string list;
     for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    fail(parent[name] ? parent[name] : parent, key + "." + name, "'" + value + "' is not one of: " + list);
+    fail(parent[name] ? parent[name] : parent, key.empty() ? name : key + "." + name,
+         "'" + value + "' is not one of: " + list);
   }
   void range(const YAML::Node& parent, const char* name, const std::string& key, double v, double lo, double hi) const {
     if (v < lo || v > hi)
@@ -103,7 +131,8 @@ class Reader {
   }
 
  private:
-  std::string file_;
+  const SourceMap& sources_;
+  mutable std::string fallback_;
 };
 
 // A configuration's (or layer's) arithmetic must be executable and have a unit: an integer
@@ -137,7 +166,7 @@ void parse_normalize(const Reader& r, const YAML::Node& n, const std::string& nk
       if (n.Scalar() != "none") r.fail(n, nkey, "expected none or {mean: [...], std: [...]}");
       s.normalize = "none";
     } else {
-      r.expect_map(n, nkey, {"mean", "std"});
+      r.expect_map(n, nkey, "dataset.normalize");
       s.normalize = "custom";
       auto list = [&](const char* name, std::vector<double>& out, bool positive) {
         const std::string key = nkey + "." + name;
@@ -177,8 +206,7 @@ void parse_normalize(const Reader& r, const YAML::Node& n, const std::string& nk
 // dataset: {name, path, train_images, train_labels, test_images, test_labels, layout,
 // normalize: none | {mean: [...], std: [...]}, train_limit, test_limit}.
 void parse_dataset(const Reader& r, const YAML::Node& d, Scenario& s) {
-  r.expect_map(d, "dataset", {"name", "path", "train_images", "train_labels", "test_images", "test_labels", "layout",
-                              "normalize", "train_limit", "test_limit"});
+  r.expect_map(d, "dataset", "dataset");
   r.get(d, "name", "dataset", s.dataset);
   r.one_of(d, "name", "dataset", s.dataset, {"fashion-mnist", "idx"});
   r.get(d, "path", "dataset", s.dataset_path);
@@ -244,7 +272,7 @@ namespace {
 
 // calibration: {source: data | noise | bn_statistics, images: N, steps, lr, batch}
 void parse_calibration(const Reader& r, const YAML::Node& n, const std::string& key, CalibrationSpec& c) {
-  r.expect_map(n, key, {"source", "images", "steps", "lr", "batch"});
+  r.expect_map(n, key, "quantization.calibration");
   r.get(n, "source", key, c.source);
   r.one_of(n, "source", key, c.source, {"data", "noise", "bn_statistics"});
   r.get(n, "images", key, c.images);
@@ -262,14 +290,14 @@ void parse_pann(const Reader& r, const YAML::Node& c, const std::string& key, co
   const YAML::Node n = c["pann"];
   if (!n) r.fail(c, key + ".pann", "method: pann needs pann: {R: ..., activation_bits: ...}");
   const std::string k = key + ".pann";
-  r.expect_map(n, k, {"R", "activation_bits", "budget", "train"});
+  r.expect_map(n, k, "quantization.configs[].pann");
   if (!n["R"]) r.fail(n, k + ".R", "missing (additions per input: mean |w̃|, e.g. 1 or [0.5, 1, 2, 4])");
   if (!n["activation_bits"]) r.fail(n, k + ".activation_bits", "missing (unsigned activation width, e.g. 4 or [4, 6, 8])");
   p.R = number_list<double>(r, n["R"], k + ".R", 0.01, 1000);
   p.activation_bits = number_list<int>(r, n["activation_bits"], k + ".activation_bits", 2, kMaxIntOperandBits);
   r.get(n, "budget", k, p.budget);
   if (const auto t = n["train"]) {
-    r.expect_map(t, k + ".train", {"epochs", "lr"});
+    r.expect_map(t, k + ".train", "quantization.configs[].pann.train");
     r.get(t, "epochs", k + ".train", p.train_epochs);
     r.range(t, "epochs", k + ".train", p.train_epochs, 0, 1000);
     r.get(t, "lr", k + ".train", p.train_lr);
@@ -284,9 +312,9 @@ PowerBudget parse_budget(const Reader& r, const YAML::Node& n, const std::string
   PowerBudget b;
   b.where = r.where(n);
   if (named)
-    r.expect_map(n, key, {"name", "like", "mac", "nj_per_inference", "pj_per_mac"});
+    r.expect_map(n, key, "power_budget");
   else
-    r.expect_map(n, key, {"like", "mac", "nj_per_inference", "pj_per_mac"});
+    r.expect_map(n, key, "power_budget", {"name"});
   b.name = "budget";
   if (named) {
     if (!n["name"]) r.fail(n, key + ".name", "missing (budgets in a list are named)");
@@ -298,7 +326,7 @@ PowerBudget parse_budget(const Reader& r, const YAML::Node& n, const std::string
   if (const auto l = n["like"] ? n["like"] : n["mac"]) {
     b.kind = n["like"] ? "like" : "mac";
     const std::string lk = key + "." + b.kind;
-    r.expect_map(l, lk, {"weights", "activations", "signed", "acc_bits"});
+    r.expect_map(l, lk, "power_budget.like");
     if (!l["weights"] || !l["activations"]) r.fail(l, lk, "give weights and activations (e.g. int2)");
     std::string w, a;
     bool is_signed = true;
@@ -328,9 +356,183 @@ PowerBudget parse_budget(const Reader& r, const YAML::Node& n, const std::string
 
 }  // namespace
 
+namespace {
+
+// A configuration of quantization.configs after its own `sweep` is expanded: one per
+// combination of the variables' values (the first variable outermost), {var} substituted
+// in every string value.
+struct SweptConfig {
+  YAML::Node node;
+  std::string key;    // quantization.configs[i]
+  std::string where;  // the template's file:line:col
+  std::vector<std::pair<std::string, std::string>> values;
+};
+
+// n with {var} replaced in its scalars (nodes without a brace shared, keeping their marks).
+YAML::Node substitute(const Reader& r, const YAML::Node& n, const std::string& key,
+                      const std::vector<std::pair<std::string, std::string>>& values) {
+  if (n.IsScalar()) {
+    const std::string& text = n.Scalar();
+    if (text.find('{') == std::string::npos) return n;
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+      if (text[i] != '{') {
+        out += text[i++];
+        continue;
+      }
+      const size_t close = text.find('}', i);
+      if (close == std::string::npos) r.fail(n, key, "unclosed '{' in '" + text + "'");
+      const std::string var = text.substr(i + 1, close - i - 1);
+      auto it = std::find_if(values.begin(), values.end(), [&](const auto& v) { return v.first == var; });
+      if (it == values.end()) {
+        std::vector<std::string> names;
+        for (const auto& v : values) names.push_back(v.first);
+        std::string list;
+        for (const auto& v : names) list += (list.empty() ? "" : ", ") + v;
+        const std::string hint = did_you_mean(var, names);
+        r.fail(n, key, "unknown sweep variable {" + var + "}" + (hint.empty() ? "" : ", " + hint) +
+                           (values.empty() ? " (this configuration has no sweep:)" : " (its sweep has: " + list + ")"));
+      }
+      out += it->second;
+      i = close + 1;
+    }
+    return YAML::Node(out);
+  }
+  if (n.IsMap()) {
+    YAML::Node m(YAML::NodeType::Map);
+    for (const auto& kv : n) {
+      const std::string k = kv.first.as<std::string>();
+      m[k] = substitute(r, kv.second, key + "." + k, values);
+    }
+    return m;
+  }
+  if (n.IsSequence()) {
+    YAML::Node l(YAML::NodeType::Sequence);
+    for (size_t i = 0; i < n.size(); ++i) l.push_back(substitute(r, n[i], key + "[" + std::to_string(i) + "]", values));
+    return l;
+  }
+  return n;
+}
+
+std::vector<SweptConfig> expand_config_sweeps(const Reader& r, const YAML::Node& cs) {
+  std::vector<SweptConfig> out;
+  for (size_t i = 0; i < cs.size(); ++i) {
+    const YAML::Node c = cs[i];
+    const std::string key = "quantization.configs[" + std::to_string(i) + "]";
+    r.expect_map(c, key, "quantization.configs[]");
+    const YAML::Node sw = c["sweep"];
+    if (!sw) {
+      // No sweep: a brace is still a mistake worth naming (an unknown {var}).
+      out.push_back({substitute(r, c, key, {}), key, r.where(c), {}});
+      continue;
+    }
+    if (!sw.IsMap() || sw.size() == 0) r.fail(sw, key + ".sweep", "expected a mapping of variable to a list of values");
+    std::vector<std::pair<std::string, std::vector<std::string>>> vars;
+    for (const auto& kv : sw) {
+      const std::string v = kv.first.as<std::string>();
+      const std::string vk = key + ".sweep." + v;
+      if (v.empty() || v.find_first_of("{}. ") != std::string::npos)
+        r.fail(kv.first, vk, "a variable name without braces, dots or spaces");
+      const YAML::Node list = kv.second;
+      if (!list.IsSequence() || list.size() == 0) r.fail(list, vk, "expected a non-empty list of values");
+      std::vector<std::string> vals;
+      for (const auto& e : list) {
+        if (!e.IsScalar()) r.fail(e, vk, "expected scalar values");
+        vals.push_back(e.Scalar());
+      }
+      vars.push_back({v, vals});
+    }
+    std::vector<size_t> idx(vars.size(), 0);
+    while (true) {
+      std::vector<std::pair<std::string, std::string>> values;
+      for (size_t k = 0; k < vars.size(); ++k) values.push_back({vars[k].first, vars[k].second[idx[k]]});
+      YAML::Node t(YAML::NodeType::Map);
+      for (const auto& kv : c) {
+        const std::string k = kv.first.as<std::string>();
+        if (k != "sweep") t[k] = substitute(r, kv.second, key + "." + k, values);
+      }
+      out.push_back({t, key, r.where(c), values});
+      size_t k = vars.size();
+      while (k > 0 && ++idx[k - 1] == vars[k - 1].second.size()) idx[--k] = 0;
+      if (k == 0) break;
+    }
+  }
+  return out;
+}
+
+int count_lines(const std::string& text) { return int(std::count(text.begin(), text.end(), '\n')) + 1; }
+
+std::string read_text(const std::filesystem::path& file, const std::string& what) {
+  std::ifstream in(file);
+  if (!in) throw InputError("cannot read " + what, file.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+YAML::Node load_yaml(const std::string& text, const std::string& label, SourceMap& sources) {
+  const int first = sources.add(label, count_lines(text));
+  try {
+    return YAML::Load(std::string(size_t(first), '\n') + text);
+  } catch (const YAML::ParserException& e) {
+    throw InputError("YAML syntax error: " + e.msg, sources.where(e.mark.line, e.mark.column));
+  }
+}
+
+// over merged into base: mappings key by key (over wins), anything else replaced.
+YAML::Node merge(YAML::Node base, const YAML::Node& over) {
+  if (!base.IsMap() || !over.IsMap()) return over;
+  for (const auto& kv : over) {
+    const std::string k = kv.first.as<std::string>();
+    base[k] = base[k] ? merge(base[k], kv.second) : kv.second;
+  }
+  return base;
+}
+
+// root with its extends: chain merged in (cycles and depth checked).
+YAML::Node resolve_extends(YAML::Node root, const std::filesystem::path& dir, SourceMap& sources,
+                           std::vector<std::filesystem::path>& chain) {
+  if (!root.IsMap() || !root["extends"]) return root;
+  const YAML::Node e = root["extends"];
+  const Reader r(sources);
+  if (!e.IsScalar() || e.Scalar().empty()) r.fail(e, "extends", "expected the path of a scenario file");
+  const std::filesystem::path base_file = dir / e.Scalar();
+  if (!std::filesystem::is_regular_file(base_file)) r.fail(e, "extends", "no such file: " + base_file.string());
+  const auto canon = std::filesystem::weakly_canonical(base_file);
+  if (std::find(chain.begin(), chain.end(), canon) != chain.end())
+    r.fail(e, "extends", "a cycle: " + base_file.string() + " extends this file again");
+  chain.push_back(canon);
+  YAML::Node base = load_yaml(read_text(base_file, "scenario file (extends)"), base_file.string(), sources);
+  if (!base || !base.IsMap()) r.fail(e, "extends", base_file.string() + " is not a scenario (a mapping)");
+  base = resolve_extends(base, base_file.parent_path(), sources, chain);
+  YAML::Node own(YAML::NodeType::Map);
+  for (const auto& kv : root)
+    if (kv.first.as<std::string>() != "extends") own[kv.first.as<std::string>()] = kv.second;
+  return merge(base, own);
+}
+
+}  // namespace
+
+ScenarioTree scenario_tree_from_text(const std::string& text, const std::string& label) {
+  ScenarioTree t;
+  t.root = load_yaml(text, label, t.sources);
+  std::vector<std::filesystem::path> chain;
+  t.root = resolve_extends(t.root, std::filesystem::path(label).parent_path(), t.sources, chain);
+  return t;
+}
+
+ScenarioTree load_scenario_tree(const std::filesystem::path& file) {
+  return scenario_tree_from_text(read_text(file, "scenario file"), file.string());
+}
+
+bool is_sweep_file(const std::filesystem::path& file) {
+  const ScenarioTree t = load_scenario_tree(file);
+  return t.root.IsMap() && (t.root["sweep"] || t.root["zip"]);
+}
+
 // One model entry (`model:` or an item of `models:`), into s. key: its path for errors.
 void parse_model(const Reader& r, const YAML::Node& root, const YAML::Node& m, const std::string& key, Scenario& s) {
-    r.expect_map(m, key, {"name", "arch", "torchscript", "cache", "train", "normalize"});
+    r.expect_map(m, key, "model");
     // The model's own preprocessing (an imported model was trained on its own): overrides
     // dataset.normalize for this model.
     if (m["normalize"]) parse_normalize(r, m["normalize"], key + ".normalize", s);
@@ -349,7 +551,7 @@ void parse_model(const Reader& r, const YAML::Node& root, const YAML::Node& m, c
              "required with model.torchscript: lpsim cannot know how the model's inputs were preprocessed (give "
              "none for pixel/255, or {mean: [...], std: [...]} per channel, applied to pixel/255)");
     if (const auto t = m["train"]) {
-      r.expect_map(t, key + ".train", {"epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule"});
+      r.expect_map(t, key + ".train", "model.train");
       r.get(t, "epochs", key + ".train", s.epochs);
       r.range(t, "epochs", key + ".train", s.epochs, 1, 1000);
       r.get(t, "batch_size", key + ".train", s.batch_size);
@@ -365,21 +567,22 @@ void parse_model(const Reader& r, const YAML::Node& root, const YAML::Node& m, c
     }
   }
 
-std::vector<Scenario> parse_scenarios(const std::string& text, const std::string& label) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw InputError("YAML syntax error: " + e.msg, label + ":" + std::to_string(e.mark.line + 1) + ":" +
-                                                        std::to_string(e.mark.column + 1));
-  }
-  Reader r(label);
+std::vector<Scenario> parse_scenario_tree(const ScenarioTree& tree) {
+  const YAML::Node& root = tree.root;
+  const std::string& label = tree.sources.label();
+  Reader r(tree.sources);
   if (!root || root.IsNull()) throw InputError("empty scenario", label);
-  r.expect_map(root, "",
-               {"name", "seed", "threads", "dataset", "model", "models", "power_budget", "quantization", "hardware", "outputs"});
+  r.expect_map(root, "", "");
+  if (root["sweep"] || root["zip"])
+    r.fail(root["sweep"] ? root["sweep"] : root["zip"], root["sweep"] ? "sweep" : "zip",
+           "this scenario is a sweep: run it with lpsim run (its points are expanded there)");
   Scenario s;
   s.file = label;
   r.get(root, "name", "", s.name);
+  std::string on_invalid = "error";
+  r.get(root, "on_invalid", "", on_invalid);
+  r.one_of(root, "on_invalid", "", on_invalid, {"error", "skip"});
+  s.skip_invalid = on_invalid == "skip";
   r.get(root, "seed", "", s.seed);
   r.get(root, "threads", "", s.threads);
   r.range(root, "threads", "", s.threads, 1, 256);
@@ -388,8 +591,7 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
     r.fail(root["models"], "models", "give either model (one network) or models (a list of networks)");
   if (const auto m = root["model"]) parse_model(r, root, m, "model", s);
   if (const auto h = root["hardware"]) {
-    r.expect_map(h, "hardware", {"mac", "dataflow", "ws_run", "acc_bits", "overflow", "energy_model", "energy_vectors",
-                                 "energy_images", "netlist_cache"});
+    r.expect_map(h, "hardware", "hardware");
     r.get(h, "mac", "hardware", s.mac_arch);
     r.one_of(h, "mac", "hardware", s.mac_arch, {"array", "booth"});
     r.get(h, "dataflow", "hardware", s.dataflow);
@@ -420,7 +622,7 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
       if (!bn.insert(x.name).second) throw InputError("duplicate budget name '" + x.name + "'", x.where, "power_budget");
   }
   if (const auto q = root["quantization"]) {
-    r.expect_map(q, "quantization", {"calibration_images", "calibration", "validation_images", "configs"});
+    r.expect_map(q, "quantization", "quantization");
     r.get(q, "calibration_images", "quantization", s.calibration_images);
     r.range(q, "calibration_images", "quantization", s.calibration_images, 1, 60000);
     if (q["calibration"]) parse_calibration(r, q["calibration"], "quantization.calibration", s.calibration);
@@ -429,22 +631,25 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
     const auto cs = q["configs"];
     if (!cs || !cs.IsSequence() || cs.size() == 0) r.fail(cs ? cs : q, "quantization.configs", "expected a non-empty list");
     std::set<std::string> names;
-    for (size_t i = 0; i < cs.size(); ++i) {
-      const auto c = cs[i];
-      const std::string key = "quantization.configs[" + std::to_string(i) + "]";
-      r.expect_map(c, key, {"name", "method", "pann", "weights", "activations", "accumulator", "acc_bits", "overflow",
-                            "per_channel", "unsigned_mac", "clip", "prior", "per_channel_activations",
-                            "bias_correction", "activation_bias_correction", "bit_allocation", "calibration", "training", "layers"});
+    for (const SweptConfig& sc : expand_config_sweeps(r, cs)) {
+      const YAML::Node& c = sc.node;
+      const std::string& key = sc.key;
+      r.set_fallback(sc.where);
       QuantConfigSpec spec;
       spec.calibration = s.calibration;
-      spec.where = r.where(c);
+      spec.where = sc.where;
       spec.acc_bits = s.acc_bits;
       spec.overflow = s.overflow;
+      spec.sweep_values = sc.values;
       if (!c["name"]) r.fail(c, key + ".name", "missing");
       r.get(c, "name", key, spec.name);
       if (spec.name.empty() || spec.name.find_first_of("/\\ ") != std::string::npos)
         r.fail(c["name"], key + ".name", "must be non-empty, without spaces or slashes");
       if (!names.insert(spec.name).second) r.fail(c["name"], key + ".name", "duplicate configuration name");
+      // on_invalid: skip — a configuration whose settings do not go together (under a sweep,
+      // e.g. an accumulator narrower than its product) is recorded and left out; its keys
+      // and their types were checked above and below by the same parser.
+      try {
       r.get(c, "method", key, spec.method);
       r.one_of(c, "method", key, spec.method, {"uniform", "pann"});
       if (c["pann"] && spec.method != "pann") r.fail(c["pann"], key + ".pann", "only with method: pann");
@@ -496,7 +701,7 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
         r.fail(c["activation_bias_correction"], key + ".activation_bias_correction", "needs a quantised configuration");
       if (const auto b = c["bit_allocation"]) {
         const std::string bk = key + ".bit_allocation";
-        r.expect_map(b, bk, {"mean_bits", "rounding", "operands"});
+        r.expect_map(b, bk, "quantization.configs[].bit_allocation");
         spec.bit_allocation.mean_bits = 4;
         r.get(b, "mean_bits", bk, spec.bit_allocation.mean_bits);
         r.range(b, "mean_bits", bk, spec.bit_allocation.mean_bits, 0, 8);
@@ -508,8 +713,7 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
       if (c["calibration"]) parse_calibration(r, c["calibration"], key + ".calibration", spec.calibration);
       if (const auto t = c["training"]) {
         const std::string tk = key + ".training";
-        r.expect_map(t, tk, {"method", "smp", "levels", "fnt_epochs", "gradients", "bits", "rounding", "sparsity", "from",
-                             "epochs", "lr"});
+        r.expect_map(t, tk, "quantization.configs[].training");
         spec.has_training = true;
         GradientSpec& g = spec.training;
         if (!t["method"]) r.fail(t, tk + ".method", "missing (luq, fp8, prune or fp32)");
@@ -584,7 +788,7 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
           const std::string lname = kv.first.as<std::string>();
           const std::string lkey = key + ".layers." + lname;
           const YAML::Node& ln = kv.second;
-          r.expect_map(ln, lkey, {"quantised", "weights", "activations", "accumulator", "acc_bits", "overflow", "per_channel", "clip"});
+          r.expect_map(ln, lkey, "quantization.configs[].layers.*");
           LayerOverride o;
           o.where = r.where(kv.first);
           r.get(ln, "quantised", lkey, o.quantised);
@@ -629,7 +833,15 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
         continue;
       }
       s.configs.push_back(std::move(spec));
+      } catch (const InputError& e) {
+        if (!s.skip_invalid) throw;
+        s.skipped_configs.push_back({spec.name, e.what(), spec.sweep_values});
+      }
     }
+    r.set_fallback("");
+    if (s.configs.empty() && !s.skipped_configs.empty())
+      r.fail(cs, "quantization.configs", "every configuration is invalid (on_invalid: skip): first: " +
+                                             s.skipped_configs.front().reason);
   }
   for (const QuantConfigSpec& c : s.configs) {
     if (c.pann.budget.empty()) continue;
@@ -648,7 +860,7 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
     s.configs.push_back(fp);
   }
   if (const auto o = root["outputs"]) {
-    r.expect_map(o, "outputs", {"dir", "plot", "resume"});
+    r.expect_map(o, "outputs", "outputs");
     r.get(o, "dir", "outputs", s.output_dir);
     if (o["dir"]) s.output_dir_where = r.where(o["dir"]);
     r.get(o, "plot", "outputs", s.plot);
@@ -677,6 +889,10 @@ std::vector<Scenario> parse_scenarios(const std::string& text, const std::string
   return out;
 }
 
+std::vector<Scenario> parse_scenarios(const std::string& text, const std::string& label) {
+  return parse_scenario_tree(scenario_tree_from_text(text, label));
+}
+
 Scenario parse_scenario(const std::string& text, const std::string& label) {
   auto all = parse_scenarios(text, label);
   if (all.size() != 1)
@@ -685,19 +901,14 @@ Scenario parse_scenario(const std::string& text, const std::string& label) {
 }
 
 std::vector<Scenario> load_scenarios(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw InputError("cannot read scenario file", file.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_scenarios(ss.str(), file.string());
+  return parse_scenario_tree(load_scenario_tree(file));
 }
 
 Scenario load_scenario(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw InputError("cannot read scenario file", file.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_scenario(ss.str(), file.string());
+  auto all = load_scenarios(file);
+  if (all.size() != 1)
+    throw InputError("the scenario lists " + std::to_string(all.size()) + " models; expected one here", file.string(), "models");
+  return std::move(all.front());
 }
 
 }  // namespace lpsim::nn

@@ -107,6 +107,8 @@ struct QuantConfigSpec {
   double training_lr = 0;     // 0: the model's train.lr
   std::map<std::string, LayerOverride> layers;
   std::string where;
+  // The values of its configuration-level `sweep` (variable, value), in the sweep's order.
+  std::vector<std::pair<std::string, std::string>> sweep_values;
 };
 
 struct Scenario {
@@ -158,6 +160,14 @@ struct Scenario {
   std::string output_dir_where;  // file:line:col of outputs.dir (for errors found when creating it)
   bool plot = true;
   bool resume = true;  // reuse configurations already finished under output_dir
+  // on_invalid: skip — configurations whose settings do not go together are left out and
+  // listed here (name, the parser's error) instead of stopping the run.
+  bool skip_invalid = false;
+  struct SkippedConfig {
+    std::string name, reason;
+    std::vector<std::pair<std::string, std::string>> sweep_values;
+  };
+  std::vector<SkippedConfig> skipped_configs;
 };
 
 // Paths in the file are relative to the current directory (as on the command line).
@@ -167,5 +177,8 @@ Scenario load_scenario(const std::filesystem::path& file);
 Scenario parse_scenario(const std::string& yaml_text, const std::string& file_label);
 std::vector<Scenario> load_scenarios(const std::filesystem::path& file);
 std::vector<Scenario> parse_scenarios(const std::string& yaml_text, const std::string& file_label);
+// A file is a sweep (top-level sweep: or zip:, possibly through extends:): run it with
+// nn/sweep.h; load_scenarios refuses one.
+bool is_sweep_file(const std::filesystem::path& file);
 
 }  // namespace lpsim::nn

@@ -8,10 +8,13 @@
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "arith/atomic_file.h"
 #include "arith/error.h"
+#include "arith/file_lock.h"
 #include "arith/hash.h"
 
 namespace lpsim::nn {
@@ -34,6 +37,10 @@ double learning_rate(const TrainConfig& c, int64_t step, int64_t total) {
   if (c.schedule == "cosine") return 0.5 * c.lr * (1 + std::cos(std::numbers::pi * double(step) / double(total)));
   if (c.schedule == "step") return c.lr * (step >= total * 3 / 4 ? 0.01 : step >= total / 2 ? 0.1 : 1.0);
   return c.lr;
+}
+
+void say_waiting_for_model(const std::string& lock_file) {
+  std::cerr << "model: another process is training this model (" << lock_file << "); waiting for it\n";
 }
 
 void save_atomically(const std::function<void(const std::string&)>& save, const std::filesystem::path& path) {
@@ -137,6 +144,8 @@ TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const Train
     throw InputError("schedule must be cosine, step or constant", {}, "model.train.schedule");
   torch::set_num_threads(cfg.threads);
   const auto dir = cache_dir / training_key(net->graph(), cfg, train.size());
+  // One process trains this model; others (parallel jobs, MPI ranks) wait, then load it.
+  const FileLock lock(dir.string() + ".lock", say_waiting_for_model);
   if (load_cached_model(net, dir / "model.pt")) {
     TrainResult r;
     r.model_file = dir / "model.pt";

@@ -89,4 +89,7 @@ double learning_rate(const TrainConfig& cfg, int64_t step, int64_t total);
 // torch::save to a temporary file, then rename (an interrupted save leaves no torn file).
 void save_atomically(const std::function<void(const std::string&)>& save, const std::filesystem::path& path);
 
+// Said (stderr) when another process holds a model's cache lock: it is training that model.
+void say_waiting_for_model(const std::string& lock_file);
+
 }  // namespace lpsim::nn
