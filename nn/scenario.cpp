@@ -368,9 +368,22 @@ struct SweptConfig {
   std::vector<std::pair<std::string, std::string>> values;
 };
 
-// n with {var} replaced in its scalars (nodes without a brace shared, keeping their marks).
+bool has_brace(const YAML::Node& n) {
+  if (n.IsScalar()) return n.Scalar().find('{') != std::string::npos;
+  if (n.IsMap())
+    for (const auto& kv : n)
+      if (has_brace(kv.second)) return true;
+  if (n.IsSequence())
+    for (const auto& e : n)
+      if (has_brace(e)) return true;
+  return false;
+}
+
+// n with {var} replaced in its scalars (subtrees without a brace shared, keeping their
+// file positions for later errors).
 YAML::Node substitute(const Reader& r, const YAML::Node& n, const std::string& key,
                       const std::vector<std::pair<std::string, std::string>>& values) {
+  if (!has_brace(n)) return n;
   if (n.IsScalar()) {
     const std::string& text = n.Scalar();
     if (text.find('{') == std::string::npos) return n;

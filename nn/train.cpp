@@ -40,7 +40,7 @@ double learning_rate(const TrainConfig& c, int64_t step, int64_t total) {
 }
 
 void say_waiting_for_model(const std::string& lock_file) {
-  std::cerr << "model: another process is training this model (" << lock_file << "); waiting for it\n";
+  std::cerr << "model: another process holds this model's cache entry (training or reading it: " << lock_file << "); waiting\n";
 }
 
 void save_atomically(const std::function<void(const std::string&)>& save, const std::filesystem::path& path) {
@@ -145,7 +145,7 @@ TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const Train
   torch::set_num_threads(cfg.threads);
   const auto dir = cache_dir / training_key(net->graph(), cfg, train.size());
   // One process trains this model; others (parallel jobs, MPI ranks) wait, then load it.
-  const FileLock lock(dir.string() + ".lock", say_waiting_for_model);
+  const FileLock lock(dir / ".lock", say_waiting_for_model);
   if (load_cached_model(net, dir / "model.pt")) {
     TrainResult r;
     r.model_file = dir / "model.pt";
