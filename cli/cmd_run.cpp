@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -63,7 +64,7 @@ void print_table(const nn::RunSummary& r) {
 struct RunOpts {
   std::string file;
   std::string out;
-  std::string point;
+  std::string point, config;
   bool fresh = false, quiet = false;
   int64_t test_limit = -1;
   int jobs = 1;
@@ -100,9 +101,42 @@ int run_sweep(const RunOpts& o, bool json) {
   if (progress)
     std::cerr << fmt::format("sweep {}: {} points ({} finished earlier), {} ranks x {} jobs -> {}\n", plan.name,
                              plan.points.size(), reused, MpiSession::size(), o.jobs, plan.output_dir.string());
+  // Progress over the whole sweep in configurations (a point holds many): finished points
+  // count whole, running ones by the configurations they have written (configs/*.json,
+  // polled once a second), so the ETA moves within long points too.
   nn::ProgressBar bar(progress, "sweep " + plan.name);
   std::mutex mu;
   size_t finished = reused, failed_now = 0;
+  std::vector<char> point_done(plan.points.size(), 1);
+  for (const size_t i : pending) point_done[i] = 0;
+  std::vector<int64_t> configs_of(plan.points.size(), 0);
+  int64_t total_configs = 0;
+  for (size_t i = 0; i < plan.points.size(); ++i) {
+    for (const auto& sc : plan.points[i].scenarios) configs_of[i] += int64_t(sc.configs.size());
+    configs_of[i] = std::max<int64_t>(configs_of[i], 1);
+    total_configs += configs_of[i];
+  }
+  std::string last_point;
+  auto refresh = [&] {  // under mu
+    int64_t configs_done = 0;
+    for (size_t i = 0; i < plan.points.size(); ++i) {
+      if (point_done[i]) {
+        configs_done += configs_of[i];
+        continue;
+      }
+      int64_t n = 0;
+      std::error_code ec;
+      for (const auto& sc : plan.points[i].scenarios)
+        for (auto it = std::filesystem::directory_iterator(sc.output_dir / "configs", ec);
+             !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+          n += it->path().extension() == ".json";
+      configs_done += std::min(n, configs_of[i]);
+    }
+    bar.update(configs_done, total_configs,
+               fmt::format("points {}/{}{}{}", finished, plan.points.size(),
+                           failed_now ? fmt::format(", {} failed", failed_now) : std::string(),
+                           last_point.empty() ? std::string() : ", last " + last_point));
+  };
   auto done = [&](size_t i, const std::string& text) {
     const std::lock_guard<std::mutex> lock(mu);
     results[i] = text;
@@ -115,35 +149,67 @@ int run_sweep(const RunOpts& o, bool json) {
     // A result from another node (no shared file system) is kept here too.
     const auto f = plan.output_dir / "points" / plan.points[i].id / "result.json";
     if (root && !std::filesystem::exists(f)) atomic_write_file(f, j.dump(2));
-    bar.update(int64_t(finished), int64_t(plan.points.size()),
-               fmt::format("{} failed; last {}", failed_now, plan.points[i].id));
+    point_done[i] = 1;
+    last_point = plan.points[i].id;
+    refresh();
   };
-  bar.update(int64_t(finished), int64_t(plan.points.size()), "");
+  {
+    const std::lock_guard<std::mutex> lock(mu);
+    refresh();
+  }
+  std::atomic<bool> stop{false};
+  std::thread monitor([&] {
+    while (progress && !stop) {
+      for (int k = 0; k < 10 && !stop; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const std::lock_guard<std::mutex> lock(mu);
+      if (!stop) refresh();
+    }
+  });
+  struct StopMonitor {  // joined on every way out (an MPI error throws)
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~StopMonitor() {
+      stop = true;
+      if (t.joinable()) t.join();
+    }
+  } stop_monitor{stop, monitor};
   if (MpiSession::size() > 1) {
     mpi_run_items(pending, [&](size_t i) { return nn::run_point(plan, plan.points[i], ro); }, done);
   } else if (o.jobs > 1) {
     std::atomic<size_t> next{0};
     const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    // One point in a child process; its result.json, or a failure saying how it ended.
+    auto run_child = [&](const nn::SweepPoint& p) {
+      const auto dir = plan.output_dir / "points" / p.id;
+      std::filesystem::create_directories(dir);
+      std::vector<std::string> argv = {self, "run", o.file, "--point", p.id, "--quiet"};
+      if (!o.out.empty()) argv.insert(argv.end(), {"--out", o.out});
+      if (o.test_limit >= 0) argv.insert(argv.end(), {"--test-limit", std::to_string(o.test_limit)});
+      if (o.fresh) argv.push_back("--fresh");
+      const ProcessResult pr = run_process(argv, {std::string("/dev/null"), dir / "log.txt", dir / "log.txt"});
+      std::string text;
+      try {
+        std::ifstream in(dir / "result.json");
+        const auto j = nlohmann::json::parse(in);
+        // A result.json from an earlier run is not this one's: the child must have ended well.
+        if (j.value("id", "") == p.id && pr.status == ProcessResult::Status::exited && (pr.code == 0 || pr.code == 1))
+          text = j.dump();
+      } catch (const std::exception&) {
+      }
+      if (text.empty())
+        text = nn::failed_point(p, "worker process " + pr.describe() + " (log: " + (dir / "log.txt").string() + ")");
+      return text;
+    };
     auto worker = [&] {
       for (size_t k; (k = next++) < pending.size();) {
         const size_t i = pending[k];
         const auto& p = plan.points[i];
-        const auto dir = plan.output_dir / "points" / p.id;
-        std::filesystem::create_directories(dir);
-        std::vector<std::string> argv = {self, "run", o.file, "--point", p.id, "--quiet"};
-        if (!o.out.empty()) argv.insert(argv.end(), {"--out", o.out});
-        if (o.test_limit >= 0) argv.insert(argv.end(), {"--test-limit", std::to_string(o.test_limit)});
-        if (o.fresh) argv.push_back("--fresh");
-        const ProcessResult pr = run_process(argv, {std::string("/dev/null"), dir / "log.txt", dir / "log.txt"});
         std::string text;
         try {
-          std::ifstream in(dir / "result.json");
-          const auto j = nlohmann::json::parse(in);
-          if (j.value("id", "") == p.id) text = j.dump();
-        } catch (const std::exception&) {
+          text = run_child(p);
+        } catch (const std::exception& e) {
+          text = nn::failed_point(p, std::string("could not run its worker process: ") + e.what());
         }
-        if (text.empty() || (!pr.ok() && pr.status != ProcessResult::Status::exited))
-          text = nn::failed_point(p, "worker process " + pr.describe() + " (log: " + (dir / "log.txt").string() + ")");
         done(i, text);
       }
     };
@@ -153,6 +219,8 @@ int run_sweep(const RunOpts& o, bool json) {
   } else {
     for (const size_t i : pending) done(i, nn::run_point(plan, plan.points[i], ro));
   }
+  stop = true;
+  if (monitor.joinable()) monitor.join();
   bar.finish();
   if (!root) return 0;
   const nn::SweepReport rep = nn::write_sweep_report(plan, results);
@@ -167,6 +235,54 @@ int run_sweep(const RunOpts& o, bool json) {
                              rep.skipped_configs, plan.output_dir.string(), plan.plot ? ", pareto.png" : "");
   }
   return std::min(rep.failed, 125);
+}
+
+// --jobs N on a scenario without sweep: each configuration (of every model) in its own
+// child process, N at a time (`lpsim run FILE --config NAME`, logs under
+// outputs.dir/logs/); the caller then reports them all, reused. Returns whether the
+// caller must still recompute (--fresh when nothing ran in children).
+bool run_configs_in_children(const RunOpts& o, const std::vector<nn::Scenario>& all, bool json) {
+  std::vector<std::string> names;
+  bool resume = true;
+  for (const auto& s : all) {
+    resume &= s.resume;
+    for (const auto& c : s.configs)
+      if (std::find(names.begin(), names.end(), c.name) == names.end()) names.push_back(c.name);
+  }
+  if (o.jobs <= 1 || names.size() <= 1) return o.fresh;
+  if (!resume) {
+    std::cerr << "lpsim: note: outputs.resume is false: --jobs runs configurations in parallel through their saved "
+                 "results, so this run is sequential\n";
+    return o.fresh;
+  }
+  const std::filesystem::path logs =
+      (o.out.empty() ? (all.size() > 1 ? all.front().output_dir.parent_path() : all.front().output_dir)
+                     : std::filesystem::path(o.out)) / "logs";
+  std::filesystem::create_directories(logs);
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  nn::ProgressBar bar(!o.quiet && !json, "configurations");
+  std::mutex mu;
+  std::atomic<size_t> next{0};
+  size_t done = 0;
+  auto worker = [&] {
+    for (size_t k; (k = next++) < names.size();) {
+      std::vector<std::string> argv = {self, "run", o.file, "--config", names[k], "--quiet"};
+      if (!o.out.empty()) argv.insert(argv.end(), {"--out", o.out});
+      if (o.test_limit >= 0) argv.insert(argv.end(), {"--test-limit", std::to_string(o.test_limit)});
+      if (o.fresh) argv.push_back("--fresh");
+      const auto log = logs / (names[k] + ".txt");
+      const ProcessResult pr = run_process(argv, {std::string("/dev/null"), log, log});
+      const std::lock_guard<std::mutex> lock(mu);
+      if (!pr.ok())  // the sequential pass below runs it again and reports the error
+        std::cerr << "\nlpsim: configuration " << names[k] << ": worker " << pr.describe() << " (log: " << log.string() << ")\n";
+      bar.update(int64_t(++done), int64_t(names.size()), names[k]);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < std::min<int>(o.jobs, int(names.size())); ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  bar.finish();
+  return false;
 }
 
 }  // namespace
@@ -184,6 +300,8 @@ Command add_run(CLI::App& app, const bool& json) {
                                          "scenario's thread count (results do not depend on it)")
       ->check(CLI::Range(1, 1024));
   sub->add_option("--point", o->point, "sweeps: run only the point with this id (what --jobs runs in each child)");
+  sub->add_option("--config", o->config, "run only this configuration, no reports (what --jobs runs in each child "
+                                         "for a scenario without sweep:)");
   return {sub, [o, &json] {
             const int launched = MpiSession::launched_ranks();
             if (launched > 1 && !MpiSession::built_in())
@@ -194,12 +312,29 @@ Command add_run(CLI::App& app, const bool& json) {
                                o->file, "mpirun");
             if (nn::is_sweep_file(o->file)) return run_sweep(*o, json);
             if (!o->point.empty()) throw InputError("--point applies to sweeps (a scenario with sweep: or zip:)", o->file, "--point");
+            if (!o->config.empty()) {  // a --jobs child: one configuration of every model
+              bool known = false;
+              std::vector<nn::Scenario> all = nn::load_scenarios(o->file);
+              for (const nn::Scenario& s : all)
+                for (const auto& c : s.configs) known |= c.name == o->config;
+              if (!known) throw InputError("no configuration named '" + o->config + "'", o->file, "--config");
+              for (nn::Scenario& s : all) {
+                // Where the parent writes (below): --out, or --out/<model> for several models.
+                if (!o->out.empty()) s.output_dir = all.size() == 1 ? std::filesystem::path(o->out) : o->out / std::filesystem::path(s.model_name);
+                if (o->test_limit >= 0) s.test_limit = o->test_limit;
+                nn::RunOptions ro;
+                ro.progress = false, ro.fresh = o->fresh, ro.only_config = o->config;
+                nn::run_scenario(s, ro);
+              }
+              return 0;
+            }
             if (MpiSession::size() > 1 && MpiSession::rank() != 0) {
               std::cerr << "lpsim: rank " << MpiSession::rank() << ": a scenario without sweep: runs on rank 0; "
                                                                  "MPI scatters the points of sweeps\n";
               return 0;
             }
             std::vector<nn::Scenario> all = nn::load_scenarios(o->file);
+            const bool fresh = run_configs_in_children(*o, all, json);
             nlohmann::json rows = nlohmann::json::array();
             std::vector<nn::RunSummary> runs;
             for (size_t m = 0; m < all.size(); ++m) {
@@ -208,7 +343,7 @@ Command add_run(CLI::App& app, const bool& json) {
               if (o->test_limit >= 0) s.test_limit = o->test_limit;
               nn::RunOptions ro;
               ro.progress = !o->quiet && !json;
-              ro.fresh = o->fresh;
+              ro.fresh = fresh;
               if (all.size() > 1 && !json) std::cout << (m ? "\n" : "") << "== " << s.model_name << " ==\n";
               const nn::RunSummary r = nn::run_scenario(s, ro);
               runs.push_back(r);

@@ -12,12 +12,14 @@
 namespace lpsim::cli {
 namespace {
 int g_rank = 0, g_size = 1;
+bool g_child = false;  // a --jobs child process
 #ifdef LPSIM_HAVE_MPI
 bool g_active = false;
 #endif
 }  // namespace
 
 int MpiSession::launched_ranks() {
+  if (g_child) return 1;
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS_PER_JOB_STEP"})
     if (const char* s = std::getenv(v)) return std::atoi(s);
   return 1;
@@ -32,15 +34,17 @@ bool MpiSession::built_in() {
 }
 
 MpiSession::MpiSession(int& argc, char**& argv) {
+  // A --jobs child (--point / --config) inherits its parent's launcher environment but is
+  // not a rank: it never joins MPI.
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--point" || std::string(argv[i]) == "--config") g_child = true;
 #ifdef LPSIM_HAVE_MPI
-  if (std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK")) {
+  if (!g_child && (std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK"))) {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
     g_active = true;
   }
-#else
-  (void)argc, (void)argv;
 #endif
 }
 

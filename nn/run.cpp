@@ -115,23 +115,6 @@ std::vector<LayerQuant> resolve(const QuantConfigSpec& c, const Graph& g) {
   return out;
 }
 
-// What every price rests on: the RTL sources and the cell-library tables. A finished
-// configuration priced on other sources or cells is recomputed, not reused.
-std::string pricing_basis() {
-  std::vector<std::filesystem::path> files;
-  for (const auto& dir : {power::rtl_dir(), power::data_dir()})
-    for (const auto& e : std::filesystem::directory_iterator(dir))
-      if (e.is_regular_file()) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  uint64_t h = fnv1a("lpsim pricing basis");
-  for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    h = fnv1a(f.filename().string() + ss.str(), h);
-  }
-  return fmt::format("{:016x}", h);
-}
 
 std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::string& model_key,
                        const std::string& basis) {
@@ -237,7 +220,7 @@ void write_plot(const std::filesystem::path& dir, const json& configs) {
   std::vector<std::string> layers;
   for (const auto& l : configs.at(0)["layers"]) layers.push_back(l["layer"]);
   std::string dat = "layer";
-  for (const auto& c : configs) dat += "\t" + c["name"].get<std::string>();
+  for (const auto& c : configs) dat.append(1, '\t').append(c["name"].get<std::string>());
   dat += "\n";
   for (size_t i = 0; i < layers.size(); ++i) {
     dat += layers[i];
@@ -245,7 +228,8 @@ void write_plot(const std::filesystem::path& dir, const json& configs) {
       const double e = c["layers"].size() > i && c["layers"][i]["energy_pj"].is_number()
                            ? c["layers"][i]["energy_pj"].get<double>()
                            : NAN;
-      dat += "\t" + (std::isfinite(e) ? fmt::format("{:.6g}", e / 1e3) : std::string("NaN"));
+      dat += '\t';
+      dat += std::isfinite(e) ? fmt::format("{:.6g}", e / 1e3) : std::string("NaN");
     }
     dat += "\n";
   }
@@ -377,6 +361,24 @@ void check_output_dir(const Scenario& s) {
     if (!out) throw InputError("output directory " + s.output_dir.string() + " is not writable", where, "outputs.dir");
   }
   std::filesystem::remove(probe, ec);
+}
+
+// (run.h) What every price rests on: the RTL sources and the cell-library tables. A finished
+// configuration priced on other sources or cells is recomputed, not reused.
+std::string pricing_basis() {
+  std::vector<std::filesystem::path> files;
+  for (const auto& dir : {power::rtl_dir(), power::data_dir()})
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  uint64_t h = fnv1a("lpsim pricing basis");
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    h = fnv1a(f.filename().string() + ss.str(), h);
+  }
+  return fmt::format("{:016x}", h);
 }
 
 RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
@@ -549,6 +551,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   for (size_t ci = 0; ci < s.configs.size(); ++ci) {
     const QuantConfigSpec& c = s.configs[ci];
     if (c.calibration.source == "bn_statistics" && !has_bn) continue;
+    if (!opt.only_config.empty() && c.name != opt.only_config) continue;
     std::string key = config_key(c, s, model_key, basis);
     if (!c.pann.budget.empty()) key += fmt::format(" budget={:.17g} validation={}", budget_pj[c.pann.budget], validation.size());
     const auto cfg_file = cfg_dir / (c.name + ".json");
@@ -764,6 +767,9 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     atomic_write_file(cfg_file, j.dump(2));
     all.push_back(j);
   }
+  // One configuration for a parallel run (--jobs): its configs/NAME.json is the result;
+  // the reports are the parent's, written once every configuration is in.
+  if (!opt.only_config.empty()) return summary;
   // Budget columns: a row's own budget (PANN under a budget), else the first one.
   for (auto& j : all) {
     std::string name = j.contains("pann") ? j["pann"].value("budget", "") : "";

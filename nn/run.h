@@ -14,6 +14,9 @@ namespace lpsim::nn {
 struct RunOptions {
   bool progress = true;
   bool fresh = false;  // ignore finished configurations under the output dir
+  // Run only this configuration and write no reports (what `lpsim run --jobs N` runs in
+  // each child process; the parent then reports every configuration, all reused).
+  std::string only_config;
 };
 
 struct ConfigResult {
@@ -42,6 +45,10 @@ struct RunSummary {
 };
 
 RunSummary run_scenario(const Scenario& s, const RunOptions& opt);
+
+// A hash of what every price rests on (the RTL sources and cell tables lpsim reads):
+// results priced on another basis are recomputed, not reused.
+std::string pricing_basis();
 
 // The comparison across the models of a `models:` scenario, in dir (outputs.dir): one row
 // per configuration, per model its top-1, the gap to that model's fp32 row, energy per

@@ -27,6 +27,12 @@ namespace fs = std::filesystem;
 // Bumped when result.json changes meaning: older results are recomputed.
 constexpr int kPointResultVersion = 1;
 
+// pricing_basis() once per process (it reads every RTL source and cell table).
+const std::string& basis() {
+  static const std::string b = pricing_basis();
+  return b;
+}
+
 std::string where_of(const ScenarioTree& t, const YAML::Node& n) {
   const YAML::Mark m = n.Mark();
   return m.line < 0 ? t.sources.label() : t.sources.where(m.line, m.column);
@@ -249,7 +255,8 @@ std::string finished_point(const SweepPlan& plan, const SweepPoint& p, const Run
   if (!fs::exists(f, ec)) return "";
   try {
     const json j = read_json(f);
-    if (j.value("id", "") == p.id && j.value("version", 0) == kPointResultVersion && j.value("status", "") == "done")
+    if (j.value("id", "") == p.id && j.value("version", 0) == kPointResultVersion && j.value("status", "") == "done" &&
+        j.value("pricing_basis", "") == basis())
       return j.dump();
   } catch (const json::exception&) {
     // unreadable: run again
@@ -261,7 +268,8 @@ namespace {
 json point_head(const SweepPoint& p) {
   json values = json::object();
   for (const auto& [k, v] : p.values) values[k] = v;
-  return {{"id", p.id}, {"version", kPointResultVersion}, {"values", values}, {"rows", json::array()}};
+  return {{"id", p.id}, {"version", kPointResultVersion}, {"pricing_basis", basis()}, {"values", values},
+          {"rows", json::array()}};
 }
 }  // namespace
 
@@ -337,13 +345,16 @@ struct Row {
   const json* row;  // nullptr: a point with no rows (failed or skipped as a whole)
 };
 
-std::string label_of(const SweepPlan& plan, const json& point, const json& row) {
+// "acc_bits=12 overflow=wrap w4a4" (tables); short: "12/wrap w4a4" (labels in plots).
+std::string label_of(const SweepPlan& plan, const json& point, const json& row, bool short_form = false) {
   std::string l;
   for (const std::string& k : plan.keys) {
-    const std::string leaf = k.substr(k.rfind('.') + 1);
-    l += (l.empty() ? "" : " ") + leaf + "=" + point["values"].value(k, "");
+    if (!l.empty()) l.append(1, short_form ? '/' : ' ');
+    if (!short_form) l.append(k.substr(k.rfind('.') + 1)).append(1, '=');
+    l.append(point["values"].value(k, ""));
   }
-  return (l.empty() ? "" : l + " ") + row.value("config", "");
+  const std::string c = row.value("config", "");
+  return l.empty() ? c : c.empty() ? l : l + " " + c;
 }
 
 }  // namespace
@@ -432,18 +443,18 @@ SweepReport write_sweep_report(const SweepPlan& plan, const std::vector<std::str
     for (const Row& x : priced)
       dat += fmt::format("{}\t{:.6g}\t{:.4f}\n", label_of(plan, *x.point, *x.row), (*x.row)["energy_pj"].get<double>() / 1e3,
                          100 * (*x.row)["accuracy"].get<double>());
-    dat += "\n\n# Pareto front\n";
+    dat += "\n\n# Pareto front: label, energy_nJ, top1_percent\n";
     for (const Row& x : front)
-      dat += fmt::format("{}\t{:.6g}\t{:.4f}\n", label_of(plan, *x.point, *x.row), (*x.row)["energy_pj"].get<double>() / 1e3,
-                         100 * (*x.row)["accuracy"].get<double>());
+      dat += fmt::format("{}\t{:.6g}\t{:.4f}\n", label_of(plan, *x.point, *x.row, true),
+                         (*x.row)["energy_pj"].get<double>() / 1e3, 100 * (*x.row)["accuracy"].get<double>());
     atomic_write_file(plan.output_dir / "pareto.dat", dat);
     const std::string f = gpq(plan.output_dir / "pareto.dat");
     if (plot_png(plan.output_dir, "pareto",
                  fmt::format("set title {}\nset xlabel 'nJ per inference (log scale)'\nset ylabel 'top-1 %'\nset logscale x\n"
-                             "set grid\nset key bottom right box opaque\nset datafile separator '\\t'\n"
+                             "set grid\nset key bottom right box opaque\nset datafile separator '\\t'\nset offsets 0, graph 0.15, graph 0.12, 0\n"
                              "plot {} index 0 using 2:3 with points pt 7 ps 0.6 lc rgb '#aaaaaa' title 'all rows ({})', "
                              "{} index 1 using 2:3 with linespoints pt 7 ps 1.1 lw 2 lc rgb '#cc0000' title 'Pareto front ({})', "
-                             "{} index 1 using 2:3:1 with labels offset 0,0.8 font ',7' tc rgb '#cc0000' notitle\n",
+                             "{} index 1 using 2:3:1 with labels left rotate by 40 offset 0.5,0.4 font ',7' tc rgb '#cc0000' notitle\n",
                              gpq("Accuracy against energy per inference: " + plan.name), f, priced.size(), f, front.size(), f),
                  1200, 720))
       images.push_back("pareto.png");
@@ -496,8 +507,11 @@ SweepReport write_sweep_report(const SweepPlan& plan, const std::vector<std::str
         }
         for (size_t iy = 0; iy < ys.size(); ++iy)
           for (size_t ix = 0; ix < xs.size(); ++ix)
-            dat += fmt::format("{}\t{}\t{}\n", ix, iy,
-                               std::isfinite(grid[iy * xs.size() + ix]) ? fmt::format("{:.6g}", grid[iy * xs.size() + ix]) : "NaN");
+          {
+            const double z = grid[iy * xs.size() + ix];
+            dat += std::isfinite(z) ? fmt::format("{}\t{}\t{:.6g}\t{}\n", ix, iy, z, fmt::format(fmt::runtime(acc ? "{:.1f}" : "{:.3g}"), z))
+                                    : fmt::format("{}\t{}\tNaN\tskipped\n", ix, iy);
+          }
         dat += "\n\n";
       }
       if (!(lo <= hi)) continue;
@@ -518,9 +532,9 @@ SweepReport write_sweep_report(const SweepPlan& plan, const std::vector<std::str
           acc ? "" : "set logscale cb\nset format cb '%g'\n", lo, lo < hi ? hi : lo * 1.001 + 1e-9);
       for (size_t k = 0; k < panels.size(); ++k)
         body += fmt::format("set title {} font ',9'\nplot {} index {} using 1:2:3 with image, '' index {} using "
-                            "1:2:($3 > -1e300 ? sprintf('{}', $3) : 'skipped'):($3 > -1e300 ? ({} ? 0 : 16777215) : 8947848) "
+                            "1:2:4:(strcol(4) eq 'skipped' ? 8947848 : ({} ? 0 : 16777215)) "
                             "with labels font ',8' tc rgb variable\n",
-                            gpq(panels[k].first), gpq(plan.output_dir / (stem + ".dat")), k, k, acc ? "%.1f" : "%.3g",
+                            gpq(panels[k].first), gpq(plan.output_dir / (stem + ".dat")), k, k,
                             acc ? fmt::format("$3 > {:.6g}", mid) : fmt::format("$3 < {:.6g}", mid));
       body += "unset multiplot\n";
       if (plot_png(plan.output_dir, stem, body, std::max(700, 420 * cols), std::max(450, 360 * nrows))) images.push_back(stem + ".png");

@@ -8,7 +8,7 @@ PKGS=(
   libeigen3-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   verilator yosys libsystemc-dev
-  libtorch-dev libopenmpi-dev
+  libtorch-dev libopenmpi-dev openmpi-bin
   dataset-fashion-mnist gnuplot-nox python3 zlib1g-dev libssl-dev
 )
 missing=()

@@ -134,4 +134,17 @@ check_files "$d/kill"
 grep -q "8 done ($before reused)" "$d/kill.txt" || fail "rerun reuses the $before finished points: $(cat "$d/kill.txt")"
 [ "$(tail -n +2 "$d/kill/summary.csv" | grep -c ',done,')" -eq 8 ] || fail "8 rows after the rerun"
 check_files "$d/kill"
+# --jobs on a scenario without sweep: each configuration in its own process, the same
+# rows as one process (accuracy and energy; images/s is a timing).
+cat > "$d/plain.yaml" <<YAML
+extends: base.yaml
+quantization: {configs: [{name: fp32}, {name: int8, weights: int8, activations: int8}, {name: int4, weights: int4, activations: int4}]}
+YAML
+"$LPSIM" run -q --out "$d/plain1" "$d/plain.yaml" > /dev/null
+"$LPSIM" run -q -j 3 --out "$d/plain3" "$d/plain.yaml" > "$d/plain3.txt"
+cut -d, -f1-5 "$d/plain1/summary.csv" > "$d/p1"
+cut -d, -f1-5 "$d/plain3/summary.csv" > "$d/p3"
+cmp "$d/p1" "$d/p3" || fail "--jobs 3 on configurations differs from one process"
+[ "$(ls "$d/plain3/logs" | wc -l)" -eq 3 ] || fail "a log per configuration"
+grep -q "(reused)" "$d/plain3.txt" || fail "the parent reports the children's results"
 echo "sweep test passed"
