@@ -1,6 +1,7 @@
 #include "nn/lowp_train.h"
 
 #include <algorithm>
+#include <optional>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -398,7 +399,9 @@ TrainResult lowp_train_or_load(GraphNet& net, const TensorDataset& train, const 
                                       cfg.threads, train.size());
   const auto dir = cache_dir / fmt::format("{}-{}-{:016x}", net->graph().arch, spec.method, fnv1a(key));
   // One process trains this model; others (parallel jobs, MPI ranks) wait, then load it.
-  const FileLock lock(dir / ".lock", say_waiting_for_model);
+  // A finished model (written atomically) is read without the lock.
+  std::optional<FileLock> lock;
+  if (!std::filesystem::exists(dir / "final" / "model.pt")) lock.emplace(dir / ".lock", say_waiting_for_model);
   const auto final_file = dir / "final" / "model.pt";
   // The training curve, one point per finished epoch, beside the checkpoints: a resumed or
   // cached run reports the epochs an earlier process ran.

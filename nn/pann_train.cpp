@@ -1,6 +1,7 @@
 #include "nn/pann_train.h"
 
 #include <sstream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -102,7 +103,9 @@ TrainResult pann_train_or_load(GraphNet& net, const TensorDataset& train, const 
   const Graph& g = net->graph();
   const auto dir = cache_dir / pann_training_key(fp32_key, g, layers, cfg, calib, train.size());
   // One process trains this model; others (parallel jobs, MPI ranks) wait, then load it.
-  const FileLock lock(dir / ".lock", say_waiting_for_model);
+  // A finished model (written atomically) is read without the lock.
+  std::optional<FileLock> lock;
+  if (!std::filesystem::exists(dir / "model.pt")) lock.emplace(dir / ".lock", say_waiting_for_model);
   if (load_cached_model(net, dir / "model.pt")) {
     TrainResult r;
     r.model_file = dir / "model.pt";

@@ -283,6 +283,10 @@ std::string run_point(const SweepPlan& plan, const SweepPoint& p, const RunOptio
   const auto t0 = std::chrono::steady_clock::now();
   const fs::path dir = plan.output_dir / "points" / p.id;
   json j = point_head(p);
+  auto unix_now = [] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  };
+  j["started_unix"] = unix_now();
   try {
     atomic_write_file(dir / "point.yaml", p.yaml);
     if (!p.invalid.empty()) {
@@ -325,6 +329,7 @@ std::string run_point(const SweepPlan& plan, const SweepPoint& p, const RunOptio
     j["status"] = "failed", j["error"] = e.what();
   }
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  j["finished_unix"] = unix_now();
   const std::string text = j.dump(2);
   try {
     atomic_write_file(dir / "result.json", text);

@@ -1,6 +1,7 @@
 #include "nn/train.h"
 
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <fstream>
 #include <numbers>
@@ -145,7 +146,9 @@ TrainResult train_or_load(GraphNet& net, const TensorDataset& train, const Train
   torch::set_num_threads(cfg.threads);
   const auto dir = cache_dir / training_key(net->graph(), cfg, train.size());
   // One process trains this model; others (parallel jobs, MPI ranks) wait, then load it.
-  const FileLock lock(dir / ".lock", say_waiting_for_model);
+  // A finished model (written atomically) is read without the lock.
+  std::optional<FileLock> lock;
+  if (!std::filesystem::exists(dir / "model.pt")) lock.emplace(dir / ".lock", say_waiting_for_model);
   if (load_cached_model(net, dir / "model.pt")) {
     TrainResult r;
     r.model_file = dir / "model.pt";
