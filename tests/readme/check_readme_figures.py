@@ -12,6 +12,9 @@ quotes) with:
     larger (the gate-level flow is deterministic for a seed; the tolerance covers the
     model's small differences on another CPU),
   * MAC area within 0.5 µm² (synthesis is deterministic).
+Sweep tables (a column "point" holding key=value pairs, e.g. "acc_bits=16 overflow=wrap",
+checked against a sweep's summary.csv): a row is the configuration at the point whose
+swept keys end in those names and hold those values.
 Training tables (a column "energy / step (µJ)"): top-1 as trained against
 train_test_accuracy and the energy of one training step against train_step_energy_pj,
 with the same tolerances.
@@ -60,14 +63,25 @@ def check_training_row(cfg, row, g, errors):
 def main():
     readme, name, summary = sys.argv[1:4]
     header, rows = table(readme, name)
-    got = {r["config"]: r for r in csv.DictReader(open(summary))}
+    all_rows = list(csv.DictReader(open(summary)))
+    got = {r["config"]: r for r in all_rows}
     errors = []
     for row in rows:
         cfg = row["config"].split()[0]
-        if cfg not in got:
+        if "point" in header:  # a sweep: the row at that point
+            want = dict(kv.split("=", 1) for kv in row["point"].split())
+            match = [r for r in all_rows if r["config"] == cfg and r.get("status", "done") == "done" and
+                     all(any(k.endswith("." + key) and r[k] == v for k in r) for key, v in want.items())]
+            if len(match) != 1:
+                errors.append(f"{row['point']} {cfg}: {len(match)} rows in {summary}")
+                continue
+            g = match[0]
+            cfg = row["point"] + " " + cfg
+        elif cfg not in got:
             errors.append(f"{cfg}: not in {summary}")
             continue
-        g = got[cfg]
+        else:
+            g = got[cfg]
         if "energy / step (µJ)" in header:
             check_training_row(cfg, row, g, errors)
             continue
