@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -70,6 +71,42 @@ struct RunOpts {
   int jobs = 1;
 };
 
+// Work for --jobs: `lpsim run` child processes, `jobs` at a time (threads waiting on
+// them), each with its log file; done(k, how it ended) as each ends (from those threads).
+struct Child {
+  std::vector<std::string> argv;
+  std::filesystem::path log;
+};
+void run_children(const std::vector<Child>& children, int jobs,
+                  const std::function<void(size_t, const ProcessResult&)>& done) {
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t k; (k = next++) < children.size();) {
+      ProcessResult pr;
+      try {
+        std::filesystem::create_directories(children[k].log.parent_path());
+        pr = run_process(children[k].argv, {std::string("/dev/null"), children[k].log, children[k].log});
+      } catch (const std::exception&) {
+        pr.status = ProcessResult::Status::failed;
+      }
+      done(k, pr);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < std::min<int>(jobs, int(children.size())); ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+}
+
+// `lpsim run FILE` with this run's --out, --test-limit and --fresh, plus `extra`.
+std::vector<std::string> child_argv(const RunOpts& o, std::vector<std::string> extra) {
+  std::vector<std::string> argv = {std::filesystem::read_symlink("/proc/self/exe").string(), "run", o.file, "--quiet"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  if (!o.out.empty()) argv.insert(argv.end(), {"--out", o.out});
+  if (o.test_limit >= 0) argv.insert(argv.end(), {"--test-limit", std::to_string(o.test_limit)});
+  if (o.fresh) argv.push_back("--fresh");
+  return argv;
+}
+
 // A sweep (nn/sweep.h): its points run here one after another, in `jobs` child processes
 // (`lpsim run FILE --point ID`, each logging to points/<id>/log.txt), or scattered over
 // MPI ranks; finished points are reused. Exit status: the number of failed points.
@@ -84,6 +121,11 @@ int run_sweep(const RunOpts& o, bool json) {
   if (!o.point.empty()) {  // one point, as a --jobs child (or by hand)
     for (const auto& p : plan.points)
       if (p.id == o.point) {
+        if (!o.config.empty()) {  // one configuration of it: its configs/NAME.json, no reports
+          ro.only_config = o.config;
+          for (const nn::Scenario& s : p.scenarios) nn::run_scenario(s, ro);
+          return 0;
+        }
         const auto r = nlohmann::json::parse(nn::run_point(plan, p, ro));
         return r.value("status", "") == "failed" ? 1 : 0;
       }
@@ -176,46 +218,44 @@ int run_sweep(const RunOpts& o, bool json) {
   if (MpiSession::size() > 1) {
     mpi_run_items(pending, [&](size_t i) { return nn::run_point(plan, plan.points[i], ro); }, done);
   } else if (o.jobs > 1) {
-    std::atomic<size_t> next{0};
-    const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-    // One point in a child process; its result.json, or a failure saying how it ended.
-    auto run_child = [&](const nn::SweepPoint& p) {
-      const auto dir = plan.output_dir / "points" / p.id;
-      std::filesystem::create_directories(dir);
-      std::vector<std::string> argv = {self, "run", o.file, "--point", p.id, "--quiet"};
-      if (!o.out.empty()) argv.insert(argv.end(), {"--out", o.out});
-      if (o.test_limit >= 0) argv.insert(argv.end(), {"--test-limit", std::to_string(o.test_limit)});
-      if (o.fresh) argv.push_back("--fresh");
-      const ProcessResult pr = run_process(argv, {std::string("/dev/null"), dir / "log.txt", dir / "log.txt"});
-      std::string text;
-      try {
-        std::ifstream in(dir / "result.json");
-        const auto j = nlohmann::json::parse(in);
-        // A result.json from an earlier run is not this one's: the child must have ended well.
-        if (j.value("id", "") == p.id && pr.status == ProcessResult::Status::exited && (pr.code == 0 || pr.code == 1))
-          text = j.dump();
-      } catch (const std::exception&) {
+    // Fewer points than jobs: their configurations in parallel (`--point ID --config NAME`),
+    // then each point here, every configuration reused. Else a child per point.
+    if (pending.size() < size_t(o.jobs)) {
+      std::vector<Child> children;
+      for (const size_t i : pending) {
+        std::vector<std::string> names;
+        for (const auto& sc : plan.points[i].scenarios)
+          for (const auto& c : sc.configs)
+            if (std::find(names.begin(), names.end(), c.name) == names.end()) names.push_back(c.name);
+        for (const auto& n : names)
+          children.push_back({child_argv(o, {"--point", plan.points[i].id, "--config", n}),
+                              plan.output_dir / "points" / plan.points[i].id / "logs" / (n + ".txt")});
       }
-      if (text.empty())
-        text = nn::failed_point(p, "worker process " + pr.describe() + " (log: " + (dir / "log.txt").string() + ")");
-      return text;
-    };
-    auto worker = [&] {
-      for (size_t k; (k = next++) < pending.size();) {
-        const size_t i = pending[k];
-        const auto& p = plan.points[i];
+      run_children(children, o.jobs, [](size_t, const ProcessResult&) {});
+      nn::RunOptions again = ro;
+      again.fresh = false;
+      for (const size_t i : pending) done(i, nn::run_point(plan, plan.points[i], again));
+    } else {
+      std::vector<Child> children;
+      for (const size_t i : pending)
+        children.push_back({child_argv(o, {"--point", plan.points[i].id}),
+                            plan.output_dir / "points" / plan.points[i].id / "log.txt"});
+      run_children(children, o.jobs, [&](size_t k, const ProcessResult& pr) {
+        // The child's result.json (exit 0: done, 1: failed and recorded), else how it ended.
+        const auto& p = plan.points[pending[k]];
         std::string text;
         try {
-          text = run_child(p);
-        } catch (const std::exception& e) {
-          text = nn::failed_point(p, std::string("could not run its worker process: ") + e.what());
+          std::ifstream in(plan.output_dir / "points" / p.id / "result.json");
+          const auto j = nlohmann::json::parse(in);
+          if (j.value("id", "") == p.id && pr.status == ProcessResult::Status::exited && (pr.code == 0 || pr.code == 1))
+            text = j.dump();
+        } catch (const std::exception&) {
         }
-        done(i, text);
-      }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 0; t < std::min<int>(o.jobs, int(pending.size())); ++t) pool.emplace_back(worker);
-    for (auto& t : pool) t.join();
+        if (text.empty())
+          text = nn::failed_point(p, "worker process " + pr.describe() + " (log: " + children[k].log.string() + ")");
+        done(pending[k], text);
+      });
+    }
   } else {
     for (const size_t i : pending) done(i, nn::run_point(plan, plan.points[i], ro));
   }
@@ -259,28 +299,18 @@ bool run_configs_in_children(const RunOpts& o, const std::vector<nn::Scenario>& 
       (o.out.empty() ? (all.size() > 1 ? all.front().output_dir.parent_path() : all.front().output_dir)
                      : std::filesystem::path(o.out)) / "logs";
   std::filesystem::create_directories(logs);
-  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   nn::ProgressBar bar(!o.quiet && !json, "configurations");
   std::mutex mu;
-  std::atomic<size_t> next{0};
   size_t done = 0;
-  auto worker = [&] {
-    for (size_t k; (k = next++) < names.size();) {
-      std::vector<std::string> argv = {self, "run", o.file, "--config", names[k], "--quiet"};
-      if (!o.out.empty()) argv.insert(argv.end(), {"--out", o.out});
-      if (o.test_limit >= 0) argv.insert(argv.end(), {"--test-limit", std::to_string(o.test_limit)});
-      if (o.fresh) argv.push_back("--fresh");
-      const auto log = logs / (names[k] + ".txt");
-      const ProcessResult pr = run_process(argv, {std::string("/dev/null"), log, log});
-      const std::lock_guard<std::mutex> lock(mu);
-      if (!pr.ok())  // the sequential pass below runs it again and reports the error
-        std::cerr << "\nlpsim: configuration " << names[k] << ": worker " << pr.describe() << " (log: " << log.string() << ")\n";
-      bar.update(int64_t(++done), int64_t(names.size()), names[k]);
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < std::min<int>(o.jobs, int(names.size())); ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
+  std::vector<Child> children;
+  for (const auto& n : names) children.push_back({child_argv(o, {"--config", n}), logs / (n + ".txt")});
+  run_children(children, o.jobs, [&](size_t k, const ProcessResult& pr) {
+    const std::lock_guard<std::mutex> lock(mu);
+    if (!pr.ok())  // the sequential pass after this runs it again and reports the error
+      std::cerr << "\nlpsim: configuration " << names[k] << ": worker " << pr.describe() << " (log: "
+                << children[k].log.string() << ")\n";
+    bar.update(int64_t(++done), int64_t(names.size()), names[k]);
+  });
   bar.finish();
   return false;
 }

@@ -134,6 +134,19 @@ check_files "$d/kill"
 grep -q "8 done ($before reused)" "$d/kill.txt" || fail "rerun reuses the $before finished points: $(cat "$d/kill.txt")"
 [ "$(tail -n +2 "$d/kill/summary.csv" | grep -c ',done,')" -eq 8 ] || fail "8 rows after the rerun"
 check_files "$d/kill"
+# Fewer points than jobs: the point's configurations run in parallel (--point ID --config
+# NAME), then the point is reported with all of them reused: the same rows.
+cat > "$d/onepoint.yaml" <<'YAML'
+extends: base.yaml
+name: onepoint
+sweep: {hardware.acc_bits: [24]}
+quantization: {configs: [{name: int8, weights: int8, activations: int8}, {name: int4, weights: int4, activations: int4}, {name: w4a8, weights: int4, activations: int8}]}
+YAML
+"$LPSIM" run -q --out "$d/op1" "$d/onepoint.yaml" > /dev/null
+"$LPSIM" run -q -j 3 --out "$d/op3" "$d/onepoint.yaml" > /dev/null
+cmp <(cut -d, -f2- "$d/op1/summary.csv") <(cut -d, -f2- "$d/op3/summary.csv") || fail "configurations of one point in parallel differ"
+[ "$(ls "$d"/op3/points/*/logs | wc -l)" -eq 3 ] || fail "a log per configuration of the point"
+
 # --jobs on a scenario without sweep: each configuration in its own process, the same
 # rows as one process (accuracy and energy; images/s is a timing).
 cat > "$d/plain.yaml" <<YAML

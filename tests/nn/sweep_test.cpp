@@ -316,3 +316,27 @@ TEST(Schema, ReferencePageIsGeneratedFromTheTable) {
   EXPECT_NE(schema_entry("quantization.configs[0].calibration.source"), nullptr);
   EXPECT_EQ(schema_entry("hardware.nope"), nullptr);
 }
+
+// scenarios/sweep-bits.yaml: 8 points (accumulator width × overflow) of 36 configurations,
+// the 12-bit points skipping the 5 products wider than 12 bits; through extends: it is
+// the quickstart (same model, data, hardware).
+TEST(Sweep, ShippedSweepBits) {
+  const fs::path dir = fs::path(LPSIM_SOURCE_DIR) / "scenarios";
+  const SweepPlan p = load_sweep(dir / "sweep-bits.yaml");
+  ASSERT_EQ(p.points.size(), 8u);
+  EXPECT_EQ(p.config_vars, (std::vector<std::string>{"w", "a"}));
+  const Scenario q = load_scenario(dir / "quickstart.yaml");
+  size_t configs = 0, skipped = 0;
+  for (const SweepPoint& pt : p.points) {
+    ASSERT_TRUE(pt.invalid.empty()) << pt.invalid;
+    const Scenario& s = pt.scenarios.at(0);
+    configs += s.configs.size(), skipped += s.skipped_configs.size();
+    EXPECT_EQ(s.skipped_configs.size(), s.acc_bits == 12 ? 5u : 0u);
+    EXPECT_EQ(s.arch, q.arch);
+    EXPECT_EQ(s.epochs, q.epochs);
+    EXPECT_EQ(s.threads, q.threads);  // the same cached model as the quickstart
+    EXPECT_EQ(s.energy_vectors, q.energy_vectors);
+  }
+  EXPECT_EQ(configs, 278u);
+  EXPECT_EQ(skipped, 10u);
+}
