@@ -159,6 +159,7 @@ int run_sweep(const RunOpts& o, bool json) {
     total_configs += configs_of[i];
   }
   std::string last_point;
+  const auto started = std::filesystem::file_time_type::clock::now();
   auto refresh = [&] {  // under mu
     int64_t configs_done = 0;
     for (size_t i = 0; i < plan.points.size(); ++i) {
@@ -171,7 +172,8 @@ int run_sweep(const RunOpts& o, bool json) {
       for (const auto& sc : plan.points[i].scenarios)
         for (auto it = std::filesystem::directory_iterator(sc.output_dir / "configs", ec);
              !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
-          n += it->path().extension() == ".json";
+          // With --fresh, results of earlier runs are there until recomputed: not counted.
+          n += it->path().extension() == ".json" && (!o.fresh || it->last_write_time(ec) >= started);
       configs_done += std::min(n, configs_of[i]);
     }
     bar.update(configs_done, total_configs,

@@ -192,36 +192,27 @@ TEST(Sweep, ExtendsMergesAndErrorsNameTheRightFile) {
   EXPECT_EQ(s.acc_bits, 24);            // overridden
   EXPECT_EQ(s.overflow, "saturate");    // merged key by key
   ASSERT_EQ(s.configs.size(), 1u);      // lists replaced or kept whole
+  auto load_error = [](const fs::path& file) -> std::string {
+    try {
+      load_scenario(file);
+    } catch (const InputError& x) {
+      return x.what();
+    }
+    return "";
+  };
   // A mistake in the base file is reported in the base file, at its own line.
   f.write("bad_base.yaml", "seed: 1\nhardware:\n  overflow: clamp\n");
-  std::string e;
-  try {
-    load_scenario(f.write("c2.yaml", "extends: bad_base.yaml\nname: x\n"));
-  } catch (const InputError& x) {
-    e = x.what();
-  }
+  std::string e = load_error(f.write("c2.yaml", "extends: bad_base.yaml\nname: x\n"));
   EXPECT_NE(e.find("bad_base.yaml:3:13: hardware.overflow"), std::string::npos) << e;
   // ... and one in the extending file at its own line.
-  try {
-    load_scenario(f.write("c3.yaml", "extends: base.yaml\n\nhardware: {acc_bits: 1}\n"));
-  } catch (const InputError& x) {
-    e = x.what();
-  }
+  e = load_error(f.write("c3.yaml", "extends: base.yaml\n\nhardware: {acc_bits: 1}\n"));
   EXPECT_NE(e.find("c3.yaml:3:22: hardware.acc_bits"), std::string::npos) << e;
   // A cycle and a missing file.
   f.write("x.yaml", "extends: y.yaml\n");
   f.write("y.yaml", "extends: x.yaml\n");
-  try {
-    load_scenario(f.dir() / "x.yaml");
-  } catch (const InputError& x) {
-    e = x.what();
-  }
+  e = load_error(f.dir() / "x.yaml");
   EXPECT_NE(e.find("a cycle"), std::string::npos) << e;
-  try {
-    load_scenario(f.write("m.yaml", "extends: missing.yaml\n"));
-  } catch (const InputError& x) {
-    e = x.what();
-  }
+  e = load_error(f.write("m.yaml", "extends: missing.yaml\n"));
   EXPECT_NE(e.find("m.yaml:1:10: extends: no such file"), std::string::npos) << e;
 }
 
