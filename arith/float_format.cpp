@@ -100,7 +100,10 @@ FloatFormat luq_fp4() { return {"luq4", 3, 0, 1, false, Specials::none}; }
 FloatFormat luq_fp5_8levels() { return {"luq5", 4, 0, 1, false, Specials::none}; }
 
 FloatFormat make_exmy(int exp_bits, int man_bits) {
-  FloatFormat f{"e" + std::to_string(exp_bits) + "m" + std::to_string(man_bits), exp_bits, man_bits,
+  // (fmt-style assembly: GCC 12 -Wrestrict misfires on "e" + std::to_string(...).)
+  std::string name = "e";
+  name.append(std::to_string(exp_bits)).append(1, 'm').append(std::to_string(man_bits));
+  FloatFormat f{name, exp_bits, man_bits,
                 exp_bits >= 1 && exp_bits <= 8 ? (1 << (exp_bits - 1)) - 1 : 0, true,
                 exp_bits >= 2 ? Specials::ieee : Specials::none};
   f.validate();

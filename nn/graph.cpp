@@ -138,7 +138,8 @@ Graph resnet(int blocks_per_stage, const std::string& arch, const InputShape& in
   for (int s = 0; s < 3; ++s) {
     for (int k = 0; k < blocks_per_stage; ++k) {
       const int cout = widths[s], stride = (s > 0 && k == 0) ? 2 : 1;
-      const std::string p = "s" + std::to_string(s + 1) + "b" + std::to_string(k + 1) + "_";
+      std::string p = "s";  // s<stage>b<block>_ (appended: GCC 12 -Wrestrict misfires on "s" + ...)
+      p.append(std::to_string(s + 1)).append(1, 'b').append(std::to_string(k + 1)).append(1, '_');
       int y = b.conv(p + "conv1", x, cin, cout, 3, stride, 1, false);
       y = b.relu(p + "relu1", b.bn(p + "bn1", y, cout));
       y = b.bn(p + "bn2", b.conv(p + "conv2", y, cout, cout, 3, 1, 1, false), cout);

@@ -41,7 +41,10 @@ Netlist load_yosys_json(const std::filesystem::path& path) {
   }
   if (!j.contains("modules") || j["modules"].size() != 1)
     throw InputError("expected exactly one (flattened) module", where);
-  const auto& [name, mod] = *j["modules"].items().begin();
+  // The module by name (a structured binding into items() would keep a pointer into an
+  // iteration proxy that dies with the statement: -Wdangling-pointer).
+  const std::string name = j["modules"].begin().key();
+  const nlohmann::json& mod = j["modules"][name];
   Netlist n;
   n.top = name;
   // Yosys numbers nets from 2; "0"/"1" strings are constants.

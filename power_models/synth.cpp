@@ -93,7 +93,13 @@ std::filesystem::path synthesize(const SynthRequest& req) {
 
   if (!find_program("yosys"))
     throw InputError("yosys not found on PATH (install the Debian package 'yosys')", {}, "yosys");
-  fs::create_directories(req.cache_dir);
+  {
+    std::error_code ec;
+    fs::create_directories(req.cache_dir, ec);
+    if (ec)  // the user's path (--netlist-cache, hardware.netlist_cache): their input, exit 2
+      throw InputError("cannot create the netlist cache folder: " + ec.message(), req.cache_dir.string(),
+                       "netlist cache");
+  }
   // Yosys splits its script on whitespace and ';' outside double quotes: every path is
   // quoted, and one holding a quote or a line break cannot be written into the script.
   auto quoted = [](const fs::path& p) {

@@ -130,6 +130,9 @@ check e-add-default-arch-rc 0 "$RC"
 check e-add-default-arch "add_ripple" "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["module"])')"
 run "" energy --unit mac --a-bits 2 --b-bits 2 --acc-bits 63 --vectors 1024 --netlist-cache "$CACHE" --json
 check e-acc-63-rc 0 "$RC"
+# A netlist cache folder that cannot be created: the user's path, exit 2 (was 3).
+run '' energy --unit mul --a-bits 3 --b-bits 3 --vectors 256 --netlist-cache /proc/lpsim-no-such/netlists
+fails e-cache-unwritable "cannot create the netlist cache folder" "/proc/lpsim-no-such/netlists"
 # 256 pairs: 192 operations priced, and the output says why.
 run "" energy --unit mul --stream "$OPS" --netlist-cache "$CACHE"
 check e-ops-rc 0 "$RC"
