@@ -328,8 +328,9 @@ Command add_run(CLI::App& app, const bool& json) {
   sub->add_option("--test-limit", o->test_limit, "evaluate on the first N test images (overrides dataset.test_limit)");
   sub->add_flag("--fresh", o->fresh, "recompute configurations already finished under the output directory");
   sub->add_flag("--quiet,-q", o->quiet, "no progress bars");
-  sub->add_option("--jobs,-j", o->jobs, "sweeps: run this many points at once, each in its own process with the "
-                                         "scenario's thread count (results do not depend on it)")
+  sub->add_option("--jobs,-j", o->jobs, "run this many points of a sweep (or configurations: of a scenario without "
+                                         "sweep:, or of a sweep with fewer points) at once, each in its own process with "
+                                         "the scenario's thread count (results do not depend on it)")
       ->check(CLI::Range(1, 1024));
   sub->add_option("--point", o->point, "sweeps: run only the point with this id (what --jobs runs in each child)");
   sub->add_option("--config", o->config, "run only this configuration, no reports (what --jobs runs in each child "
