@@ -97,6 +97,16 @@ void run_children(const std::vector<Child>& children, int jobs,
   for (auto& t : pool) t.join();
 }
 
+// The configuration names of these scenarios (one per name across models), in order:
+// what `--config NAME` children run.
+std::vector<std::string> config_names(const std::vector<nn::Scenario>& scenarios) {
+  std::vector<std::string> names;
+  for (const auto& s : scenarios)
+    for (const auto& c : s.configs)
+      if (std::find(names.begin(), names.end(), c.name) == names.end()) names.push_back(c.name);
+  return names;
+}
+
 // `lpsim run FILE` with this run's --out, --test-limit and --fresh, plus `extra`.
 std::vector<std::string> child_argv(const RunOpts& o, std::vector<std::string> extra) {
   std::vector<std::string> argv = {std::filesystem::read_symlink("/proc/self/exe").string(), "run", o.file, "--quiet"};
@@ -225,11 +235,7 @@ int run_sweep(const RunOpts& o, bool json) {
     if (pending.size() < size_t(o.jobs)) {
       std::vector<Child> children;
       for (const size_t i : pending) {
-        std::vector<std::string> names;
-        for (const auto& sc : plan.points[i].scenarios)
-          for (const auto& c : sc.configs)
-            if (std::find(names.begin(), names.end(), c.name) == names.end()) names.push_back(c.name);
-        for (const auto& n : names)
+        for (const auto& n : config_names(plan.points[i].scenarios))
           children.push_back({child_argv(o, {"--point", plan.points[i].id, "--config", n}),
                               plan.output_dir / "points" / plan.points[i].id / "logs" / (n + ".txt")});
       }
@@ -284,13 +290,9 @@ int run_sweep(const RunOpts& o, bool json) {
 // outputs.dir/logs/); the caller then reports them all, reused. Returns whether the
 // caller must still recompute (--fresh when nothing ran in children).
 bool run_configs_in_children(const RunOpts& o, const std::vector<nn::Scenario>& all, bool json) {
-  std::vector<std::string> names;
+  const std::vector<std::string> names = config_names(all);
   bool resume = true;
-  for (const auto& s : all) {
-    resume &= s.resume;
-    for (const auto& c : s.configs)
-      if (std::find(names.begin(), names.end(), c.name) == names.end()) names.push_back(c.name);
-  }
+  for (const auto& s : all) resume &= s.resume;
   if (o.jobs <= 1 || names.size() <= 1) return o.fresh;
   if (!resume) {
     std::cerr << "lpsim: note: outputs.resume is false: --jobs runs configurations in parallel through their saved "
