@@ -16,7 +16,11 @@ Command add_quantize(CLI::App& app, const bool& json);
 Command add_clip(CLI::App& app, const bool& json);
 Command add_formats(CLI::App& app, const bool& json);
 Command add_demo(CLI::App& app, const bool& json);
+// `verify-rtl` lives in its own program, lpsim-verify-rtl (cli/verify_rtl_main.cpp), so that
+// lpsim builds without the Verilated units: add_verify_rtl is its command,
+// add_verify_rtl_forwarder the `lpsim verify-rtl` that hands its arguments over.
 Command add_verify_rtl(CLI::App& app, const bool& json);
+Command add_verify_rtl_forwarder(CLI::App& app, const bool& json);
 Command add_energy(CLI::App& app, const bool& json);
 Command add_energy_findings(CLI::App& app, const bool& json);
 Command add_run(CLI::App& app, const bool& json);

@@ -1,10 +1,9 @@
 // lpsim: command-line entry point.
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <vector>
 
-#include "arith/error.h"
+#include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/mpi.h"
 #include "lpsim_version.h"
@@ -19,10 +18,11 @@ int main(int argc, char** argv) {
   const std::vector<lpsim::cli::Command> commands = {
       lpsim::cli::add_quantize(app, json), lpsim::cli::add_clip(app, json),
       lpsim::cli::add_formats(app, json), lpsim::cli::add_demo(app, json),
-      lpsim::cli::add_verify_rtl(app, json), lpsim::cli::add_energy(app, json),
+      lpsim::cli::add_verify_rtl_forwarder(app, json), lpsim::cli::add_energy(app, json),
       lpsim::cli::add_energy_findings(app, json), lpsim::cli::add_run(app, json),
       lpsim::cli::add_schema(app, json)};
-  for (const auto& c : commands) c.sub->add_flag("--json", json, "machine-readable JSON output");
+  for (const auto& c : commands)
+    if (c.sub->get_name() != "verify-rtl") c.sub->add_flag("--json", json, "machine-readable JSON output");
   // `lpsim run DIR`: a folder would read as an empty scenario; say what it is instead.
   if (CLI::App* run = app.get_subcommand("run"))
     run->get_option("scenario")->check(CLI::Validator(
@@ -31,31 +31,5 @@ int main(int argc, char** argv) {
                                                      : std::string();
         },
         "FILE", "not a directory"));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    // One line, and where to look: the help of the command being parsed.
-    std::string help = "lpsim";
-    for (const auto& c : commands)
-      if (c.sub->parsed()) help += " " + c.sub->get_name();
-    std::cerr << "lpsim: " << e.what() << " (see " << help << " --help)\n";
-    return 2;
-  }
-  try {
-    for (const auto& c : commands)
-      if (c.sub->parsed()) return c.run();
-  } catch (const lpsim::InputError& e) {
-    std::cerr << "lpsim: error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "lpsim: internal error: " << e.what() << "\n";
-    return 3;
-  }
-  return 0;
+  return lpsim::cli::run_commands(app, commands, argc, argv);
 }

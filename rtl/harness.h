@@ -225,7 +225,34 @@ CheckResult check_fp_add(const arith::FloatFormat& fmt, const CheckOptions& opt)
       [](V& m) { return m.s_o; }, [](V& m, uint64_t a, uint64_t b) { m.a_i = a; m.b_i = b; }, &corners);
 }
 
+namespace detail {
+
+// What a sequential unit's outputs must read while and right after its asynchronous
+// reset: every register 0, and done_o (nothing left to do) 1. Returns the ports that
+// differ ("" when all hold); a port the unit lacks is skipped.
+template <typename V>
+std::string reset_state_mismatch(V& m) {
+  std::string bad;
+  auto expect = [&](const char* port, uint64_t got, uint64_t want) {
+    if (got != want) bad += std::string(bad.empty() ? "" : " ") + port + "=" + hex(got) + " (reset value " + hex(want) + ")";
+  };
+  if constexpr (requires { m.acc_o; }) expect("acc_o", uint64_t(m.acc_o), 0);
+  if constexpr (requires { m.overflow_o; }) expect("overflow_o", uint64_t(m.overflow_o), 0);
+  if constexpr (requires { m.a_o; }) expect("a_o", uint64_t(m.a_o), 0);
+  if constexpr (requires { m.psum_o; }) expect("psum_o", uint64_t(m.psum_o), 0);
+  if constexpr (requires { m.result_o; }) expect("result_o", uint64_t(m.result_o), 0);
+  if constexpr (requires { m.sum_pos_o; }) expect("sum_pos_o", uint64_t(m.sum_pos_o), 0);
+  if constexpr (requires { m.sum_neg_o; }) expect("sum_neg_o", uint64_t(m.sum_neg_o), 0);
+  if constexpr (requires { m.done_o; }) expect("done_o", uint64_t(m.done_o), 1);
+  return bad;
+}
+
+}  // namespace detail
+
 // One clocked test bench: reset, then step() drives inputs and a full clock cycle.
+// reset() pulses the asynchronous reset (also in the middle of a run: the random
+// sequences do, so a register whose reset value is wrong shows even where no port
+// reads it directly) and says which outputs did not take their reset value.
 template <typename V>
 struct Clocked {
   std::unique_ptr<VerilatedContext> ctx = std::make_unique<VerilatedContext>();
@@ -242,10 +269,26 @@ struct Clocked {
       vcd->open(trace_path.c_str());
     }
     m->clk_i = 0;
+    after_first_reset = reset();
+  }
+  std::string after_first_reset;  // reset_state_mismatch right after construction
+  std::string reset() {
     m->rst_ni = 0;
     settle();
+    std::string bad = detail::reset_state_mismatch(*m);
     m->rst_ni = 1;
     settle();
+    const std::string after = detail::reset_state_mismatch(*m);  // released: still the reset values
+    if (bad.empty()) bad = after;
+    return bad;
+  }
+  // Counts the check of the reset state as one vector of r; false (and a mismatch
+  // described at `where`) when an output is not at its reset value.
+  bool reset_holds(const std::string& bad, const std::string& where, CheckResult& r) {
+    ++r.vectors;
+    if (bad.empty()) return true;
+    if (r.mismatches++ == 0) r.first_failure = where + ": after reset " + bad;
+    return false;
   }
   ~Clocked() {
     if (vcd) vcd->close();
@@ -268,6 +311,7 @@ struct Clocked {
 struct SeqStep {
   bool clear, enable;
   uint64_t a, b;
+  bool reset;  // 1/1024: an asynchronous reset before the cycle
 };
 
 namespace detail {
@@ -326,7 +370,7 @@ inline uint64_t fp_operand(const arith::FloatFormat& f, uint32_t r0, uint32_t r1
 inline SeqStep random_step(const arith::RandomStream& rng, uint64_t i, int wa, int wb) {
   const auto w = rng.block(i);
   return {(w[0] & 63u) == 0, (w[0] >> 6 & 7u) != 0, detail::biased_operand(w[1], w[0] >> 9, wa),
-          detail::biased_operand(w[2], w[0] >> 12, wb)};
+          detail::biased_operand(w[2], w[0] >> 12, wb), (w[3] & 1023u) == 0};
 }
 
 // Accumulator / MAC: the golden AccumulatorModel clocked alongside the RTL. For an
@@ -340,9 +384,18 @@ CheckResult check_accumulate(int wa, int wb, int acc_width, bool is_signed, bool
   uint64_t fail_step = 0;
   auto run = [&](const std::string& trace, uint64_t steps) {
     Clocked<V> tb(trace);
+    if (trace.empty() && !tb.reset_holds(tb.after_first_reset, "start", r)) return;
     arith::AccumulatorModel gold{acc_width, is_signed, saturate};
     for (uint64_t i = 0; i < steps; ++i) {
       const SeqStep s = random_step(rng, i, wa, wb);
+      if (s.reset) {
+        const std::string bad = tb.reset();
+        gold = arith::AccumulatorModel{acc_width, is_signed, saturate};
+        if (trace.empty() && !tb.reset_holds(bad, "cycle " + std::to_string(i), r)) {
+          fail_step = i;
+          return;
+        }
+      }
       const int64_t in = kMac == 2   ? arith::luq_mul_golden(uint32_t(s.a), uint32_t(s.b), wa)
                          : kMac == 1 ? arith::operand_value(s.a, wa, is_signed) * arith::operand_value(s.b, wb, is_signed)
                                      : arith::operand_value(s.a, wa, is_signed);
@@ -389,8 +442,13 @@ CheckResult check_fp_mac_seq(const arith::FloatFormat& fmt, const arith::FloatFo
   CheckResult r;
   Clocked<V> tb(opt.trace_path);
   uint32_t gold = 0;
-  for (uint64_t i = 0; i < opt.random_vectors; ++i) {
+  const bool reset_ok = tb.reset_holds(tb.after_first_reset, "start", r);
+  for (uint64_t i = 0; reset_ok && i < opt.random_vectors; ++i) {
     const auto w = rng.block(i);
+    if ((w[0] >> 9 & 1023u) == 0) {  // an asynchronous reset before the cycle, 1/1024
+      gold = 0;
+      if (!tb.reset_holds(tb.reset(), "cycle " + std::to_string(i), r)) break;
+    }
     const bool clear = (w[0] & 63u) == 0 || acc_fmt.is_nan(gold), enable = (w[0] >> 6 & 7u) != 0;
     const uint64_t a = detail::fp_operand(fmt, w[1], w[3]), b = detail::fp_operand(fmt, w[2], w[3] >> 16);
     tb.m->clear_i = clear;
@@ -450,11 +508,21 @@ CheckResult check_ws(int wa, int wb, uint32_t tag, const CheckOptions& opt, Draw
   uint64_t fail_step = 0;
   auto run = [&](const std::string& trace, uint64_t steps) {
     Clocked<V> tb(trace);
+    if (trace.empty() && !tb.reset_holds(tb.after_first_reset, "start", r)) return;
     uint64_t w = 0, a_o = 0, psum_o = 0;  // the golden registers (reset to 0)
     bool ovf_o = false;
     for (uint64_t i = 0; i < steps; ++i) {
       const auto w0 = rng.block(2 * i), w1 = rng.block(2 * i + 1);
       const std::array<uint32_t, 8> words = {w0[0], w0[1], w0[2], w0[3], w1[0], w1[1], w1[2], w1[3]};
+      if (i >= n_exh && (words[6] & 1023u) == 0) {  // an asynchronous reset before the cycle, 1/1024
+        const std::string bad = tb.reset();
+        w = a_o = psum_o = 0;
+        ovf_o = false;
+        if (trace.empty() && !tb.reset_holds(bad, "cycle " + std::to_string(i), r)) {
+          fail_step = i;
+          return;
+        }
+      }
       bool load = (words[0] & 7u) == 0, enable = (words[0] >> 3 & 7u) != 0;
       uint64_t a_fixed = 0;
       if (i < n_exh) {  // exhaustive part: load weight i / per_weight, then every activation
@@ -587,9 +655,18 @@ CheckResult check_fp_acc(const arith::FloatFormat& fmt, const CheckOptions& opt)
   const uint64_t mask = detail::mask(fmt.total_bits());
   auto run = [&](const std::string& trace, uint64_t steps) {
     Clocked<V> tb(trace);
+    if (trace.empty() && !tb.reset_holds(tb.after_first_reset, "start", r)) return;
     uint32_t gold = 0;
     for (uint64_t i = 0; i < steps; ++i) {
       const auto w = rng.block(i);
+      if ((w[3] & 1023u) == 0) {  // an asynchronous reset before the cycle, 1/1024
+        const std::string bad = tb.reset();
+        gold = 0;
+        if (trace.empty() && !tb.reset_holds(bad, "cycle " + std::to_string(i), r)) {
+          fail_step = i;
+          return;
+        }
+      }
       const bool clear = (w[0] & 63u) == 0, enable = (w[0] >> 6 & 7u) != 0;
       uint64_t in = w[1] & mask;
       if (w[0] >> 9 & 1u) in = ((gold ^ w[2]) & ((uint64_t{1} << fmt.man_bits) - 1)) | (gold & ~((uint64_t{1} << fmt.man_bits) - 1)) | (w[2] & fmt.sign_bit());
@@ -625,6 +702,10 @@ CheckResult check_pann(int wx, int wr, const CheckOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   CheckResult r;
   Clocked<V> tb(opt.trace_path);
+  if (!tb.reset_holds(tb.after_first_reset, "start", r)) {
+    r.seconds = detail::since(t0);
+    return r;
+  }
   detail::operand_pairs(wx, wr, opt, [&](uint64_t x, uint64_t rep) {
     tb.m->start_i = 1;
     tb.m->x_i = x;
@@ -685,6 +766,11 @@ CheckResult check_pann_mac(int wx, int wr, int acc_width, bool saturate, const C
     if (r.mismatches++ == 0) r.first_failure = "cycle " + std::to_string(cycle) + ": " + what;
     stop = stop || r.mismatches >= 1000 || !opt.trace_path.empty();  // with a trace, stop at the failure
   };
+  auto check_reset = [&](const std::string& bad) {
+    ++r.vectors;
+    if (!bad.empty()) fail("after reset " + bad);
+  };
+  check_reset(tb.after_first_reset);
   // One clock cycle, every output compared after the edge.
   auto step = [&](bool clear, bool start, uint64_t x, uint64_t rep, bool neg) {
     tb.m->clear_i = clear;
@@ -787,9 +873,14 @@ CheckResult check_pann_mac(int wx, int wr, int acc_width, bool saturate, const C
     }
     end_run();
   }
-  // 3. Random cycles.
+  // 3. Random cycles, an asynchronous reset before 1/1024 of them.
   while (cycle < end && !stop) {
     const auto w = rng.block(draw++);
+    if ((w[3] & 1023u) == 0) {
+      gold = arith::PannMacModel{acc_width, saturate};
+      check_reset(tb.reset());
+      if (stop) break;
+    }
     const bool clr = (w[0] & 511u) == 0;
     const bool start = clr ? (w[0] >> 9 & 1u) != 0 : gold.done() ? (w[0] >> 10 & 7u) != 0 : (w[0] >> 13 & 31u) == 0;
     step(clr, start, detail::biased_operand(w[1], w[0] >> 18, wx), magnitude(w[0] >> 21, w[2]), w[0] >> 24 & 1);

@@ -161,6 +161,26 @@ MUTANTS = [
     ("fp_mul_fp32.sv", "if (pe == '0) p_o = {ps, 31'b0};", "if (pe == '0) p_o = 32'b0;", FP8WS_E4M3),
     ("fp_mac_ws.sv", ".a_i(psum_i), .b_i(p)", ".a_i(psum_o), .b_i(p)", FPWS_FP16),
     ("fp_mac_ws.sv", "    end else if (en_i) begin", "    end else if (en_i | w_load_i) begin", FPWS_FP16),
+    # Reset values (issue 14): every register of every sequential unit, right after reset
+    # and after resets in the middle of a run (rtl/harness.h Clocked::reset).
+    ("accumulator.sv", "if (!rst_ni) begin\n      acc_o      <= '0;\n      overflow_o <= 1'b0;",
+     "if (!rst_ni) begin\n      acc_o      <= '0;\n      overflow_o <= 1'b1;", ACC_S12),
+    ("accumulator.sv", "if (!rst_ni) begin\n      acc_o      <= '0;", "if (!rst_ni) begin\n      acc_o      <= Width'(1);",
+     ACC_S12_SAT),
+    ("mac_ws.sv", "if (!rst_ni) w_q <= '0;", "if (!rst_ni) w_q <= WidthB'(1);", MACWS_S8),
+    ("mac_ws.sv", "      psum_o     <= '0;\n      overflow_o <= 1'b0;\n    end else if (en_i)",
+     "      psum_o     <= '0;\n      overflow_o <= 1'b1;\n    end else if (en_i)", MACWS_U4_SAT),
+    ("mac_ws.sv", "      a_o        <= '0;\n      psum_o     <= '0;", "      a_o        <= '1;\n      psum_o     <= '0;",
+     MACWS_S8),
+    ("fp_acc.sv", "if (!rst_ni) acc_o <= '0;", "if (!rst_ni) acc_o <= (ExpBits + ManBits + 1)'(1);", FPACC_FP16),
+    ("fp_mac_ws.sv", "if (!rst_ni) w_q <= '0;", "if (!rst_ni) w_q <= (ExpBits + ManBits + 1)'(1 << ManBits);", FPWS_FP16),
+    ("fp8_mac_ws.sv", "if (!rst_ni) w_q <= '0;", "if (!rst_ni) w_q <= '1;", FP8WS_E4M3),
+    ("pann_add.sv", "      count_q  <= '0;\n      result_o <= '0;\n    end else if (start_i)",
+     "      count_q  <= RWidth'(1);\n      result_o <= '0;\n    end else if (start_i)", PANN),
+    ("pann_mac.sv", "      sum_neg_o  <= '0;\n      overflow_o <= 1'b0;\n    end else if (clear_i)",
+     "      sum_neg_o  <= '0;\n      overflow_o <= 1'b1;\n    end else if (clear_i)", PANN_MAC),
+    ("pann_mac.sv", "      count_q    <= '0;\n      neg_q      <= 1'b0;", "      count_q    <= RWidth'(2);\n      neg_q      <= 1'b0;",
+     PANN_MAC_SAT),
 ]
 
 
