@@ -116,6 +116,23 @@ std::vector<LayerQuant> resolve(const QuantConfigSpec& c, const Graph& g) {
 }
 
 
+// configs/NAME.json's volatile companion (speed, wall times, reuse): configs/NAME.timing.json.
+std::filesystem::path timing_file(const std::filesystem::path& cfg_file) {
+  std::filesystem::path t = cfg_file;
+  return t.replace_extension(".timing.json");
+}
+
+// An earlier run's timing, or {} where it is missing or unreadable (it is never needed).
+json read_timing(const std::filesystem::path& file) {
+  try {
+    std::ifstream in(file);
+    json t = json::parse(in);
+    return t.is_object() ? t : json::object();
+  } catch (const json::exception&) {
+    return json::object();
+  }
+}
+
 std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::string& model_key,
                        const std::string& basis) {
   json j;
@@ -481,7 +498,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       bar.finish();
       images = r.images;
       info["steps"] = cs.steps, info["lr"] = cs.lr, info["batch"] = cs.batch;
-      info["bn_loss_initial"] = r.initial_loss, info["bn_loss_final"] = r.final_loss, info["seconds"] = since(t);
+      info["bn_loss_initial"] = r.initial_loss, info["bn_loss_final"] = r.final_loss;
       if (opt.progress)
         std::cerr << fmt::format("bn-statistics images: {} images, BN loss {:.4g} -> {:.4g} in {:.1f} s\n", n,
                                  r.initial_loss, r.final_loss, since(t));
@@ -560,7 +577,8 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
         std::ifstream in(cfg_file);
         json j = json::parse(in);
         if (j.value("key", "") == key) {
-          j["resumed"] = true;
+          j["timing"] = read_timing(timing_file(cfg_file));
+          j["timing"]["resumed"] = true;
           all.push_back(j);
           if (opt.progress) std::cerr << "config " << c.name << ": finished earlier, reusing " << cfg_file.string() << "\n";
           continue;
@@ -572,6 +590,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     std::vector<LayerQuant> layers = layer_configs[ci];
     GraphNet net = model;  // the network this configuration converts: the FP32 model or its fine-tuned copy
     json jpann;
+    json timing = json::object();  // volatile figures: configs/NAME.timing.json, timing.csv, timing.json
     if (c.method == "pann") {
       QuantConfigSpec point = c;
       if (!c.pann.budget.empty()) {
@@ -645,7 +664,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
         jpann["trained_epochs"] = ft.epochs;
         jpann["train_lr"] = ft.lr;
         jpann["model_file"] = tr.model_file.string();
-        if (!tr.from_cache) jpann["train_seconds"] = tr.seconds;
+        if (!tr.from_cache) timing["pann_train_seconds"] = tr.seconds;
       } else {
         jpann["trained_epochs"] = 0;
       }
@@ -672,11 +691,12 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       bar.finish();
       net = tnet;
       jtrain = {{"method", gs.method}, {"from", gs.from}, {"epochs", lt.epochs}, {"lr", lt.lr}, {"smp", gs.smp},
-                {"fnt_epochs", gs.fnt_epochs}, {"model_file", tr.model_file.string()}, {"cached", tr.from_cache},
+                {"fnt_epochs", gs.fnt_epochs}, {"model_file", tr.model_file.string()},
                 {"weights_sha256", weights_sha256(tnet)}};
+      timing["training_from_cache"] = tr.from_cache;
       if (gs.method == "fp8") jtrain["gradients"] = gs.format, jtrain["rounding"] = gs.rounding;
       if (gs.method == "prune") jtrain["sparsity"] = gs.sparsity;
-      if (!tr.from_cache) jtrain["train_seconds"] = tr.seconds;
+      if (!tr.from_cache) timing["train_seconds"] = tr.seconds;
       json je = json::array();
       for (const EpochGradients& e : logs) {
         json jl = json::array();
@@ -730,7 +750,8 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
                                  {"forward_pj", se.forward_pj}, {"backward_pj", se.backward_pj},
                                  {"steps_per_epoch", steps_per_epoch},
                                  {"energy_per_epoch_pj", se.energy_pj * steps_per_epoch},
-                                 {"seconds", since(t_step)}, {"layers", jl}};
+                                 {"layers", jl}};
+        timing["train_step_energy_seconds"] = since(t_step);
         if (opt.progress)
           std::cerr << fmt::format("{}: training step {:.4g} uJ ± {:.2g} (forward {:.3g}, backward {:.3g}){}\n", c.name,
                                    se.energy_pj * 1e-6, se.energy_ci95_pj * 1e-6, se.forward_pj * 1e-6,
@@ -750,7 +771,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     json j = price_inference(ex, pc, "energy " + c.name, opt.progress);
     j["name"] = c.name, j["key"] = key, j["accuracy"] = accuracy, j["test_images"] = test.size();
     j["energy_model"] = s.energy_model, j["dataflow"] = s.dataflow;
-    j["images_per_s"] = double(test.size()) / eval_s, j["energy_seconds"] = since(t_energy);
+    timing["images_per_s"] = double(test.size()) / eval_s, timing["energy_seconds"] = since(t_energy);
     j["method"] = c.method;
     if (!jpann.is_null()) j["pann"] = jpann;
     j["calibration"] = cal_info;
@@ -763,8 +784,12 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     if (c.bit_allocation.mean_bits > 0)
       j["bit_allocation"] = {{"mean_bits", c.bit_allocation.mean_bits}, {"rounding", c.bit_allocation.rounding},
                              {"operands", c.bit_allocation.operands}};
-    j["resumed"] = false;
+    // The result apart from its timing, so that the same scenario and seed give the same
+    // bytes; the timing beside it.
     atomic_write_file(cfg_file, j.dump(2));
+    timing["resumed"] = false;
+    atomic_write_file(timing_file(cfg_file), timing.dump(2));
+    j["timing"] = timing;
     all.push_back(j);
   }
   // One configuration for a parallel run (--jobs): its configs/NAME.json is the result;
@@ -792,7 +817,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   }
   // Reports.
   std::string csv =
-      "config,accuracy,energy_pj_per_inference,energy_ci95_pj,unit,unit_area_um2,unit_nand2,images_per_s,dataflow,"
+      "config,accuracy,energy_pj_per_inference,energy_ci95_pj,unit,unit_area_um2,unit_nand2,dataflow,"
       "energy_horowitz_pj_per_inference,acc_overflow_fraction,acc_bits_needed,method,pann_R,pann_activation_bits,"
       "pann_additions,budget,budget_pj_per_inference,energy_over_budget,clip,prior,per_channel_activations,bias_correction,"
       "weight_bits_mean,activation_bits_mean,calibration,unit_area_mac_weighted_um2,training,weights_sha256,"
@@ -809,7 +834,9 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
     r.name = j["name"], r.accuracy = j["accuracy"];
     r.energy_pj = num(j, "energy_pj");
     r.energy_ci95_pj = num(j, "energy_ci95_pj"), r.unit = j["unit"], r.area_um2 = j["unit_area_um2"];
-    r.nand2 = j["unit_nand2"], r.images_per_s = j["images_per_s"], r.resumed = j["resumed"];
+    r.nand2 = j["unit_nand2"];
+    const json& jtime = j["timing"];
+    r.images_per_s = jtime.value("images_per_s", NAN), r.resumed = jtime.value("resumed", false);
     r.area_mac_weighted_um2 = num(j, "unit_area_mac_weighted_um2");
     r.horowitz_pj = num(j, "energy_horowitz_pj");
     r.acc_overflow_fraction = num(j, "acc_overflow_fraction");
@@ -829,9 +856,9 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
         ",{},{},{},{},{},{},{}", jt.contains("test_accuracy") ? fmt::format("{:.4f}", jt["test_accuracy"].get<double>()) : "",
         se_num("energy_pj"), se_num("energy_ci95_pj"), se_num("forward_pj"), se_num("backward_pj"), se_num("energy_per_epoch_pj"),
         jt.contains("diverged") ? (jt["diverged"].get<bool>() ? "true" : "false") : "");
-    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{:.0f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{},{},{:.4g},{:.4g},{},{:.1f},{},{}{}\n", r.name,
+    csv += fmt::format("{},{:.4f},{:.6g},{:.3g},{},{:.1f},{:.1f},{},{:.6g},{:.6g},{},{},{},{},{},{},{},{},{},{},{},{},{:.4g},{:.4g},{},{:.1f},{},{}{}\n", r.name,
                        r.accuracy, r.energy_pj, r.energy_ci95_pj, csv_escape(r.unit), r.area_um2, r.nand2,
-                       r.images_per_s, j.value("dataflow", ""), r.horowitz_pj, r.acc_overflow_fraction,
+                       j.value("dataflow", ""), r.horowitz_pj, r.acc_overflow_fraction,
                        r.acc_bits_needed ? std::to_string(r.acc_bits_needed) : std::string(),
                        j.value("method", "uniform"), jp.empty() ? "" : fmt::format("{:g}", jp.value("R", 0.0)),
                        jp.empty() ? "" : std::to_string(jp.value("activation_bits", 0)),
@@ -861,15 +888,33 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
           csv_escape(l.value("bit_mix", "")), csv_escape(l["note"]));
     }
   }
+  // Timing (speeds, wall times, what was reused) in timing.json and timing.csv; every other
+  // report is the same bytes for the same scenario and seed.
+  json timing_all = {{"seconds", since(t_start)}, {"fp32_libtorch_images_per_s", summary.fp32_images_per_s},
+                     {"configs", json::object()}};
+  std::string tcsv = "config,resumed,images_per_s,energy_seconds,train_seconds\n";
+  json configs = json::array();
+  for (const auto& j : all) {
+    const json& t = j["timing"];
+    timing_all["configs"][j["name"].get<std::string>()] = t;
+    auto opt_num = [&](const char* k) { return t.contains(k) && t[k].is_number() ? fmt::format("{:.6g}", t[k].get<double>()) : ""; };
+    tcsv += fmt::format("{},{},{},{},{}\n", csv_escape(j["name"].get<std::string>()), t.value("resumed", false),
+                        opt_num("images_per_s"), opt_num("energy_seconds"),
+                        t.contains("train_seconds") ? opt_num("train_seconds") : opt_num("pann_train_seconds"));
+    json c = j;
+    c.erase("timing");
+    configs.push_back(c);
+  }
   json report = {{"scenario", s.name}, {"file", s.file.string()}, {"model", g.arch}, {"model_key", model_key},
-                 {"test_images", test.size()}, {"fp32_libtorch_images_per_s", summary.fp32_images_per_s},
-                 {"seconds", since(t_start)}, {"budgets", jbudgets}, {"validation_images", validation.size()},
+                 {"test_images", test.size()}, {"budgets", jbudgets}, {"validation_images", validation.size()},
                  {"skipped", skipped},
-                 {"configs", all}};
+                 {"configs", configs}};
   report["dataset"] = json::parse(data.report_json);  // the data and its preprocessing (nn/data.h)
   atomic_write_file(s.output_dir / "summary.csv", csv);
   atomic_write_file(s.output_dir / "layers.csv", lcsv);
   atomic_write_file(s.output_dir / "report.json", report.dump(2));
+  atomic_write_file(s.output_dir / "timing.json", timing_all.dump(2));
+  atomic_write_file(s.output_dir / "timing.csv", tcsv);
   if (s.plot && !all.empty() && s.energy_model != "none") {
     write_plot(s.output_dir, all);
     write_pareto_plot(s.output_dir, all, jbudgets);

@@ -286,7 +286,7 @@ std::string run_point(const SweepPlan& plan, const SweepPoint& p, const RunOptio
   auto unix_now = [] {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   };
-  j["started_unix"] = unix_now();
+  const double started = unix_now();
   try {
     atomic_write_file(dir / "point.yaml", p.yaml);
     if (!p.invalid.empty()) {
@@ -328,10 +328,13 @@ std::string run_point(const SweepPlan& plan, const SweepPoint& p, const RunOptio
   } catch (const std::exception& e) {
     j["status"] = "failed", j["error"] = e.what();
   }
-  j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  j["finished_unix"] = unix_now();
+  // Times apart (timing.json), so that result.json is the same bytes for the same point.
+  const json timing = {{"started_unix", started},
+                       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
+                       {"finished_unix", unix_now()}};
   const std::string text = j.dump(2);
   try {
+    atomic_write_file(dir / "timing.json", timing.dump(2));
     atomic_write_file(dir / "result.json", text);
   } catch (const std::exception& e) {
     j["status"] = "failed", j["error"] = std::string("cannot write result.json: ") + e.what();

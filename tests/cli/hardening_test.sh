@@ -195,5 +195,12 @@ done
 run "" energy --bogus
 fails parse-error-points-to-help "--bogus" "lpsim energy --help"
 
+# ---- verify-rtl is a program of its own: without it, lpsim says how to build it ------------
+mkdir "$W/alone" && cp "$LPSIM" "$W/alone/lpsim"
+SAVED="$LPSIM"; LPSIM="$W/alone/lpsim"
+run "" verify-rtl --unit luq_mul
+fails verify-rtl-not-built "lpsim-verify-rtl is not built" "--target lpsim-verify-rtl"
+LPSIM="$SAVED"
+
 echo "hardening: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -15,6 +15,9 @@ unset LPSIM_DATA_DIR
 "$CMAKE" --install "$BUILD" --prefix "$d/prefix" > "$d/install.log" || fail "cmake --install: $(cat "$d/install.log")"
 P=$d/prefix
 test -x "$P/bin/lpsim" || fail "no bin/lpsim"
+# verify-rtl is its own program, installed beside lpsim and run by `lpsim verify-rtl`.
+"$P/bin/lpsim" verify-rtl --unit luq_mul > "$d/verify.txt" || fail "installed lpsim verify-rtl: $(cat "$d/verify.txt")"
+grep -q "2 unit(s), no mismatch" "$d/verify.txt" || fail "installed verify-rtl output: $(cat "$d/verify.txt")"
 for f in rtl/mac.sv rtl/fp8_mac.sv data/nangate45_typ_cells.csv data/nangate45_wire_load.csv; do
   test -s "$P/share/lpsim/$f" || fail "no share/lpsim/$f"
 done
