@@ -1,5 +1,7 @@
 #include "arith/atomic_file.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <system_error>
@@ -19,12 +21,14 @@ void atomic_write_file(const std::filesystem::path& path, std::string_view conte
   const fs::path tmp = path.string() + ".tmp." + std::to_string(std::random_device{}());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError("cannot open for writing", tmp.string());
+    if (!out) throw InputError(std::string("cannot open for writing (") + std::strerror(errno) + ")", tmp.string());
     out.write(contents.data(), std::streamsize(contents.size()));
-    out.flush();
+    out.close();  // a write or close failure (a full disk, a file size limit) shows here
     if (!out) {
+      const int err = errno;
       fs::remove(tmp, ec);
-      throw InputError("write failed", tmp.string());
+      throw InputError(std::string("cannot write (") + std::strerror(err) + "); the previous file, if any, is unchanged",
+                       path.string());
     }
   }
   fs::rename(tmp, path, ec);

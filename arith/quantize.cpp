@@ -94,7 +94,11 @@ void run_chunks(size_t n, const QuantizeOptions& opt, const Element& element) {
 // -ffp-contract=off).
 constexpr size_t kBlock = kRandomBlock;
 constexpr size_t kRandomWords = kBlock + 128;  // whole AVX-512 vectors of blocks, plus alignment
+#if defined(__clang__)
+#define LPSIM_CLONES  // clang (the fuzz build) does not clone templates; one baseline version
+#else
 #define LPSIM_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#endif
 
 // Philox rounds on 8 counters at once with AVX2: the 32x32→64 products come from
 // _mm256_mul_epu32 on even and odd lanes (GCC's auto-vectoriser picks the slow 64-bit

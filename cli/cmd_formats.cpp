@@ -13,6 +13,7 @@
 #include "arith/aciq.h"
 #include "arith/error.h"
 #include "arith/format.h"
+#include "arith/number_lines.h"
 #include "arith/philox.h"
 #include "cli/commands.h"
 
@@ -21,56 +22,6 @@ namespace lpsim::cli {
 using namespace lpsim::arith;
 
 namespace {
-
-// A line of input as it may be echoed in a one-line error: at most 80 bytes (cut at a
-// UTF-8 character boundary, then "…" and the full length), control characters as '?'.
-std::string echo_line(std::string_view text) {
-  constexpr size_t kMax = 80;
-  size_t n = std::min(text.size(), kMax);
-  if (n < text.size())
-    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;  // not inside a UTF-8 sequence
-  std::string out(text.substr(0, n));
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  if (n < text.size()) out += "…' (" + std::to_string(text.size()) + " bytes";
-  return n < text.size() ? out + ")" : out + "'";
-}
-
-// One decimal number per line, every line (output line i answers input line i, so a
-// blank line is an error, not skipped), at least one line. Anything else is an
-// InputError naming the line (stdin:LINE) and its text.
-std::vector<double> read_numbers(std::istream& in) {
-  std::vector<double> xs;
-  std::string line;
-  size_t n = 1;
-  for (; std::getline(in, line); ++n) {
-    const std::string where = "stdin:" + std::to_string(n);
-    const size_t b = line.find_first_not_of(" \t\r");
-    const size_t e = line.find_last_not_of(" \t\r");
-    const std::string_view text = b == std::string::npos ? std::string_view{} : std::string_view(line).substr(b, e - b + 1);
-    if (text.empty()) throw InputError("blank line (every line must hold one decimal number)", where);
-    double x = 0;
-    const char* first = text.data();
-    const char* last = text.data() + text.size();
-    if (text[0] == '+' && text.size() > 1 && text[1] != '-' && text[1] != '+') ++first;  // from_chars rejects a leading '+'
-    const auto [ptr, ec] = std::from_chars(first, last, x);
-    if (ec == std::errc::result_out_of_range && ptr == last) {
-      // Beyond double: a magnitude above 1.8e308 is an error (write inf for infinity); one
-      // below the smallest subnormal (4.9e-324) reads as its nearest double, a signed zero.
-      const std::string t(first, last);
-      const double v = std::strtod(t.c_str(), nullptr);
-      if (std::isinf(v))
-        throw InputError("out of range: '" + echo_line(text) + " exceeds the largest double (1.8e308); write inf "
-                         "for infinity", where);
-      x = v;
-    } else if (ec != std::errc() || ptr != last) {
-      throw InputError("not a decimal number: '" + echo_line(text), where);
-    }
-    xs.push_back(x);
-  }
-  if (n == 1) throw InputError("no input: expected one decimal number per line on stdin", "stdin");
-  return xs;
-}
 
 std::string hex_code(uint32_t code, int bits) { return fmt::format("0x{:0{}x}", code, (bits + 3) / 4); }
 
@@ -101,7 +52,7 @@ Command add_quantize(CLI::App& app, const bool& json) {
               throw InputError("must be a positive finite number", {}, "--scale");
             if (overflow == Overflow::wrap && std::holds_alternative<FloatFormat>(fmt))
               throw InputError("wrap applies to integer formats only", {}, "--overflow");
-            const std::vector<double> xs = read_numbers(std::cin);
+            const std::vector<double> xs = read_number_lines(std::cin);
             const RandomStream rng(o->seed);
             nlohmann::json out = nlohmann::json::array();
             std::string text;

@@ -31,7 +31,7 @@ GzFile open_gz(const fs::path& path) {
 std::vector<uint8_t> read_maybe_gzip(const fs::path& path, size_t limit = SIZE_MAX) {
   GzFile f = open_gz(path);
   std::vector<uint8_t> data;
-  std::vector<uint8_t> buf(std::min<size_t>(limit, 1 << 20));
+  std::vector<uint8_t> buf(std::min<size_t>(limit, 1 << 16));
   while (data.size() < limit) {
     const int n = gzread(f.get(), buf.data(), unsigned(std::min(buf.size(), limit - data.size())));
     if (n < 0) {

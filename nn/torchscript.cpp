@@ -3,8 +3,13 @@
 #include <torch/script.h>
 
 #include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <fstream>
+#include <thread>
 
 #include "arith/error.h"
 #include "arith/hash.h"
@@ -109,15 +114,57 @@ struct Importer {
   }
 };
 
+// LibTorch's loader is not safe on a corrupt archive: the fuzzer (tests/fuzz) finds files
+// that make it read a wild address within seconds. So the file is first loaded in a child
+// process; a child killed by a signal means the file crashes LibTorch, which is the file's
+// fault (exit 2), not a crash of lpsim. A child that cannot be made, or that has not
+// finished after a minute, leaves the load to this process as before.
+void load_in_child_first(const std::filesystem::path& file) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return;
+  if (pid == 0) {
+    int code = 0;
+    try {
+      (void)torch::jit::load(file.string());
+    } catch (...) {
+      code = 3;  // an exception: this process will catch it and say what it was
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  for (int waited_ms = 0;; waited_ms += 5) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0) return;
+    if (waited_ms > 60000) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3))
+    throw InputError(fmt::format("not a loadable TorchScript module: LibTorch's loader crashed on it ({})",
+                                 WIFSIGNALED(status) ? fmt::format("signal {}", WTERMSIG(status))
+                                                     : fmt::format("exit {}", WEXITSTATUS(status))),
+                     file.string());
+}
+
 }  // namespace
 
 GraphNet import_torchscript(const std::filesystem::path& file, const InputShape& in) {
   if (!std::filesystem::exists(file)) throw InputError("TorchScript file not found", file.string());
+  load_in_child_first(file);
   torch::jit::Module m;
   try {
     m = torch::jit::load(file.string());
   } catch (const c10::Error& e) {
     throw InputError(std::string("not a loadable TorchScript module: ") + e.what_without_backtrace(), file.string());
+  } catch (const std::exception& e) {  // torch::jit::ErrorReport and others (found by fuzzing)
+    std::string what = e.what();
+    if (const size_t nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
+    throw InputError("not a loadable TorchScript module: " + (what.empty() ? std::string("its code does not compile") : what),
+                     file.string());
   }
   m.eval();
   Importer imp{file.string(), {}, {}};

@@ -86,8 +86,13 @@ TrainResult run_epochs(GraphNet& net, const std::vector<torch::Tensor>& params, 
   for (int e = cfg.epochs - 1; e >= 1; --e) {
     const auto m = dir / fmt::format("epoch-{}.pt", e), o = dir / fmt::format("epoch-{}.optim.pt", e);
     if (std::filesystem::exists(m) && std::filesystem::exists(o)) {
-      torch::load(net, m.string());
-      torch::load(opt, o.string());
+      try {
+        torch::load(net, m.string());
+        torch::load(opt, o.string());
+      } catch (const c10::Error& err) {  // written atomically: only a disk fault or an edit gets here
+        throw InputError(std::string("checkpoint is unreadable (delete it and its .optim.pt to resume from the one "
+                                     "before): ") + err.what_without_backtrace(), m.string());
+      }
       start_epoch = e;
       break;
     }

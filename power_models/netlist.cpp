@@ -29,6 +29,10 @@ std::map<std::string, size_t> Netlist::cell_counts() const {
   return c;
 }
 
+constexpr uint32_t kMaxNet = 1u << 24;
+
+Netlist netlist_from_json(const nlohmann::json& j, const std::string& where);
+
 Netlist load_yosys_json(const std::filesystem::path& path) {
   const std::string where = path.string();
   std::ifstream in(path);
@@ -39,8 +43,16 @@ Netlist load_yosys_json(const std::filesystem::path& path) {
   } catch (const std::exception& e) {
     throw InputError(std::string("not a JSON netlist: ") + e.what(), where);
   }
-  if (!j.contains("modules") || j["modules"].size() != 1)
+  if (!j.is_object() || !j.contains("modules") || !j["modules"].is_object() || j["modules"].size() != 1)
     throw InputError("expected exactly one (flattened) module", where);
+  try {
+    return netlist_from_json(j, where);
+  } catch (const nlohmann::json::exception& e) {  // a port, cell or bit of the wrong shape
+    throw InputError(std::string("not a Yosys netlist: ") + e.what(), where);
+  }
+}
+
+Netlist netlist_from_json(const nlohmann::json& j, const std::string& where) {
   // The module by name (a structured binding into items() would keep a pointer into an
   // iteration proxy that dies with the statement: -Wdangling-pointer).
   const std::string name = j["modules"].begin().key();
@@ -52,6 +64,8 @@ Netlist load_yosys_json(const std::filesystem::path& path) {
   auto net = [&](const nlohmann::json& bit) -> uint32_t {
     if (bit.is_string()) return bit.get<std::string>() == "1" ? 1u : 0u;  // "x"/"z" read as 0
     const uint32_t b = bit.get<uint32_t>();
+    // Nets are numbered densely from 2; a wild number would size the simulator's tables.
+    if (b > kMaxNet) throw InputError("net number " + std::to_string(b) + " out of range", where);
     max_net = std::max(max_net, b);
     return b;
   };

@@ -175,13 +175,26 @@ UnitEnergyReport finish(UnitEnergyReport rep, const GateSim& sim, const std::vec
   return rep;
 }
 
+// The unit's netlist from the cache, or synthesised. A cache entry that does not read as
+// a netlist (truncated, edited, a disk error) is synthesised again, not an error.
+Netlist cached_netlist(const SynthRequest& request) {
+  const std::filesystem::path file = synthesize(request);
+  try {
+    return load_yosys_json(file);
+  } catch (const InputError&) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    return load_yosys_json(synthesize(request));
+  }
+}
+
 // A unit ready to price: its netlist (synthesised, or from the cache), its area in the
 // report, and a simulator that prices every transition.
 struct UnitSim {
   Netlist netlist;
   GateSim sim;  // holds a reference to netlist (declared first)
   UnitSim(const UnitEnergyRequest& req, const CellLibrary& lib, UnitEnergyReport& rep)
-      : netlist(load_yosys_json(synthesize({rep.module, rep.params, req.rtl_dir, req.cache_dir}))), sim(netlist) {
+      : netlist(cached_netlist({rep.module, rep.params, req.rtl_dir, req.cache_dir})), sim(netlist) {
     rep.area = unit_area(netlist, lib);
     sim.set_transition_costs(transition_energy_fj(netlist, lib));
     sim.set_unit_delay(req.unit_delay);

@@ -10,6 +10,7 @@ PKGS=(
   verilator yosys libsystemc-dev
   libtorch-dev libopenmpi-dev openmpi-bin
   dataset-fashion-mnist gnuplot-nox python3 zlib1g-dev libssl-dev
+  clang libclang-rt-14-dev  # libFuzzer (scripts/fuzz.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do

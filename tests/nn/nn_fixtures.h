@@ -39,12 +39,14 @@ inline fs::path fresh_dir(const std::string& name) {
   return d;
 }
 
-// A LeNet-5 trained for one short epoch on real images: real, non-random weights.
+// A LeNet-5 trained for one short epoch on real images: real, non-random weights. Trained
+// once per build and shared by every test process through the model cache (keyed by
+// graph, settings, seed and data; a lock per entry), as `lpsim run` shares its models.
 inline GraphNet trained(const std::string& arch, uint64_t seed = 3) {
   GraphNet net(make_builtin_model(arch));
   TrainConfig c;
   c.epochs = 1, c.seed = seed, c.lr = 0.05;
-  train_or_load(net, data().train, c, fresh_dir(arch + std::to_string(seed)));
+  train_or_load(net, data().train, c, LPSIM_TEST_MODEL_CACHE);
   net->eval();
   return net;
 }

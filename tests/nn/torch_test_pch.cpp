@@ -1,0 +1,1 @@
+// The translation unit that builds the Torch tests' precompiled header (CMakeLists.txt).
