@@ -1,7 +1,4 @@
 // `lpsim quantize`, `lpsim clip`, `lpsim formats`: inspecting formats and quantizers.
-#include <algorithm>
-#include <charconv>
-#include <cstdlib>
 #include <cmath>
 #include <fmt/format.h>
 #include <iostream>

@@ -43,13 +43,29 @@ struct Importer {
   }
   int square(const torch::jit::Module& m, const char* attr, const std::string& layer) const {
     const auto v = ints(m, attr, layer);
-    if (v.empty() || (v.size() == 2 && v[0] != v[1]))
+    if (v.empty() || v.size() > 2 || (v.size() == 2 && v[0] != v[1]))
       fail(layer, std::string("only square ") + attr + " is supported");
+    if (v[0] < 0 || v[0] > 4096) fail(layer, std::string("attribute ") + attr + " out of range: " + std::to_string(v[0]));
     return int(v[0]);
   }
-  torch::Tensor tensor(const torch::jit::Module& m, const char* attr, const std::string& layer) const {
+  torch::Tensor tensor(const torch::jit::Module& m, const char* attr, const std::string& layer, int64_t dims = -1) const {
     if (!m.hasattr(attr) || !m.attr(attr).isTensor()) fail(layer, std::string("missing tensor ") + attr);
-    return m.attr(attr).toTensor().detach().to(torch::kFloat32);
+    const torch::Tensor t = m.attr(attr).toTensor();
+    if (dims >= 0 && t.dim() != dims)
+      fail(layer, std::string("tensor ") + attr + " has " + std::to_string(t.dim()) + " dimensions, expected " +
+                      std::to_string(dims));
+    if (t.numel() == 0) fail(layer, std::string("tensor ") + attr + " is empty");
+    if (!t.is_floating_point()) fail(layer, std::string("tensor ") + attr + " is not floating point");
+    return t.detach().to(torch::kFloat32);
+  }
+  // An optional tensor (a layer's bias): present as a tensor, or absent / None.
+  bool has_tensor(const torch::jit::Module& m, const char* attr) const { return m.hasattr(attr) && m.attr(attr).isTensor(); }
+  // An optional int (groups, start_dim), `def` when absent.
+  int64_t opt_int(const torch::jit::Module& m, const char* attr, const std::string& layer, int64_t def) const {
+    if (!m.hasattr(attr)) return def;
+    const auto v = ints(m, attr, layer);
+    if (v.size() != 1) fail(layer, std::string("attribute ") + attr + " is not one int");
+    return v[0];
   }
 
   void visit(const torch::jit::Module& mod, const std::string& prefix) {
@@ -69,39 +85,41 @@ struct Importer {
       } else if (type == "Dropout" || type == "Identity") {
         continue;
       } else if (type == "Conv2d") {
-        const auto w = tensor(child.value, "weight", path);
+        const auto w = tensor(child.value, "weight", path, 4);
         if (square(child.value, "dilation", path) != 1) fail(path, "dilation other than 1 is not supported");
-        if (child.value.hasattr("groups") && child.value.attr("groups").toInt() != 1)
-          fail(path, "grouped convolution is not supported");
+        if (opt_int(child.value, "groups", path, 1) != 1) fail(path, "grouped convolution is not supported");
         n.kind = OpKind::conv;
         n.out_channels = int(w.size(0)), n.in_channels = int(w.size(1)), n.kernel = int(w.size(2));
         if (w.size(2) != w.size(3)) fail(path, "only square kernels are supported");
         n.stride = square(child.value, "stride", path);
         n.padding = square(child.value, "padding", path);
-        n.bias = child.value.attr("bias").isTensor();
+        n.bias = has_tensor(child.value, "bias");
       } else if (type == "Linear") {
-        const auto w = tensor(child.value, "weight", path);
+        const auto w = tensor(child.value, "weight", path, 2);
         n.kind = OpKind::linear;
         n.out_channels = int(w.size(0)), n.in_channels = int(w.size(1));
-        n.bias = child.value.attr("bias").isTensor();
+        n.bias = has_tensor(child.value, "bias");
       } else if (type == "BatchNorm2d") {
         n.kind = OpKind::batchnorm;
-        n.out_channels = int(tensor(child.value, "running_mean", path).size(0));
-        if (child.value.hasattr("eps")) n.bn_eps = child.value.attr("eps").toDouble();
+        n.out_channels = int(tensor(child.value, "running_mean", path, 1).size(0));
+        if (child.value.hasattr("eps")) {
+          if (!child.value.attr("eps").isDouble()) fail(path, "attribute eps is not a number");
+          n.bn_eps = child.value.attr("eps").toDouble();
+        }
       } else if (type == "ReLU") {
         n.kind = OpKind::relu;
       } else if (type == "MaxPool2d" || type == "AvgPool2d") {
         n.kind = type == "MaxPool2d" ? OpKind::maxpool : OpKind::avgpool;
         n.kernel = square(child.value, "kernel_size", path);
-        n.stride = child.value.attr("stride").isNone() ? n.kernel : square(child.value, "stride", path);
+        n.stride = !child.value.hasattr("stride") || child.value.attr("stride").isNone() ? n.kernel
+                                                                                         : square(child.value, "stride", path);
         if (child.value.hasattr("padding") && square(child.value, "padding", path) != 0)
           fail(path, "padded pooling is not supported");
       } else if (type == "AdaptiveAvgPool2d") {
         if (square(child.value, "output_size", path) != 1) fail(path, "only AdaptiveAvgPool2d(1) is supported");
         n.kind = OpKind::global_avgpool;
       } else if (type == "Flatten") {
-        if (child.value.hasattr("start_dim") && child.value.attr("start_dim").toInt() != 1)
-          fail(path, "only Flatten(start_dim=1) is supported");
+        if (opt_int(child.value, "start_dim", path, 1) != 1) fail(path, "only Flatten(start_dim=1) is supported");
         n.kind = OpKind::flatten;
       } else {
         fail(path, "unsupported layer type '" + type +
@@ -166,9 +184,18 @@ GraphNet import_torchscript(const std::filesystem::path& file, const InputShape&
     throw InputError("not a loadable TorchScript module: " + (what.empty() ? std::string("its code does not compile") : what),
                      file.string());
   }
+  return import_torchscript_module(m, file.string(), "torchscript:" + file.filename().string(), in);
+}
+
+GraphNet import_torchscript_module(torch::jit::Module m, const std::string& label, const std::string& arch,
+                                   const InputShape& in) {
+  const std::filesystem::path file = label;  // what the messages name
+  // Any LibTorch error below (an attribute of an unexpected type or shape) is the
+  // module's fault: the layer being read is named where known.
+  try {
   m.eval();
-  Importer imp{file.string(), {}, {}};
-  imp.g.arch = "torchscript:" + file.filename().string();
+  Importer imp{label, {}, {}};
+  imp.g.arch = arch;
   imp.g.input_channels = in.channels, imp.g.input_height = in.height, imp.g.input_width = in.width;
   imp.g.classes = in.classes;
   imp.visit(m, "");
@@ -224,6 +251,9 @@ GraphNet import_torchscript(const std::filesystem::path& file, const InputShape&
     throw InputError("forward() is not the sequence of the module's children (lpsim imports sequential models)",
                      file.string());
   return net;
+  } catch (const c10::Error& e) {
+    throw InputError(std::string("unexpected module content: ") + e.what_without_backtrace(), label);
+  }
 }
 
 std::string torchscript_key(const std::filesystem::path& file, const std::string& data_key) {
