@@ -59,6 +59,7 @@ class Reader {
     for (const std::string& a : schema_keys(section))
       if (std::none_of(except.begin(), except.end(), [&](const char* e) { return a == e; })) allowed.push_back(a);
     for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) fail(kv.first, key, "a key must be a plain name, not a list or mapping");  // (fuzzing)
       const std::string k = kv.first.as<std::string>();
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
         std::string list;
@@ -580,7 +581,20 @@ void parse_model(const Reader& r, const YAML::Node& root, const YAML::Node& m, c
     }
   }
 
+std::vector<Scenario> parse_scenario_tree_checked(const ScenarioTree& tree);
+
+// Any yaml-cpp conversion the checks above did not foresee (a key that is a list, a
+// value of an odd shape: the fuzzer finds them) is still the file's fault, at its place.
 std::vector<Scenario> parse_scenario_tree(const ScenarioTree& tree) {
+  try {
+    return parse_scenario_tree_checked(tree);
+  } catch (const YAML::Exception& e) {
+    throw InputError("unexpected YAML here: " + e.msg, e.mark.is_null() ? tree.sources.label()
+                                                                        : tree.sources.where(e.mark.line, e.mark.column));
+  }
+}
+
+std::vector<Scenario> parse_scenario_tree_checked(const ScenarioTree& tree) {
   const YAML::Node& root = tree.root;
   const std::string& label = tree.sources.label();
   Reader r(tree.sources);

@@ -55,8 +55,8 @@ Netlist load_yosys_json(const std::filesystem::path& path) {
 Netlist netlist_from_json(const nlohmann::json& j, const std::string& where) {
   // The module by name (a structured binding into items() would keep a pointer into an
   // iteration proxy that dies with the statement: -Wdangling-pointer).
-  const std::string name = j["modules"].begin().key();
-  const nlohmann::json& mod = j["modules"][name];
+  const std::string name = j.at("modules").begin().key();
+  const nlohmann::json& mod = j.at("modules").at(name);
   Netlist n;
   n.top = name;
   // Yosys numbers nets from 2; "0"/"1" strings are constants.
@@ -69,26 +69,28 @@ Netlist netlist_from_json(const nlohmann::json& j, const std::string& where) {
     max_net = std::max(max_net, b);
     return b;
   };
-  for (const auto& [port, p] : mod["ports"].items()) {
+  // .at() throughout: operator[] on a const json with a missing key is undefined (the
+  // fuzzer found a use-after-free there); .at() throws, and load_yosys_json says so.
+  for (const auto& [port, p] : mod.at("ports").items()) {
     std::vector<uint32_t> bits;
-    for (const auto& b : p["bits"]) bits.push_back(net(b));
-    (p["direction"] == "input" ? n.inputs : n.outputs)[port] = bits;
+    for (const auto& b : p.at("bits")) bits.push_back(net(b));
+    (p.at("direction") == "input" ? n.inputs : n.outputs)[port] = bits;
   }
   std::vector<Gate> comb, dffs;
-  for (const auto& [cname, c] : mod["cells"].items()) {
-    const std::string type = c["type"];
+  for (const auto& [cname, c] : mod.at("cells").items()) {
+    const std::string type = c.at("type").get<std::string>();
     Gate g{gate_type(type, where), type};
-    const auto& con = c["connections"];
+    const auto& con = c.at("connections");
     if (g.type == GateType::kDff) {
-      g.in[0] = net(con["D"][0]);
-      g.out = net(con["Q"][0]);
+      g.in[0] = net(con.at("D").at(0));
+      g.out = net(con.at("Q").at(0));
       dffs.push_back(g);
       continue;
     }
-    g.in[0] = net(con["A"][0]);
-    if (con.contains("B")) g.in[1] = net(con["B"][0]);
-    if (con.contains("S")) g.in[2] = net(con["S"][0]);
-    g.out = net(con["Y"][0]);
+    g.in[0] = net(con.at("A").at(0));
+    if (con.contains("B")) g.in[1] = net(con.at("B").at(0));
+    if (con.contains("S")) g.in[2] = net(con.at("S").at(0));
+    g.out = net(con.at("Y").at(0));
     comb.push_back(g);
   }
   n.num_nets = max_net + 1;

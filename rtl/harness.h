@@ -273,6 +273,11 @@ struct Clocked {
   }
   std::string after_first_reset;  // reset_state_mismatch right after construction
   std::string reset() {
+    // A falling edge of rst_ni: from 1 first, since at time 0 the model's inputs are
+    // already 0 and a reset asserted there would never trigger (the registers would just
+    // keep Verilator's zero initial values, hiding a wrong reset value).
+    m->rst_ni = 1;
+    settle();
     m->rst_ni = 0;
     settle();
     std::string bad = detail::reset_state_mismatch(*m);
