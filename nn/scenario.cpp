@@ -456,6 +456,15 @@ std::vector<SweptConfig> expand_config_sweeps(const Reader& r, const YAML::Node&
       }
       vars.push_back({v, vals});
     }
+    // A product beyond any real study (the fuzzer's 20 lists of 20 values would never
+    // finish expanding) is refused before it is built.
+    constexpr double kMaxConfigs = 10000;
+    double product = 1;
+    for (const auto& v : vars) product *= double(v.second.size());
+    if (product + double(out.size()) > kMaxConfigs)
+      r.fail(sw, key + ".sweep",
+             fmt::format("this sweep makes {:.0f} configurations, more than {:.0f}: split the scenario", product,
+                         kMaxConfigs));
     std::vector<size_t> idx(vars.size(), 0);
     while (true) {
       std::vector<std::pair<std::string, std::string>> values;

@@ -195,8 +195,12 @@ SweepPlan load_sweep(const fs::path& file, const SweepOverrides& ov) {
     if (a.zipped) zip_len = a.size;
     else radix.push_back(a.size);
   if (zip_len) radix.push_back(zip_len);
-  size_t n = 1;
-  for (size_t r : radix) n *= r;
+  double n_points = 1;  // in floating point: a product of many axes must not wrap around
+  for (size_t r : radix) n_points *= double(r);
+  if (n_points > 100000)
+    throw InputError(fmt::format("the sweep makes {:.0f} points, more than 100000: split it", n_points), file.string(),
+                     "sweep");
+  const size_t n = size_t(n_points);
   std::set<std::string> ids;
   for (size_t k = 0; k < n; ++k) {
     std::vector<size_t> digit(radix.size());

@@ -413,3 +413,14 @@ quantization:
   e = error_of("quantization:\n  configs:\n    - {name: a, training: {method: luq, sampels: 2}}\n");
   EXPECT_NE(e.find("quantization.configs[0].training.sampels: unknown key"), std::string::npos) << e;
 }
+
+// A configuration sweep whose product is beyond any real study (found by fuzzing: 20 lists
+// of 20 values never finished expanding) is refused before it is built, at its place.
+TEST(Scenario, HugeConfigurationSweepIsRefused) {
+  std::string lists;
+  for (const char* v : {"a", "b", "c", "d", "e"}) lists += std::string(lists.empty() ? "" : ", ") + v + ": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]";
+  const std::string e = error_of("quantization:\n  configs:\n    - name: \"c{a}{b}{c}{d}{e}\"\n      weights: int8\n"
+                                 "      activations: int8\n      sweep: {" + lists + "}\n");
+  EXPECT_NE(e.find("quantization.configs[0].sweep: this sweep makes 100000 configurations, more than 10000"),
+            std::string::npos) << e;
+}
