@@ -458,7 +458,7 @@ std::vector<SweptConfig> expand_config_sweeps(const Reader& r, const YAML::Node&
     }
     // A product beyond any real study (the fuzzer's 20 lists of 20 values would never
     // finish expanding) is refused before it is built.
-    constexpr double kMaxConfigs = 10000;
+    constexpr double kMaxConfigs = 2000;
     double product = 1;
     for (const auto& v : vars) product *= double(v.second.size());
     if (product + double(out.size()) > kMaxConfigs)
