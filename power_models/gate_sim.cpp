@@ -103,6 +103,7 @@ void GateSim::step_unit_delay() {
     if (!changed) break;
   }
   if (!m_cost.empty()) m_step_costs.push_back(cost);
+  m_last_cost = cost;
 }
 
 __attribute__((target_clones("default", "arch=x86-64-v2"))) void GateSim::step() {
@@ -142,13 +143,20 @@ __attribute__((target_clones("default", "arch=x86-64-v2"))) void GateSim::step()
       if (!m_cost.empty()) cost += double(t) * m_cost[n];
     }
     if (!m_cost.empty()) m_step_costs.push_back(cost);
+    m_last_cost = cost;
   }
   // m_prev keeps this step's settled values: the reference for the next step's
   // transitions and what output() reads.
   std::copy(m_value.begin(), m_value.end(), m_prev.begin());
   // Rising clock edge: every flip-flop takes its D (read from the settled copy, so the
   // order of the flip-flops does not matter).
-  for (size_t i = m_netlist.num_comb; i < m_netlist.gates.size(); ++i) v[m_netlist.gates[i].out] = m_prev[m_netlist.gates[i].in[0]];
+  bool changed = false;
+  for (size_t i = m_netlist.num_comb; i < m_netlist.gates.size(); ++i) {
+    const Gate& g = m_netlist.gates[i];
+    changed |= m_prev[g.in[0]] != m_prev[g.out];
+    v[g.out] = m_prev[g.in[0]];
+  }
+  m_state_changed = changed;
   ++m_steps;
 }
 

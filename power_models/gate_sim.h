@@ -34,6 +34,12 @@ class GateSim {
   // total cost (all 64 lanes) in step_costs(), for batch-means confidence intervals.
   void set_transition_costs(std::vector<double> cost) { m_cost = std::move(cost); }
   const std::vector<double>& step_costs() const { return m_step_costs; }
+  // Cost of the last step alone (0 before costs are set or on the first step).
+  double last_step_cost() const { return m_last_cost; }
+  // Whether the last step's clock edge changed any flip-flop. If it did not and the next
+  // step's inputs equal the last step's, that step would count no transition and change
+  // nothing: a caller may skip it (an idle, clock-gated part of an array).
+  bool state_changed() const { return m_state_changed; }
   uint64_t steps() const { return m_steps; }
   uint64_t gate_evaluations() const { return m_steps * m_netlist.num_comb * 64; }
   void reset_counters();
@@ -56,6 +62,8 @@ class GateSim {
   std::vector<char> m_comb_driven;
   void step_unit_delay();
   uint64_t m_steps = 0;
+  double m_last_cost = 0;
+  bool m_state_changed = true;
 };
 
 }  // namespace lpsim::power

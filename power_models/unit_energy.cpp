@@ -175,9 +175,11 @@ UnitEnergyReport finish(UnitEnergyReport rep, const GateSim& sim, const std::vec
   return rep;
 }
 
-// The unit's netlist from the cache, or synthesised. A cache entry that does not read as
-// a netlist (truncated, edited, a disk error) is synthesised again, not an error.
-Netlist cached_netlist(const SynthRequest& request) {
+}  // namespace
+
+// A cache entry that does not read as a netlist (truncated, edited, a disk error) is
+// synthesised again, not an error.
+Netlist unit_netlist(const SynthRequest& request) {
   const std::filesystem::path file = synthesize(request);
   try {
     return load_yosys_json(file);
@@ -188,13 +190,17 @@ Netlist cached_netlist(const SynthRequest& request) {
   }
 }
 
+UnitEnergyReport unit_module(const UnitEnergyRequest& req) { return prepare(req); }
+
+namespace {
+
 // A unit ready to price: its netlist (synthesised, or from the cache), its area in the
 // report, and a simulator that prices every transition.
 struct UnitSim {
   Netlist netlist;
   GateSim sim;  // holds a reference to netlist (declared first)
   UnitSim(const UnitEnergyRequest& req, const CellLibrary& lib, UnitEnergyReport& rep)
-      : netlist(cached_netlist({rep.module, rep.params, req.rtl_dir, req.cache_dir})), sim(netlist) {
+      : netlist(unit_netlist({rep.module, rep.params, req.rtl_dir, req.cache_dir})), sim(netlist) {
     rep.area = unit_area(netlist, lib);
     sim.set_transition_costs(transition_energy_fj(netlist, lib));
     sim.set_unit_delay(req.unit_delay);

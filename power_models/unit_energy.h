@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "power_models/gate_energy.h"
+#include "power_models/netlist.h"
+#include "power_models/synth.h"
 
 namespace lpsim::power {
 
@@ -74,6 +76,14 @@ struct UnitEnergyReport {
 };
 
 UnitEnergyReport measure_unit_energy(const UnitEnergyRequest& req, const CellLibrary& lib);
+
+// The module and parameters a request synthesises (report.module, report.params; nothing
+// measured). InputError as measure_unit_energy on a request no unit takes.
+UnitEnergyReport unit_module(const UnitEnergyRequest& req);
+
+// The netlist of a module from the synthesis cache, or synthesised (synthesize()); a cache
+// entry that does not read as a netlist is synthesised again, not an error.
+Netlist unit_netlist(const SynthRequest& request);
 
 // Two-sided 95 % Student-t quantile with `dof` degrees of freedom.
 double student_t95(uint64_t dof);

@@ -1,0 +1,139 @@
+// A systolic-array accelerator, simulated cycle by cycle in SystemC (sim/accelerator.cpp):
+// an R×C array of integer MAC PEs with weight-stationary or output-stationary dataflow,
+// input/weight/output SRAM buffers and a controller that tiles a layer's GEMM onto the
+// array. Every PE operation is priced at the gates: the PE's synthesised netlist (rtl/
+// mac_ws, rtl/mac) is simulated bit-parallel, 64 PEs per machine word, on the operands
+// each PE really sees cycle by cycle; SRAM accesses are priced per access from the 45 nm
+// memory table (power_models/memory_energy.h); leakage over the cycles a layer takes.
+//
+// This header is SystemC-free (and C++17, as Debian's libsystemc): the kernel, the
+// modules and the clock stay inside sim/accelerator.cpp.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "power_models/cell_library.h"
+
+namespace lpsim::sim {
+
+// weight_stationary: PE(r, c) holds w[k0 + r][n0 + c]; activation rows a[m][k0..] enter
+// from the left (row r skewed by r cycles) and move right one PE per cycle; partial sums
+// move down one PE per cycle and leave the bottom row; a fold is R weight-load cycles,
+// then M + R + C' − 2 streaming cycles (C' = columns in use). Folds over K add the fold
+// before's partial sums, read back from the output buffer, at the top of the column, so
+// each output is summed in k-order.
+// output_stationary: PE(r, c) accumulates out[m0 + r][n0 + c] in its own register;
+// a[m][k] enter from the left, w[k][n] from the top, both skewed; a fold streams K + R' +
+// C' − 2 cycles and drains the R rows of results in R cycles.
+enum class Dataflow { weight_stationary, output_stationary };
+Dataflow parse_dataflow(const std::string& s);  // InputError on anything else
+const char* dataflow_name(Dataflow d);
+
+// The PE: an integer MAC (rtl/mac_ws for weight-stationary, rtl/mac for output-
+// stationary) — operands of a_bits and w_bits, both signed or both unsigned, an acc_bits
+// accumulator that wraps or saturates (arith::AccumulatorModel's semantics).
+struct PeSpec {
+  int a_bits = 8, w_bits = 8, acc_bits = 32;
+  bool is_signed = true;
+  bool saturate = false;
+  std::string arch = "array";  // array | booth multiplier
+  std::string label() const;   // e.g. "mac_ws int8x8 acc32 array"
+};
+
+struct AcceleratorSpec {
+  int rows = 16, cols = 16;
+  Dataflow dataflow = Dataflow::weight_stationary;
+  double clock_mhz = 500;
+  uint64_t ifmap_sram_bytes = 64 * 1024, filter_sram_bytes = 64 * 1024, ofmap_sram_bytes = 64 * 1024;
+  int sram_port_bits = 64;
+  std::string sram_source = "cacti7-itrs-lstp";  // a source of power_models/data/memory_45nm.csv
+  int window_cycles = 64;                        // power-trace window
+  bool gate_level = true;                        // false: outputs and timing only (no PE energy)
+  // Compare the netlist's registered outputs with the golden PE's after every simulated
+  // gate step (GemmResult::gate_mismatches): the synthesised PE checked on every cycle of
+  // a real layer. Slower (outputs are read back from the bit-parallel simulator).
+  bool verify_gates = false;
+  PeSpec pe;
+  // InputError naming the key (accelerator.rows, ...) on a value out of range.
+  void validate() const;
+};
+
+// One layer as a GEMM: out[m][n] = Σ_k a[m][k]·w[k][n] in the PE's accumulator, k in order.
+struct Gemm {
+  std::string name;
+  int64_t M = 0, K = 0, N = 0;
+  std::vector<uint64_t> a;  // M×K operand codes (low a_bits bits), row-major
+  std::vector<uint64_t> w;  // K×N operand codes (low w_bits bits), row-major
+};
+
+struct SramTraffic {
+  uint64_t reads = 0, writes = 0;  // accesses of sram_port_bits
+  double energy_pj = 0;
+};
+
+struct GemmResult {
+  std::vector<int64_t> out;   // M×N accumulator values (signed if the PE is)
+  uint64_t overflows = 0;     // additions that left the accumulator's range
+  uint64_t folds = 0, cycles = 0, macs = 0;
+  uint64_t scalesim_cycles = 0;  // what SCALE-Sim's code reports for this mapping
+  uint64_t paper_cycles = 0;     // the closed form of the SCALE-Sim paper
+  double utilization = 0;        // macs / (cycles · rows · cols)
+  double mac_energy_pj = 0;      // PE dynamic energy, gate-level (multiplier, adder, registers)
+  double leakage_pj = 0;         // PE leakage over all cycles, every PE
+  SramTraffic ifmap, filter, ofmap;
+  std::vector<double> window_energy_pj;  // energy of each window of window_cycles (the last may be shorter)
+  uint64_t pe_steps_simulated = 0;       // PE-cycles evaluated at the gates (idle groups skipped)
+  uint64_t gate_mismatches = 0;          // verify_gates: PE-cycles where netlist and golden differ
+  double seconds = 0;                    // wall time of the simulation
+  double sram_energy_pj() const { return ifmap.energy_pj + filter.energy_pj + ofmap.energy_pj; }
+  double energy_pj() const { return mac_energy_pj + leakage_pj + sram_energy_pj(); }
+};
+
+struct PowerSummary {
+  double avg_mw = 0, peak_mw = 0;
+};
+// Average over all cycles and the largest window's power at clock_mhz (pJ per ns = W).
+PowerSummary power_summary(const GemmResult& r, int window_cycles, double clock_mhz);
+
+class Accelerator {
+ public:
+  // Synthesises (or loads from cache_dir) the PE netlist when spec.gate_level.
+  Accelerator(AcceleratorSpec spec, const power::CellLibrary& lib, std::filesystem::path rtl_dir,
+              std::filesystem::path cache_dir);
+  ~Accelerator();
+  Accelerator(const Accelerator&) = delete;
+  Accelerator& operator=(const Accelerator&) = delete;
+
+  // Streams the GEMM through the array. progress(folds done, folds) after every fold.
+  // InputError if the operands do not match M, K, N or do not fit their widths.
+  GemmResult run(const Gemm& g, const std::function<void(uint64_t, uint64_t)>& progress = {});
+
+  const AcceleratorSpec& spec() const;
+  double pe_area_um2() const;     // one PE (0 without gate_level)
+  double pe_nand2() const;
+  double pe_leakage_nw() const;
+  std::string sram_citation() const;  // which memory-table rows price the buffers
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// The reference: every output summed in k-order through arith::AccumulatorModel — the
+// semantics of the network executor's integer accumulator.
+std::vector<int64_t> reference_gemm(const Gemm& g, const PeSpec& pe, uint64_t* overflows = nullptr);
+
+// SCALE-Sim's cycle counts for an M×K×N GEMM on R×C (folds of the full array):
+//  weight-stationary ⌈K/R⌉·⌈N/C⌉ folds of 2R + C + M − 2 (paper and code; the code
+//  reports the total minus one); output-stationary ⌈M/R⌉·⌈N/C⌉ folds of 2R + C + K − 2
+//  in the paper, R + C + K − 2 in the code (minus one).
+uint64_t scalesim_paper_cycles(Dataflow d, int rows, int cols, int64_t M, int64_t K, int64_t N);
+uint64_t scalesim_code_cycles(Dataflow d, int rows, int cols, int64_t M, int64_t K, int64_t N);
+
+}  // namespace lpsim::sim
