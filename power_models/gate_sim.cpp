@@ -37,15 +37,37 @@ void GateSim::reset_counters() {
   m_steps = 0;
 }
 
+namespace {
+
+// In-place transpose of a 64×64 bit matrix: bit l of a[b] becomes bit b of a[l]
+// (recursive block swaps, 6 × 32 word operations instead of 64 × 64 bit moves).
+void transpose64(uint64_t a[64]) {
+  uint64_t m = 0x00000000FFFFFFFFull;
+  for (int j = 32; j; j >>= 1, m ^= m << j)
+    for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+      const uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
+      a[k | j] ^= t;
+      a[k] ^= t << j;
+    }
+}
+
+}  // namespace
+
 void GateSim::set_input(const std::string& port, const LaneValues& values) {
   const auto it = m_netlist.inputs.find(port);
   if (it == m_netlist.inputs.end()) throw InputError("no input port '" + port + "'", m_netlist.top);
   // Transpose: bit b of every lane's value into one word.
-  for (size_t b = 0; b < it->second.size(); ++b) {
+  const size_t width = it->second.size();
+  if (width == 1) {
     uint64_t w = 0;
-    for (int l = 0; l < 64; ++l) w |= ((values[l] >> b) & 1u) << l;
-    m_value[it->second[b]] = w;
+    for (int l = 0; l < 64; ++l) w |= (values[l] & 1u) << l;
+    m_value[it->second[0]] = w;
+    return;
   }
+  uint64_t a[64];
+  std::copy(values.begin(), values.end(), a);
+  transpose64(a);
+  for (size_t b = 0; b < width; ++b) m_value[it->second[b]] = b < 64 ? a[b] : 0;  // a value has 64 bits
 }
 
 // The popcount of the toggle count needs POPCNT (x86-64-v2) to be one instruction;
@@ -164,10 +186,10 @@ LaneValues GateSim::output(const std::string& port) const {
   const auto it = m_netlist.outputs.find(port);
   if (it == m_netlist.outputs.end()) throw InputError("no output port '" + port + "'", m_netlist.top);
   LaneValues out{};
-  for (size_t b = 0; b < it->second.size(); ++b) {
-    const uint64_t w = m_steps == 0 ? 0 : m_prev[it->second[b]];
-    for (int l = 0; l < 64; ++l) out[l] |= ((w >> l) & 1u) << b;
-  }
+  uint64_t a[64] = {};
+  for (size_t b = 0; b < it->second.size() && b < 64; ++b) a[b] = m_steps == 0 ? 0 : m_prev[it->second[b]];
+  transpose64(a);
+  std::copy(a, a + 64, out.begin());
   return out;
 }
 
