@@ -25,5 +25,6 @@ Command add_energy(CLI::App& app, const bool& json);
 Command add_energy_findings(CLI::App& app, const bool& json);
 Command add_run(CLI::App& app, const bool& json);
 Command add_schema(CLI::App& app, const bool& json);
+Command add_sim(CLI::App& app, const bool& json);
 
 }  // namespace lpsim::cli

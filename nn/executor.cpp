@@ -610,6 +610,7 @@ torch::Tensor QuantizedExecutor::gemm(int i, const torch::Tensor& x, bool quanti
   } else {
     LPSIM_CHECK(act_scale_[i] > 0);  // calibrate() first
     auto acc = accumulate(i, x, record_ ? &recorded_[i] : nullptr);
+    if (record_) recorded_[i].acc = acc;
     const auto shape = nd.kind == OpKind::conv ? std::vector<int64_t>{1, -1, 1, 1} : std::vector<int64_t>{1, -1};
     // y = acc · s_x·s_w[n] + bias: in float32 when the combined scales are normal floats.
     auto s = wscale_[i] * act_scale_[i];

@@ -183,6 +183,9 @@ struct LayerOperands {
   // Bias correction: per output channel the offset in weight-code units (ζ_n = o_n/s_n),
   // multiplied by the activation row sums at run time. Undefined: none.
   torch::Tensor weight_offset;
+  // Recorded by forward(): the layer's accumulator values as accumulate() returns them
+  // (before rescaling), for checking another engine (sim/, the SystemC array) against them.
+  torch::Tensor acc;
 };
 
 // Integer accumulator range of a quantised layer (see the semantics above).

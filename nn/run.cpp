@@ -24,6 +24,7 @@
 #include "nn/lowp_train.h"
 #include "nn/executor.h"
 #include "nn/pann_train.h"
+#include "nn/prepare.h"
 #include "nn/pricing.h"
 #include "nn/progress.h"
 #include "nn/report_files.h"
@@ -398,6 +399,58 @@ std::string pricing_basis() {
   return fmt::format("{:016x}", h);
 }
 
+std::vector<LayerQuant> resolve_config(const QuantConfigSpec& c, const Graph& g) { return resolve(c, g); }
+
+PreparedModel prepare_model(const Scenario& s, bool progress, const std::function<void(const Graph&)>& check_layers) {
+  (void)power::resource_dirs();  // rtl/ and cell data found (or an error) before any work
+  PreparedModel pm;
+  // Data (nn/data.h): checked before any work, preprocessed, hashed for the model key.
+  pm.data = load_scenario_data(s, progress);
+  ScenarioData& data = pm.data;
+  pm.train = data.train;
+  TensorDataset& train = pm.train;
+  // The validation slice: the last validation_images training images, held out from
+  // training and calibration (budget searches choose on it, never on the test set).
+  if (s.validation_images > 0) {
+    if (s.validation_images >= train.size())
+      throw InputError(fmt::format("validation_images ({}) must leave training images (the training set has {})",
+                                   s.validation_images, train.size()),
+                       s.file.string(), "quantization.validation_images");
+    const int64_t n = train.size() - s.validation_images;
+    pm.validation = {train.images.slice(0, n), train.labels.slice(0, n)};
+    train = {train.images.slice(0, 0, n), train.labels.slice(0, 0, n)};
+  }
+  // Model: imported, or built in and trained (or loaded) after the configurations have
+  // been checked against its layers, so a bad layer name fails before any work.
+  pm.model = s.torchscript.empty() ? GraphNet(make_builtin_model(s.arch, data.shape))
+                                   : import_torchscript(s.torchscript, data.shape);
+  GraphNet& model = pm.model;
+  const Graph& g = model->graph();
+  if (check_layers) check_layers(g);
+  TrainConfig& tc = pm.tc;  // model.train (PANN-aware fine-tuning takes its epochs and lr from pann.train)
+  tc.epochs = s.epochs, tc.batch_size = s.batch_size, tc.lr = s.lr, tc.momentum = s.momentum;
+  tc.weight_decay = s.weight_decay, tc.schedule = s.schedule, tc.seed = s.seed, tc.threads = s.threads;
+  tc.data_key = data.key;
+  if (!s.torchscript.empty()) {
+    pm.model_key = torchscript_key(s.torchscript, data.key);
+  } else {
+    pm.model_key = training_key(g, tc, train.size());
+    ProgressBar bar(progress, "train " + s.arch);
+    const TrainResult tr = train_or_load(model, train, tc, s.model_cache,
+                                         [&](int64_t d, int64_t t, const std::string& m) { bar.update(d, t, m); });
+    bar.finish();
+    if (progress)
+      std::cerr << (tr.from_cache ? "model: cached " : fmt::format("model: trained in {:.1f} s ", tr.seconds))
+                << tr.model_file.string() << "\n";
+  }
+  // Calibration set: the first images of a seeded permutation of the training set.
+  torch::manual_seed(s.seed);
+  pm.calib_order = torch::randperm(train.size());
+  const int64_t ncal = std::min<int64_t>(s.calibration_images, train.size());
+  pm.calib = train.images.index_select(0, pm.calib_order.slice(0, 0, ncal));
+  return pm;
+}
+
 RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   const auto t_start = Clock::now();
   check_output_dir(s);
@@ -405,51 +458,19 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   RunSummary summary;
   summary.output_dir = s.output_dir.string();
   summary.model = !s.model_name.empty() ? s.model_name : s.torchscript.empty() ? s.arch : s.torchscript.stem().string();
-  (void)power::resource_dirs();  // rtl/ and cell data found (or an error) before any work
-  // Data (nn/data.h): checked before any work, preprocessed, hashed for the model key.
-  ScenarioData data = load_scenario_data(s, opt.progress);
-  TensorDataset &train = data.train, &test = data.test;
-  // The validation slice: the last validation_images training images, held out from
-  // training and calibration (budget searches choose on it, never on the test set).
-  TensorDataset validation;
-  if (s.validation_images > 0) {
-    if (s.validation_images >= train.size())
-      throw InputError(fmt::format("validation_images ({}) must leave training images (the training set has {})",
-                                   s.validation_images, train.size()),
-                       s.file.string(), "quantization.validation_images");
-    const int64_t n = train.size() - s.validation_images;
-    validation = {train.images.slice(0, n), train.labels.slice(0, n)};
-    train = {train.images.slice(0, 0, n), train.labels.slice(0, 0, n)};
-  }
-  // Model: imported, or built in and trained (or loaded) after the configurations have
-  // been checked against its layers, so a bad layer name fails before any work.
-  GraphNet model = s.torchscript.empty() ? GraphNet(make_builtin_model(s.arch, data.shape))
-                                         : import_torchscript(s.torchscript, data.shape);
-  const Graph& g = model->graph();
   std::vector<std::vector<LayerQuant>> layer_configs;
-  for (const QuantConfigSpec& c : s.configs) layer_configs.push_back(resolve(c, g));
-  std::string model_key;
-  TrainConfig tc;  // model.train (PANN-aware fine-tuning takes its epochs and lr from pann.train)
-  tc.epochs = s.epochs, tc.batch_size = s.batch_size, tc.lr = s.lr, tc.momentum = s.momentum;
-  tc.weight_decay = s.weight_decay, tc.schedule = s.schedule, tc.seed = s.seed, tc.threads = s.threads;
-  tc.data_key = data.key;
-  if (!s.torchscript.empty()) {
-    model_key = torchscript_key(s.torchscript, data.key);
-  } else {
-    model_key = training_key(g, tc, train.size());
-    ProgressBar bar(opt.progress, "train " + s.arch);
-    const TrainResult tr = train_or_load(model, train, tc, s.model_cache,
-                                         [&](int64_t d, int64_t t, const std::string& m) { bar.update(d, t, m); });
-    bar.finish();
-    if (opt.progress)
-      std::cerr << (tr.from_cache ? "model: cached " : fmt::format("model: trained in {:.1f} s ", tr.seconds))
-                << tr.model_file.string() << "\n";
-  }
-  // Calibration set: the first images of a seeded permutation of the training set.
-  torch::manual_seed(s.seed);
-  const auto calib_order = torch::randperm(train.size());
-  const int64_t ncal = std::min<int64_t>(s.calibration_images, train.size());
-  auto calib = train.images.index_select(0, calib_order.slice(0, 0, ncal));
+  PreparedModel pm = prepare_model(s, opt.progress, [&](const Graph& g) {
+    for (const QuantConfigSpec& c : s.configs) layer_configs.push_back(resolve(c, g));
+  });
+  ScenarioData& data = pm.data;
+  TensorDataset &train = pm.train, &test = pm.data.test, &validation = pm.validation;
+  GraphNet model = pm.model;
+  const Graph& g = model->graph();
+  const std::string& model_key = pm.model_key;
+  const TrainConfig& tc = pm.tc;
+  const torch::Tensor& calib_order = pm.calib_order;
+  const int64_t ncal = pm.calib.size(0);
+  const torch::Tensor& calib = pm.calib;
   // A configuration's own calibration images (papers.md §5): real, noise or synthesised
   // from the BatchNorm statistics; made once per distinct setting.
   bool has_bn = false;

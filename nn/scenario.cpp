@@ -646,6 +646,68 @@ std::vector<Scenario> parse_scenario_tree_checked(const ScenarioTree& tree) {
     r.range(h, "energy_images", "hardware", s.energy_images, 1, 10000);
     r.get(h, "netlist_cache", "hardware", s.netlist_cache);
   }
+  if (const auto a = root["accelerator"]) {
+    AcceleratorSection& A = s.accelerator;
+    const std::string k = "accelerator";
+    r.expect_map(a, k, k);
+    A.present = true;
+    A.where = r.where(a);
+    r.get(a, "rows", k, A.rows);
+    r.range(a, "rows", k, A.rows, 1, 1024);
+    r.get(a, "cols", k, A.cols);
+    r.range(a, "cols", k, A.cols, 1, 1024);
+    r.get(a, "dataflow", k, A.dataflow);
+    r.one_of(a, "dataflow", k, A.dataflow, {"weight_stationary", "output_stationary"});
+    r.get(a, "clock_mhz", k, A.clock_mhz);
+    r.range(a, "clock_mhz", k, A.clock_mhz, 1e-3, 1e5);
+    for (auto [name, v] : {std::pair{"ifmap_sram_kb", &A.ifmap_sram_kb}, std::pair{"filter_sram_kb", &A.filter_sram_kb},
+                           std::pair{"ofmap_sram_kb", &A.ofmap_sram_kb}}) {
+      r.get(a, name, k, *v);
+      r.range(a, name, k, *v, 0.125, 1048576);
+    }
+    r.get(a, "sram_port_bits", k, A.sram_port_bits);
+    r.range(a, "sram_port_bits", k, A.sram_port_bits, 8, 4096);
+    r.get(a, "sram_energy", k, A.sram_energy);
+    r.get(a, "window_cycles", k, A.window_cycles);
+    r.range(a, "window_cycles", k, A.window_cycles, 1, 1e9);
+    r.get(a, "images", k, A.images);
+    r.range(a, "images", k, A.images, 1, 10000);
+    if (const auto c = a["configs"]) {
+      if (!c.IsSequence() || c.size() == 0) r.fail(c, k + ".configs", "expected a non-empty list of configuration names");
+      for (const auto& e : c) {
+        if (!e.IsScalar()) r.fail(e, k + ".configs", "expected a configuration name");
+        A.configs.push_back(e.Scalar());
+      }
+    }
+    if (const auto pe = a["pe"]) {
+      r.expect_map(pe, k + ".pe", "accelerator.pe");
+      r.get(pe, "unit", k + ".pe", A.pe_unit);
+      r.one_of(pe, "unit", k + ".pe", A.pe_unit, {"mac"});
+      r.get(pe, "arch", k + ".pe", A.pe_arch);
+      r.one_of(pe, "arch", k + ".pe", A.pe_arch, {"array", "booth"});
+    }
+    r.get(a, "peak_power_budget_mw", k, A.peak_power_budget_mw);
+    r.range(a, "peak_power_budget_mw", k, A.peak_power_budget_mw, 0, 1e9);
+    if (const auto b = a["budget_sizes"]) {
+      if (!b.IsSequence() || b.size() == 0) r.fail(b, k + ".budget_sizes", "expected a non-empty list of array sizes");
+      for (const auto& e : b) {
+        int v = 0;
+        try {
+          if (!e.IsScalar()) throw YAML::BadConversion(e.Mark());
+          v = e.as<int>();
+        } catch (const YAML::BadConversion&) {
+          r.fail(e, k + ".budget_sizes", "expected an integer array size");
+        }
+        if (v < 1 || v > 1024) r.fail(e, k + ".budget_sizes", "an array size must be in [1, 1024]");
+        A.budget_sizes.push_back(v);
+      }
+      if (A.peak_power_budget_mw <= 0) r.fail(b, k + ".budget_sizes", "needs accelerator.peak_power_budget_mw");
+    }
+    r.get(a, "verify_gates", k, A.verify_gates);
+    r.get(a, "vcd", k, A.vcd);
+    r.get(a, "vcd_pes", k, A.vcd_pes);
+    r.range(a, "vcd_pes", k, A.vcd_pes, 1, 64);
+  }
   if (const auto b = root["power_budget"]) {
     if (b.IsSequence()) {
       if (b.size() == 0) r.fail(b, "power_budget", "expected a budget or a non-empty list of named budgets");

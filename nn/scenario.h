@@ -111,6 +111,29 @@ struct QuantConfigSpec {
   std::vector<std::pair<std::string, std::string>> sweep_values;
 };
 
+// accelerator: the systolic array `lpsim sim` streams the network through (sim/
+// accelerator.h). The PE's widths and accumulator come from each configuration.
+struct AcceleratorSection {
+  bool present = false;
+  std::string where;  // file:line:col of the section
+  int rows = 16, cols = 16;
+  std::string dataflow = "weight_stationary";  // weight_stationary | output_stationary
+  double clock_mhz = 500;
+  double ifmap_sram_kb = 64, filter_sram_kb = 64, ofmap_sram_kb = 64;
+  int sram_port_bits = 64;
+  std::string sram_energy = "cacti7-itrs-lstp";  // a source of power_models/data/memory_45nm.csv
+  int window_cycles = 64;                        // power-trace window
+  int images = 1;                                // test images streamed through (seeded choice)
+  std::vector<std::string> configs;              // empty: every integer configuration
+  std::string pe_unit = "mac";                   // the PE (integer MAC)
+  std::string pe_arch;                           // array | booth ("": hardware.mac)
+  double peak_power_budget_mw = 0;               // 0: none
+  std::vector<int> budget_sizes;                 // square arrays checked against the budget
+  bool verify_gates = false;                     // netlist vs golden PE on every simulated cycle
+  std::filesystem::path vcd;                     // "": none
+  int vcd_pes = 4;                               // PEs of row 0 in the VCD
+};
+
 struct Scenario {
   std::filesystem::path file;
   std::string name;
@@ -155,6 +178,7 @@ struct Scenario {
   uint64_t energy_vectors = 1 << 14;
   int energy_images = 64;  // images whose layer operands are sampled for energy
   std::filesystem::path netlist_cache = "results/netlists";
+  AcceleratorSection accelerator;
   // outputs
   std::filesystem::path output_dir = "results/scenario";
   std::string output_dir_where;  // file:line:col of outputs.dir (for errors found when creating it)

@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "arith/atomic_file.h"
 #include "arith/error.h"
 #include "arith/int_units.h"
 #include "power_models/gate_energy.h"
@@ -154,6 +155,7 @@ struct Accelerator::Impl {
   std::vector<arith::AccumulatorModel> acc;             // output-stationary accumulators
   std::vector<PeInputs> in, prev_in;
   std::vector<uint64_t> golden_regs;  // verify_gates: the golden registers after the last edge
+  std::vector<PeInputs> gate_inputs_of_cycle;  // trace_pes: this cycle's inputs of the traced PEs
   std::vector<uint64_t> left_in, top_in, b_bus;  // edge buffers (skewed), weight-load bus
   // The job
   const Gemm* g = nullptr;
@@ -183,6 +185,7 @@ struct Accelerator::Impl {
 
   // Prices this cycle's inputs at the gates, then closes the cycle's accounting.
   void price_and_close_cycle() {
+    if (spec.trace_pes > 0) gate_inputs_of_cycle.assign(in.begin(), in.begin() + std::min<size_t>(in.size(), size_t(spec.trace_pes)));
     if (spec.gate_level) {
       const size_t P = in.size();
       std::fill(group_dirty.begin(), group_dirty.end(), 0);
@@ -228,6 +231,15 @@ struct Accelerator::Impl {
       const double leak = pe_leak_nw * double(P) * (1e3 / spec.clock_mhz) * 1e-6;  // nW·ns = 1e-6 pJ
       res->leakage_pj += leak;
       cycle_energy_pj += leak;
+    }
+    if (spec.trace_pes > 0) {
+      std::vector<PeTrace> row;
+      for (int c = 0; c < std::min(spec.trace_pes, C); ++c) {
+        const PeInputs& x = gate_inputs_of_cycle[size_t(c)];
+        row.push_back({x.a, x.b, x.psum, ws ? psum_reg[size_t(c)] : uint64_t(acc[size_t(c)].value) & mask_of(spec.pe.acc_bits),
+                       x.en, x.load, x.clear});
+      }
+      res->trace.push_back(std::move(row));
     }
     if (window_fill == 0) res->window_energy_pj.push_back(0);
     res->window_energy_pj.back() += cycle_energy_pj;
@@ -540,6 +552,58 @@ GemmResult Accelerator::run(const Gemm& g, const std::function<void(uint64_t, ui
   res.utilization = double(res.macs) / (double(res.cycles) * I.R * I.C);
   I.g = nullptr, I.res = nullptr, I.progress = nullptr;
   return res;
+}
+
+void write_vcd(const std::filesystem::path& file, const GemmResult& r, const AcceleratorSpec& spec) {
+  const bool ws = spec.dataflow == Dataflow::weight_stationary;
+  const int pes = r.trace.empty() ? 0 : int(r.trace.front().size());
+  struct Sig {
+    std::string name;
+    int width;
+    std::function<uint64_t(const PeTrace&)> get;
+  };
+  std::vector<Sig> sigs = {{"a_i", spec.pe.a_bits, [](const PeTrace& t) { return t.a; }},
+                           {"b_i", spec.pe.w_bits, [](const PeTrace& t) { return t.b; }},
+                           {"en_i", 1, [](const PeTrace& t) { return uint64_t(t.en); }}};
+  if (ws) {
+    sigs.push_back({"psum_i", spec.pe.acc_bits, [](const PeTrace& t) { return t.psum_in; }});
+    sigs.push_back({"w_load_i", 1, [](const PeTrace& t) { return uint64_t(t.load); }});
+    sigs.push_back({"psum_o", spec.pe.acc_bits, [](const PeTrace& t) { return t.out; }});
+  } else {
+    sigs.push_back({"clear_i", 1, [](const PeTrace& t) { return uint64_t(t.clear); }});
+    sigs.push_back({"acc_o", spec.pe.acc_bits, [](const PeTrace& t) { return t.out; }});
+  }
+  auto id = [&](int pe, size_t s) {  // printable VCD identifiers
+    std::string out;
+    for (size_t v = size_t(pe) * sigs.size() + s + 1; v; v /= 94) out += char('!' + v % 94);
+    return out;
+  };
+  auto value = [](uint64_t v, int width) {
+    if (width == 1) return std::string(1, char('0' + (v & 1)));
+    std::string b = "b";
+    for (int i = width - 1; i >= 0; --i) b += char('0' + ((v >> i) & 1));
+    return b + " ";
+  };
+  std::string o = "$timescale 1ps $end\n$scope module lpsim_array $end\n";
+  for (int p = 0; p < pes; ++p) {
+    o += "$scope module pe_0_" + std::to_string(p) + " $end\n";
+    for (size_t s = 0; s < sigs.size(); ++s)
+      o += "$var wire " + std::to_string(sigs[s].width) + " " + id(p, s) + " " + sigs[s].name + " $end\n";
+    o += "$upscope $end\n";
+  }
+  o += "$var wire 1 ! clk $end\n$upscope $end\n$enddefinitions $end\n";
+  const uint64_t period_ps = uint64_t(std::llround(1e6 / spec.clock_mhz));
+  std::vector<std::vector<uint64_t>> last(size_t(pes), std::vector<uint64_t>(sigs.size(), ~uint64_t{0}));
+  for (size_t c = 0; c < r.trace.size(); ++c) {
+    o += "#" + std::to_string(c * period_ps) + "\n0!\n";
+    for (int p = 0; p < pes; ++p)
+      for (size_t s = 0; s < sigs.size(); ++s) {
+        const uint64_t v = sigs[s].get(r.trace[c][size_t(p)]);
+        if (v != last[size_t(p)][s]) o += value(v, sigs[s].width) + id(p, s) + "\n", last[size_t(p)][s] = v;
+      }
+    o += "#" + std::to_string(c * period_ps + period_ps / 2) + "\n1!\n";
+  }
+  atomic_write_file(file, o);
 }
 
 }  // namespace lpsim::sim

@@ -58,6 +58,9 @@ struct AcceleratorSpec {
   // gate step (GemmResult::gate_mismatches): the synthesised PE checked on every cycle of
   // a real layer. Slower (outputs are read back from the bit-parallel simulator).
   bool verify_gates = false;
+  // Record the ports and output register of the first trace_pes PEs of row 0 every cycle
+  // (GemmResult::trace), e.g. for a VCD (write_vcd). 0: none.
+  int trace_pes = 0;
   PeSpec pe;
   // InputError naming the key (accelerator.rows, ...) on a value out of range.
   void validate() const;
@@ -76,6 +79,12 @@ struct SramTraffic {
   double energy_pj = 0;
 };
 
+// One traced cycle of one PE: its input ports and its output register after the edge.
+struct PeTrace {
+  uint64_t a = 0, b = 0, psum_in = 0, out = 0;
+  bool en = false, load = false, clear = false;
+};
+
 struct GemmResult {
   std::vector<int64_t> out;   // M×N accumulator values (signed if the PE is)
   uint64_t overflows = 0;     // additions that left the accumulator's range
@@ -89,6 +98,7 @@ struct GemmResult {
   std::vector<double> window_energy_pj;  // energy of each window of window_cycles (the last may be shorter)
   uint64_t pe_steps_simulated = 0;       // PE-cycles evaluated at the gates (idle groups skipped)
   uint64_t gate_mismatches = 0;          // verify_gates: PE-cycles where netlist and golden differ
+  std::vector<std::vector<PeTrace>> trace;  // trace_pes > 0: per cycle, the traced PEs
   double seconds = 0;                    // wall time of the simulation
   double sram_energy_pj() const { return ifmap.energy_pj + filter.energy_pj + ofmap.energy_pj; }
   double energy_pj() const { return mac_energy_pj + leakage_pj + sram_energy_pj(); }
@@ -124,6 +134,11 @@ class Accelerator {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// A Value Change Dump of a trace (GemmResult::trace) at clock_mhz: per PE its ports a_i,
+// b_i, psum_i (weight-stationary), en_i, w_load_i / clear_i and its output register.
+// Written atomically. InputError naming the file if it cannot be written.
+void write_vcd(const std::filesystem::path& file, const GemmResult& r, const AcceleratorSpec& spec);
 
 // The reference: every output summed in k-order through arith::AccumulatorModel — the
 // semantics of the network executor's integer accumulator.

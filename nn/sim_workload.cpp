@@ -1,0 +1,143 @@
+#include "nn/sim_workload.h"
+
+#include <cmath>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "arith/error.h"
+#include "arith/format.h"
+#include "nn/executor.h"
+#include "nn/prepare.h"
+#include "nn/pricing.h"
+#include "power_models/cell_library.h"
+#include "power_models/energy_model.h"
+#include "power_models/resources.h"
+
+namespace lpsim::nn {
+
+std::string sim_config_problem(const QuantConfigSpec& c) {
+  if (c.fp32) return "an FP32 configuration (the array's PEs are integer MACs)";
+  if (c.method != "uniform") return "method " + c.method + " (the array runs uniform integer configurations)";
+  if (c.accumulator != "int") return "accumulator " + c.accumulator + " (the array's PEs accumulate in integers)";
+  if (c.has_training) return "a low-precision training configuration";
+  const arith::NumberFormat fw = arith::parse_format(c.weights), fa = arith::parse_format(c.activations);
+  const auto* iw = std::get_if<arith::IntFormat>(&fw);
+  const auto* ia = std::get_if<arith::IntFormat>(&fa);
+  if (!iw || !ia) return "floating-point operands (" + c.weights + " x " + c.activations + ")";
+  if (iw->is_signed != ia->is_signed) return "mixed signedness (" + c.weights + " x " + c.activations + ")";
+  if (iw->bits < 2 || ia->bits < 2 || iw->bits > 16 || ia->bits > 16) return "operand widths outside 2..16 bits";
+  if (c.per_channel_activations || c.bit_allocation.mean_bits > 0)
+    return "per-channel activation scales or bit allocation (operands of several widths)";
+  if (c.bias_correction) return "bias correction (a run-time correction outside the array)";
+  if (c.unsigned_mac) return "unsigned_mac (offset codes with zero-point corrections outside the array)";
+  if (!c.layers.empty()) return "per-layer overrides (one PE for the whole network)";
+  if (c.calibration.source != "data") return "calibration source " + c.calibration.source;
+  return "";
+}
+
+SimWorkload sim_workload(const Scenario& s, const std::string& config, int images, const std::string& dataflow,
+                         bool price, bool progress) {
+  const QuantConfigSpec* cfg = nullptr;
+  for (const QuantConfigSpec& c : s.configs)
+    if (c.name == config) cfg = &c;
+  if (!cfg) throw InputError("no configuration '" + config + "' in quantization.configs", s.accelerator.where,
+                             "accelerator.configs");
+  if (const std::string why = sim_config_problem(*cfg); !why.empty())
+    throw InputError("configuration " + config + " cannot run on the array: " + why, cfg->where, "accelerator.configs");
+  torch::set_num_threads(s.threads);
+  std::vector<LayerQuant> layers;
+  PreparedModel pm = prepare_model(s, progress, [&](const Graph& g) { layers = resolve_config(*cfg, g); });
+  const Graph& g = pm.model->graph();
+  torch::Tensor calib = pm.calib;
+  if (cfg->calibration.images > 0 && cfg->calibration.images != calib.size(0))
+    calib = pm.train.images.index_select(
+        0, pm.calib_order.slice(0, 0, std::min<int64_t>(cfg->calibration.images, pm.train.size())));
+  QuantizedExecutor ex(pm.model, layers, s.threads);
+  ex.calibrate(calib);
+  // The test images: the energy images' seeded choice (nn/run.cpp), its first `images`.
+  const TensorDataset& test = pm.data.test;
+  torch::manual_seed(s.seed + 0x656E65);
+  const int64_t n = std::min<int64_t>(images, test.size());
+  const torch::Tensor x = test.images.index_select(0, torch::randperm(test.size()).slice(0, 0, n));
+  ex.record_next_forward();
+  ex.forward(x);
+  const std::vector<LayerCost> costs = ex.costs();
+
+  std::shared_ptr<power::GateLevelEnergyModel> gate;
+  HardwareConfig hw;
+  if (price) {
+    hw.mac_arch = s.accelerator.pe_arch.empty() ? s.mac_arch : s.accelerator.pe_arch;
+    hw.energy_vectors = s.energy_vectors;
+    hw.dataflow = parse_dataflow(dataflow);
+    hw.ws_run = s.ws_run;
+    hw.seed = s.seed;
+    gate = std::make_shared<power::GateLevelEnergyModel>(power::load_cell_library(power::default_cell_library_path()),
+                                                         power::rtl_dir(), s.netlist_cache, 1 << 12, s.seed);
+  }
+  SimWorkload w;
+  w.model = !s.model_name.empty() ? s.model_name : s.torchscript.empty() ? s.arch : s.torchscript.stem().string();
+  w.config = config;
+  w.images = int(n);
+  for (const LayerCost& lc : costs) {
+    const int i = lc.node;
+    const Node& nd = g.nodes[size_t(i)];
+    const LayerQuant& q = ex.layer(i);
+    const LayerOperands& ops = ex.recorded()[size_t(i)];
+    SimLayer L;
+    L.name = nd.name;
+    L.kind = nd.kind == OpKind::conv ? "conv" : "linear";
+    L.positions = lc.M;
+    const auto& iw = std::get<arith::IntFormat>(q.weights);
+    const auto& ia = std::get<arith::IntFormat>(q.activations);
+    L.a_bits = ia.bits, L.w_bits = iw.bits, L.acc_bits = q.acc_bits;
+    L.is_signed = ia.is_signed;
+    L.saturate = q.acc_overflow == arith::Overflow::saturate;
+    if (!q.quantised || ops.fp32 || !ops.cols.defined()) {
+      L.simulable = false, L.note = "not quantised";
+      w.layers.push_back(std::move(L));
+      continue;
+    }
+    const bool zero_points = ops.act_zero != 0 ||
+                             (ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0) ||
+                             ops.weight_offset.defined();
+    const torch::Tensor cols = ops.cols.to(torch::kInt64).contiguous(), wt = ops.w.to(torch::kInt64).contiguous();
+    L.M = cols.size(0), L.K = cols.size(1), L.N = wt.size(1);
+    const int64_t lo_a = ia.is_signed ? -(int64_t{1} << (ia.bits - 1)) : 0, hi_a = ia.is_signed ? -lo_a - 1 : (int64_t{1} << ia.bits) - 1;
+    const int64_t lo_w = iw.is_signed ? -(int64_t{1} << (iw.bits - 1)) : 0, hi_w = iw.is_signed ? -lo_w - 1 : (int64_t{1} << iw.bits) - 1;
+    const int64_t* pa = cols.data_ptr<int64_t>();
+    const int64_t* pw = wt.data_ptr<int64_t>();
+    bool fits = true;
+    L.a.resize(size_t(L.M * L.K)), L.w.resize(size_t(L.K * L.N));
+    for (size_t j = 0; j < L.a.size(); ++j) {
+      fits &= pa[j] >= lo_a && pa[j] <= hi_a;
+      L.a[j] = uint64_t(pa[j]) & ((uint64_t{1} << ia.bits) - 1);
+    }
+    for (size_t j = 0; j < L.w.size(); ++j) {
+      fits &= pw[j] >= lo_w && pw[j] <= hi_w;
+      L.w[j] = uint64_t(pw[j]) & ((uint64_t{1} << iw.bits) - 1);
+    }
+    if (zero_points) {
+      L.simulable = false, L.note = "zero points (the executor's centred sum has corrections outside the array)";
+    } else if (!fits) {
+      L.simulable = false, L.note = "operand codes outside the formats' ranges";
+    }
+    const torch::Tensor acc = ops.acc.dim() == 2 ? ops.acc : ops.acc.flatten(2).transpose(1, 2).reshape({-1, ops.acc.size(1)});
+    const torch::Tensor acc64 = acc.to(torch::kFloat64).contiguous();
+    if (acc64.size(0) != L.M || acc64.size(1) != L.N) {
+      L.simulable = false, L.note = "recorded accumulator shape does not match the GEMM";
+    } else {
+      const double* pacc = acc64.data_ptr<double>();
+      L.executor_acc.resize(size_t(L.M * L.N));
+      for (size_t j = 0; j < L.executor_acc.size(); ++j) L.executor_acc[j] = int64_t(pacc[j]);
+    }
+    if (price && L.simulable) {
+      const LayerPrice p = price_layer(q, ex.acc_range(i), ops, lc.M, hw, *gate, nullptr);
+      if (p.priced) L.executor_pj_per_mac = p.pj_per_mac, L.executor_ci95_pj = p.ci95_pj, L.executor_unit = p.unit;
+    }
+    w.layers.push_back(std::move(L));
+  }
+  return w;
+}
+
+}  // namespace lpsim::nn

@@ -1,0 +1,50 @@
+// What `lpsim sim` streams through the SystemC array (sim/accelerator.h): for one
+// quantisation configuration of a scenario's network, every conv/linear layer as an
+// integer GEMM on real test images — the operand codes exactly as the executor's MAC
+// receives them (im2col'ed activations, M = images × output positions), the executor's
+// own accumulator values for the bit-exact check, and the executor's gate-level price of
+// the layer on the same dataflow (nn/pricing.h) for the reconciliation. Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nn/scenario.h"
+
+namespace lpsim::nn {
+
+struct SimLayer {
+  std::string name;
+  std::string kind;             // conv | linear
+  int64_t M = 0, K = 0, N = 0;  // M = images × positions
+  int64_t positions = 0;        // output positions per image
+  int a_bits = 8, w_bits = 8, acc_bits = 32;
+  bool is_signed = true, saturate = false;
+  std::vector<uint64_t> a, w;          // operand codes (low a_bits / w_bits), M×K and K×N
+  std::vector<int64_t> executor_acc;   // M×N: the executor's accumulator values
+  bool simulable = true;
+  std::string note;                    // why a layer is not simulated
+  // The executor's gate-level price of the layer's PE on the same dataflow (sampled chains).
+  double executor_pj_per_mac = 0, executor_ci95_pj = 0;
+  std::string executor_unit;
+};
+
+struct SimWorkload {
+  std::string model, config;
+  int images = 0;
+  std::vector<SimLayer> layers;
+};
+
+// The configuration named `config` of scenario s (its model trained or loaded from the
+// cache, calibrated as `lpsim run` does). InputError (naming the configuration's place in
+// the file) when the configuration is not an integer one the array runs: FP32 or floating
+// formats, PANN, mixed signedness, low-precision training, non-data calibration.
+// price: also price each layer as the executor does (gate-level, hardware.energy_vectors).
+SimWorkload sim_workload(const Scenario& s, const std::string& config, int images, const std::string& dataflow,
+                         bool price, bool progress);
+
+// Whether configuration c is one the array can run ("" if so, else why not).
+std::string sim_config_problem(const QuantConfigSpec& c);
+
+}  // namespace lpsim::nn
