@@ -67,21 +67,25 @@ void write_outputs(const nn::Scenario& s, const std::filesystem::path& dir, cons
   std::string csv =
       "layer,M,K,N,rows,cols,dataflow,folds,cycles,scalesim_cycles,utilization,mac_energy_pj,sram_energy_pj,"
       "leakage_pj,avg_power_mw,peak_power_mw,bit_exact,config,macs,paper_cycles,peak_to_avg,inv_utilization,"
-      "pj_per_mac,executor_pj_per_mac,executor_ci95_pj,overflows,ifmap_reads,filter_reads,ofmap_reads,ofmap_writes,"
-      "sim_seconds,sim_mac_per_s\n";
+      "pj_per_mac,executor_pj_per_mac,executor_ci95_pj,overflows,ifmap_reads,filter_reads,ofmap_reads,ofmap_writes\n";
   const nn::AcceleratorSection& A = s.accelerator;
   for (const LayerRow& x : rows) {
     const sim::GemmResult& r = x.r;
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                        nn::csv_escape(x.layer), x.M, x.K, x.N, A.rows, A.cols, A.dataflow, r.folds, r.cycles,
                        r.scalesim_cycles, f6(r.utilization), f6(r.mac_energy_pj), f6(r.sram_energy_pj()),
                        f6(r.leakage_pj), f6(x.p.avg_mw), f6(x.p.peak_mw), x.bit_exact ? "true" : "false",
                        nn::csv_escape(x.config), r.macs, r.paper_cycles, f6(x.p.peak_mw / x.p.avg_mw),
                        f6(1 / r.utilization), f6(r.mac_energy_pj / double(r.macs)), f6(x.executor_pj_per_mac),
-                       f6(x.executor_ci95), r.overflows, r.ifmap.reads, r.filter.reads, r.ofmap.reads, r.ofmap.writes,
-                       f6(r.seconds), f6(double(r.macs) / r.seconds));
+                       f6(x.executor_ci95), r.overflows, r.ifmap.reads, r.filter.reads, r.ofmap.reads, r.ofmap.writes);
   }
   atomic_write_file(dir / "sim_layers.csv", csv);
+  // Wall times apart (the results above are bit-identical from run to run; these are not).
+  std::string timing = "config,layer,sim_seconds,sim_mac_per_s,pe_cycles_at_gates\n";
+  for (const LayerRow& x : rows)
+    timing += fmt::format("{},{},{},{},{}\n", nn::csv_escape(x.config), nn::csv_escape(x.layer), f6(x.r.seconds),
+                          f6(double(x.r.macs) / x.r.seconds), x.r.pe_steps_simulated);
+  atomic_write_file(dir / "sim_timing.csv", timing);
   std::string trace = "config,layer,window,start_cycle,cycles,energy_pj,power_mw\n";
   const double ns = 1e3 / A.clock_mhz;
   for (const LayerRow& x : rows)
@@ -111,10 +115,18 @@ void write_outputs(const nn::Scenario& s, const std::filesystem::path& dir, cons
   }
   atomic_write_file(dir / "power_trace.dat", dat);
   body = fmt::format("set title {}\nset xlabel 'time (us) at {:g} MHz'\nset ylabel 'power (mW), windows of {} cycles'\n"
-                     "set grid\nset key top right\nplot ",
+                     "set grid\nset key top right\n",
                      nn::gpq(fmt::format("{} on a {}x{} {} array: power over time", s.model_name.empty() ? s.arch : s.model_name,
                                          A.rows, A.cols, A.dataflow)),
                      A.clock_mhz, A.window_cycles);
+  for (const LayerRow& x : rows)  // layer boundaries (the first configuration's)
+    if (x.config == cfgs.front()) {
+      const double t = double(x.start_cycle) * ns * 1e-3;
+      body += fmt::format("set arrow from {0},graph 0 to {0},graph 1 nohead dt 3 lc rgb '#aaaaaa'\n"
+                          "set label {1} at {0},graph 0.98 right rotate by 90 font ',8' tc rgb '#666666'\n",
+                          t, nn::gpq(" " + x.layer));
+    }
+  body += "plot ";
   for (size_t c = 0; c < cfgs.size(); ++c)
     body += fmt::format("{}{} index {} using 1:2 with steps title {}", c ? ", " : "", nn::gpq(dir / "power_trace.dat"), c,
                         nn::gpq(cfgs[c]));
@@ -220,7 +232,7 @@ int run_sim(const SimOpts& o, bool json_out) {
                       {"leakage_pj", x.r.leakage_pj}, {"avg_power_mw", x.p.avg_mw}, {"peak_power_mw", x.p.peak_mw},
                       {"bit_exact", x.bit_exact}, {"overflows", x.r.overflows}, {"gate_mismatches", x.r.gate_mismatches},
                       {"executor_pj_per_mac", L.executor_pj_per_mac}, {"executor_ci95_pj", L.executor_ci95_pj},
-                      {"executor_unit", L.executor_unit}, {"sim_seconds", x.r.seconds}});
+                      {"executor_unit", L.executor_unit}});
         if (A.verify_gates && x.r.gate_mismatches > 0) all_exact = false;
         rows.push_back(std::move(x));
       }
@@ -310,7 +322,7 @@ int run_sim(const SimOpts& o, bool json_out) {
     write_outputs(s, s.output_dir, rows, report);
     if (!json_out)
       std::cout << "Results: " << (s.output_dir / "sim_layers.csv").string() << ", power_trace.csv"
-                << (s.plot ? ", power_trace.png" : "") << ", sim.json\n";
+                << (s.plot ? ", power_trace.png" : "") << ", sim.json, sim_timing.csv\n";
   }
   if (json_out) std::cout << out_rows.dump(2) << "\n";
   return 0;

@@ -10,15 +10,20 @@
 #   bash scripts/fuzz.sh --runs 1000000   the long run (README: measured figures)
 #   bash scripts/fuzz.sh --runs N TARGET  one target (format_name, number_lines, scenario,
 #                                         idx, netlist, torchscript, torchscript_walker)
+#   --timeout S                           seconds one input may take before it counts as a
+#                                         hang (default 30; a long run beside other work
+#                                         on a busy machine needs more)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 runs=
+timeout=30
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
-    -*) echo "usage: bash scripts/fuzz.sh [--runs N] [TARGET...]" >&2; exit 2 ;;
+    --timeout) timeout=$2; shift 2 ;;
+    -*) echo "usage: bash scripts/fuzz.sh [--runs N] [--timeout S] [TARGET...]" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
@@ -43,7 +48,7 @@ for t in "${targets[@]}"; do
   # leaks, and only those, are suppressed by library name (tests/fuzz/lsan.supp).
   n=${runs:-20000}
   [ -z "$runs" ] && [ "$t" = torchscript ] && n=300
-  if (cd "$work/$t/cwd" && TMPDIR="$work/$t/tmp" ASAN_OPTIONS="handle_segv=$([ "$t" = torchscript ] && echo 0 || echo 1)" LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp" "$exe" "${extra[@]}" -runs="$n" -timeout=30 -rss_limit_mb=4096 \
+  if (cd "$work/$t/cwd" && TMPDIR="$work/$t/tmp" ASAN_OPTIONS="handle_segv=$([ "$t" = torchscript ] && echo 0 || echo 1)" LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp" "$exe" "${extra[@]}" -runs="$n" -timeout="$timeout" -rss_limit_mb=4096 \
         -artifact_prefix="$root/build-fuzz/artifacts/$t-" "$work/$t/corpus" "$root/tests/fuzz/corpus/$t" > "$log" 2>&1); then
     printf 'fuzz %-13s %s\n' "$t" "$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$log" | tail -1), no crash, leak or sanitizer report"
   else

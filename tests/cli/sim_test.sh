@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# `lpsim sim` end to end on a small scenario (issue 15): a LeNet-5 streamed through 8x8
+# arrays, weight- and output-stationary; every layer bit-exact with the executor (a
+# saturating 9-bit accumulator included, where the order of the sum matters); the
+# netlist equal to the golden PE on every simulated cycle; cycles as the closed form;
+# the outputs and their columns; a VCD; reruns bit-identical; bad input named.
+set -euo pipefail
+LPSIM=$1
+CACHE=$2   # netlist cache shared between test runs
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+cat > "$d/s.yaml" <<YAML
+name: small_sim
+seed: 3
+dataset: {train_limit: 2000, test_limit: 200}
+model: {arch: lenet5, cache: $d/models, train: {epochs: 1}}
+hardware: {energy_vectors: 1024, netlist_cache: $CACHE}
+quantization:
+  calibration_images: 64
+  configs:
+    - name: fp32
+    - name: int8
+      weights: int8
+      activations: int8
+    - name: int4s9
+      weights: int4
+      activations: int4
+      acc_bits: 9
+      overflow: saturate
+accelerator:
+  rows: 8
+  cols: 8
+  dataflow: weight_stationary
+  clock_mhz: 400
+  images: 2
+  window_cycles: 32
+  verify_gates: true
+  vcd: $d/pe.vcd
+  vcd_pes: 3
+  peak_power_budget_mw: 60
+  budget_sizes: [4, 8]
+outputs: {dir: $d/out}
+YAML
+"$LPSIM" sim "$d/s.yaml" > "$d/first.txt" 2> "$d/first.err" || { cat "$d/first.err"; fail "lpsim sim failed"; }
+grep -q "configuration fp32 left out: an FP32 configuration" "$d/first.err" || fail "fp32 not reported as left out: $(cat "$d/first.err")"
+head -1 "$d/out/sim_layers.csv" | grep -q "^layer,M,K,N,rows,cols,dataflow,folds,cycles,scalesim_cycles,utilization,mac_energy_pj,sram_energy_pj,leakage_pj,avg_power_mw,peak_power_mw,bit_exact," \
+  || fail "sim_layers.csv columns: $(head -1 "$d/out/sim_layers.csv")"
+[ "$(wc -l < "$d/out/sim_layers.csv")" -eq 11 ] || fail "sim_layers.csv: 2 configurations x 5 layers expected: $(cat "$d/out/sim_layers.csv")"
+# Every layer bit-exact with the executor's accumulators (column 17).
+awk -F, 'NR > 1 && $17 != "true" { bad = 1 } END { exit bad }' "$d/out/sim_layers.csv" || fail "not bit-exact: $(cat "$d/out/sim_layers.csv")"
+grep -q "every layer bit-exact with the executor" "$d/first.txt" || fail "console: $(cat "$d/first.txt")"
+# The saturating configuration really saturates somewhere (overflows column 26 > 0).
+awk -F, '$18 == "int4s9" { o += $26 } END { exit !(o > 0) }' "$d/out/sim_layers.csv" || fail "int4s9 never overflowed"
+# Cycles: the SCALE-Sim paper's count where every fold uses all 8 columns (N = 16: conv2,
+# fc layers do not), SCALE-Sim's code one less; utilization = MACs / (cycles x 64).
+awk -F, '$1 == "conv2" && !($9 == $20 && $10 == $9 - 1) { bad = 1 } END { exit bad }' "$d/out/sim_layers.csv" || fail "conv2 cycles"
+awk -F, 'NR > 1 { u = $19 / ($9 * 64); d = u - $11; if (d < 0) d = -d; if (d > 1e-5 * u) bad = 1 } END { exit bad }' "$d/out/sim_layers.csv" \
+  || fail "utilization"
+python3 - "$d/out/sim.json" <<'PY' || fail "sim.json"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for c in r["configs"]:
+    assert c["bit_exact"], c["config"]
+    for l in c["layers"]:
+        assert l["gate_mismatches"] == 0, l
+        assert l["mac_energy_pj"] > 0 and l["sram_energy_pj"] > 0 and l["leakage_pj"] > 0, l
+    b = c["budget"]
+    assert [z["rows"] for z in b["sizes"]] == [4, 8], b
+    assert b["max_clock_mhz"] > 0, b
+assert r["accelerator"]["pe_area_um2"] > 0
+PY
+# The power trace: windows of 32 cycles summing to each layer's energy.
+python3 - "$d/out/power_trace.csv" "$d/out/sim_layers.csv" <<'PY' || fail "power_trace.csv"
+import csv, sys
+trace = list(csv.DictReader(open(sys.argv[1])))
+layers = list(csv.DictReader(open(sys.argv[2])))
+for l in layers:
+    w = [t for t in trace if t["config"] == l["config"] and t["layer"] == l["layer"]]
+    assert len(w) == (int(l["cycles"]) + 31) // 32, (l["layer"], len(w))
+    total = sum(float(t["energy_pj"]) for t in w)
+    want = float(l["mac_energy_pj"]) + float(l["sram_energy_pj"]) + float(l["leakage_pj"])
+    assert abs(total - want) <= 1e-4 * want, (l["layer"], total, want)
+    assert max(float(t["power_mw"]) for t in w) >= float(l["avg_power_mw"]) * 0.999
+PY
+test -s "$d/out/power_trace.png" || fail "power_trace.png"
+grep -q '\$enddefinitions' "$d/pe.vcd" && grep -q "pe_0_2" "$d/pe.vcd" && grep -q "psum_o" "$d/pe.vcd" || fail "VCD"
+[ -z "$(find "$d/out" -name '*.tmp*')" ] || fail "temporary files left"
+# A rerun: bit-identical results (wall times only in sim_timing.csv).
+cp -r "$d/out" "$d/out1"
+"$LPSIM" sim -q "$d/s.yaml" > /dev/null 2>&1 || fail "rerun"
+for f in sim_layers.csv power_trace.csv sim.json; do cmp -s "$d/out/$f" "$d/out1/$f" || fail "$f differs on a rerun"; done
+# Output-stationary: also bit-exact.
+sed -e 's/dataflow: weight_stationary/dataflow: output_stationary/' -e "s|dir: $d/out|dir: $d/os|" "$d/s.yaml" > "$d/os.yaml"
+"$LPSIM" sim -q --config int8 "$d/os.yaml" > "$d/os.txt" 2>&1 || { cat "$d/os.txt"; fail "output-stationary"; }
+awk -F, 'NR > 1 && ($17 != "true" || $7 != "output_stationary") { bad = 1 } END { exit bad || NR != 6 }' "$d/os/sim_layers.csv" \
+  || fail "output-stationary rows: $(cat "$d/os/sim_layers.csv")"
+# Bad input: exit 2, the key and the file named.
+set +e
+sed -e '/^accelerator:/,/^outputs:/{/^outputs:/!d}' "$d/s.yaml" > "$d/noacc.yaml"
+"$LPSIM" sim "$d/noacc.yaml" > /dev/null 2> "$d/e1"; [ $? -eq 2 ] || fail "no accelerator section: exit"
+grep -q "noacc.yaml.*accelerator.*needs an accelerator: section" "$d/e1" || fail "no accelerator section: $(cat "$d/e1")"
+sed -e 's/  rows: 8/  rowz: 8/' "$d/s.yaml" > "$d/typo.yaml"
+"$LPSIM" sim "$d/typo.yaml" > /dev/null 2> "$d/e2"; [ $? -eq 2 ] || fail "typo: exit"
+grep -q "typo.yaml:[0-9]*:[0-9]*.*accelerator.rowz.*unknown key, did you mean 'rows'" "$d/e2" || fail "typo: $(cat "$d/e2")"
+"$LPSIM" sim --config fp32 "$d/s.yaml" > /dev/null 2> "$d/e3"; [ $? -eq 2 ] || fail "fp32 config: exit"
+grep -q "configuration fp32 cannot run on the array: an FP32 configuration" "$d/e3" || fail "fp32 config: $(cat "$d/e3")"
+"$LPSIM" sim --config nosuch "$d/s.yaml" > /dev/null 2> "$d/e4"; [ $? -eq 2 ] || fail "unknown config: exit"
+grep -q "no configuration 'nosuch'" "$d/e4" || fail "unknown config: $(cat "$d/e4")"
+echo "sim_test: ok"
