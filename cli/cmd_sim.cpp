@@ -214,7 +214,7 @@ int run_sim(const SimOpts& o, bool json_out) {
         if (spec.trace_pes > 0) {
           sim::write_vcd(A.vcd, x.r, spec);
           if (progress) std::cerr << "lpsim sim: VCD of " << name << " " << L.name << " (" << spec.trace_pes
-                                  << " PEs of row 0): " << A.vcd.string() << "\n";
+                                  << " PEs, row by row from PE(0,0)): " << A.vcd.string() << "\n";
         }
         x.config = name, x.layer = L.name, x.M = L.M, x.K = L.K, x.N = L.N, x.macs = int64_t(x.r.macs);
         x.bit_exact = x.r.out == L.executor_acc;

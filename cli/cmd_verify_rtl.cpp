@@ -2,11 +2,13 @@
 // prints a table; exits 1 on any mismatch with the first failing vector.
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "arith/error.h"
 #include "cli/commands.h"
+#include "cli/verify_array.h"
 #include "rtl/units.h"
 
 namespace lpsim::cli {
@@ -18,6 +20,7 @@ Command add_verify_rtl(CLI::App& app, const bool& json) {
     uint64_t seed = 1;
     std::string trace;
     uint64_t inject = ~uint64_t{0};
+    std::string array;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("verify-rtl", "Check the RTL units bit-for-bit against the golden models (Verilator)");
@@ -28,7 +31,41 @@ Command add_verify_rtl(CLI::App& app, const bool& json) {
   sub->add_option("--trace", o->trace, "write a VCD of the first failing vector to this file");
   sub->add_option("--inject-mismatch", o->inject,
                   "self-test of the checker: treat vector N of multipliers/accumulators as a mismatch");
+  sub->add_option("--array", o->array,
+                  "instead of the units: stream a random GEMM through an RxC SystemC array (e.g. 4x4), both dataflows, "
+                  "and replay every PE on the Verilated PE RTL (identical outputs and register toggles)");
   return {sub, [o, &json] {
+            if (!o->array.empty()) {
+              int rows = 0, cols = 0;
+              char x = 0, extra = 0;
+              if (std::sscanf(o->array.c_str(), "%d%c%d%c", &rows, &x, &cols, &extra) != 3 || (x != 'x' && x != 'X') ||
+                  rows < 1 || cols < 1 || rows > 64 || cols > 64)
+                throw InputError("expected RxC with R and C in 1..64 (e.g. 4x4), got '" + o->array + "'", {}, "--array");
+              nlohmann::json out = nlohmann::json::array();
+              bool ok = true;
+              for (const sim::Dataflow d : {sim::Dataflow::weight_stationary, sim::Dataflow::output_stationary}) {
+                const ArrayRtlCheck r = check_array_on_rtl(d, rows, cols, o->seed, o->inject);
+                const bool good = r.mismatches == 0 && r.outputs_exact && r.rtl_toggles == r.sim_toggles;
+                ok &= good;
+                if (json) {
+                  out.push_back({{"array", o->array}, {"dataflow", sim::dataflow_name(d)}, {"cycles", r.cycles},
+                                 {"pe_cycles", r.pe_cycles}, {"mismatches", r.mismatches}, {"outputs_exact", r.outputs_exact},
+                                 {"rtl_toggles", r.rtl_toggles}, {"array_toggles", r.sim_toggles},
+                                 {"first_failure", r.first_failure}, {"seconds", r.seconds}});
+                } else {
+                  std::cout << fmt::format("array {} {:<18} {:>7} cycles {:>9} PE-cycles on the Verilated {:<6} "
+                                           "mismatches {}  register toggles RTL {} array {}  GEMM {}  {:.2f} s\n",
+                                           o->array, sim::dataflow_name(d), r.cycles, r.pe_cycles,
+                                           d == sim::Dataflow::weight_stationary ? "mac_ws" : "mac", r.mismatches,
+                                           r.rtl_toggles, r.sim_toggles, r.outputs_exact ? "exact" : "WRONG", r.seconds);
+                }
+                if (!good)
+                  std::cerr << "verify-rtl: array " << sim::dataflow_name(d) << ": "
+                            << (r.first_failure.empty() ? "toggles or GEMM differ" : r.first_failure) << "\n";
+              }
+              if (json) std::cout << out.dump(2) << "\n";
+              return ok ? 0 : 1;
+            }
             std::vector<const rtl::RtlUnit*> selected;
             for (const rtl::RtlUnit& u : rtl::rtl_units()) {
               bool take = o->units.empty();

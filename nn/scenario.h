@@ -131,7 +131,7 @@ struct AcceleratorSection {
   std::vector<int> budget_sizes;                 // square arrays checked against the budget
   bool verify_gates = false;                     // netlist vs golden PE on every simulated cycle
   std::filesystem::path vcd;                     // "": none
-  int vcd_pes = 4;                               // PEs of row 0 in the VCD
+  int vcd_pes = 4;                               // PEs in the VCD (row by row from PE(0,0))
 };
 
 struct Scenario {

@@ -138,7 +138,7 @@ const std::vector<SchemaKey>& scenario_schema() {
     {"accelerator", "peak_power_budget_mw", "number", "0 (none)", ">= 0", "Peak-power budget: whether each configuration meets it, the highest clock that does.", "50"},
     {"accelerator", "budget_sizes", "list", "", "square array sizes", "Also simulate these R x R arrays and report the largest that meets the peak-power budget.", "[8, 16, 32]"},
     {"accelerator", "verify_gates", "bool", "false", "true | false", "Check the PE netlist against the golden PE on every simulated cycle (slower).", "true"},
-    {"accelerator", "vcd", "path", "", "a .vcd file", "Write the first vcd_pes PEs' ports of row 0, cycle by cycle, for the first configuration's first layer.", "results/pe.vcd"},
+    {"accelerator", "vcd", "path", "", "a .vcd file", "Write the ports and output register of the first vcd_pes PEs (row by row from PE(0,0)), cycle by cycle, for the first configuration's first layer.", "results/pe.vcd"},
     {"accelerator", "vcd_pes", "integer", "4", "1..64", "PEs in the VCD.", "2"},
     {"accelerator.pe", "unit", "string", "mac", "mac", "Integer MAC (widths, signedness and accumulator from the configuration).", "mac"},
     {"accelerator.pe", "arch", "string", "hardware.mac", "array | booth", "Multiplier architecture.", "booth"},

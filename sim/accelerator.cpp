@@ -234,10 +234,10 @@ struct Accelerator::Impl {
     }
     if (spec.trace_pes > 0) {
       std::vector<PeTrace> row;
-      for (int c = 0; c < std::min(spec.trace_pes, C); ++c) {
-        const PeInputs& x = gate_inputs_of_cycle[size_t(c)];
-        row.push_back({x.a, x.b, x.psum, ws ? psum_reg[size_t(c)] : uint64_t(acc[size_t(c)].value) & mask_of(spec.pe.acc_bits),
-                       x.en, x.load, x.clear});
+      for (size_t p = 0; p < gate_inputs_of_cycle.size(); ++p) {
+        const PeInputs& x = gate_inputs_of_cycle[p];
+        row.push_back({x.a, x.b, x.psum, ws ? psum_reg[p] : uint64_t(acc[p].value) & mask_of(spec.pe.acc_bits), x.en,
+                       x.load, x.clear});
       }
       res->trace.push_back(std::move(row));
     }
@@ -586,7 +586,7 @@ void write_vcd(const std::filesystem::path& file, const GemmResult& r, const Acc
   };
   std::string o = "$timescale 1ps $end\n$scope module lpsim_array $end\n";
   for (int p = 0; p < pes; ++p) {
-    o += "$scope module pe_0_" + std::to_string(p) + " $end\n";
+    o += "$scope module pe_" + std::to_string(p / spec.cols) + "_" + std::to_string(p % spec.cols) + " $end\n";
     for (size_t s = 0; s < sigs.size(); ++s)
       o += "$var wire " + std::to_string(sigs[s].width) + " " + id(p, s) + " " + sigs[s].name + " $end\n";
     o += "$upscope $end\n";

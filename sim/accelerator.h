@@ -58,8 +58,9 @@ struct AcceleratorSpec {
   // gate step (GemmResult::gate_mismatches): the synthesised PE checked on every cycle of
   // a real layer. Slower (outputs are read back from the bit-parallel simulator).
   bool verify_gates = false;
-  // Record the ports and output register of the first trace_pes PEs of row 0 every cycle
-  // (GemmResult::trace), e.g. for a VCD (write_vcd). 0: none.
+  // Record the ports and output register of the first trace_pes PEs (row-major: PE(r, c)
+  // is r·cols + c) every cycle (GemmResult::trace), e.g. for a VCD (write_vcd) or to
+  // replay them on the Verilated RTL. 0: none.
   int trace_pes = 0;
   PeSpec pe;
   // InputError naming the key (accelerator.rows, ...) on a value out of range.
