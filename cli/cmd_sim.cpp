@@ -241,7 +241,12 @@ int run_sim(const SimOpts& o, bool json_out) {
       for (const LayerRow& x : rows)
         if (x.config == name) peak = std::max(peak, x.p.peak_mw);
       const double avg = cycles ? energy / (double(cycles) * 1e3 / A.clock_mhz) : 0;
+      uint64_t macs = 0;
+      for (const LayerRow& x : rows)
+        if (x.config == name) macs += x.r.macs;
+      const double util = cycles ? double(macs) / (double(cycles) * A.rows * A.cols) : 0;
       json jc = {{"config", name}, {"images", wl.images}, {"layers", jl}, {"cycles", cycles}, {"energy_pj", energy},
+                 {"macs", macs}, {"utilization", util}, {"inv_utilization", util > 0 ? 1 / util : 0},
                  {"energy_pj_per_image", energy / wl.images}, {"avg_power_mw", avg}, {"peak_power_mw", peak},
                  {"peak_to_avg", avg > 0 ? peak / avg : 0}, {"bit_exact", all_exact},
                  {"latency_us", double(cycles) / A.clock_mhz}};
@@ -291,9 +296,9 @@ int run_sim(const SimOpts& o, bool json_out) {
                                      std::isfinite(x.executor_pj_per_mac) ? fmt::format("{:.4f}", x.executor_pj_per_mac) : "n/a",
                                      x.r.sram_energy_pj() * 1e-3, x.p.avg_mw, x.p.peak_mw, x.bit_exact ? "yes" : "NO");
         std::cout << fmt::format("  network: {} cycles ({:.1f} us), {:.2f} nJ/image, avg {:.2f} mW, peak {:.2f} mW "
-                                 "(peak/avg {:.2f})\n",
+                                 "(peak/avg {:.2f}; utilization {:.3f}, 1/utilization {:.2f})\n",
                                  cycles, double(cycles) / A.clock_mhz, energy / wl.images * 1e-3, avg, peak,
-                                 avg > 0 ? peak / avg : 0);
+                                 avg > 0 ? peak / avg : 0, util, util > 0 ? 1 / util : 0);
         if (jc.contains("budget"))
           std::cout << fmt::format("  peak-power budget {:g} mW: {}; highest clock within it {:.0f} MHz\n",
                                    A.peak_power_budget_mw, jc["budget"]["meets"].get<bool>() ? "met" : "EXCEEDED",

@@ -25,6 +25,9 @@ Command add_energy(CLI::App& app, const bool& json);
 Command add_energy_findings(CLI::App& app, const bool& json);
 Command add_run(CLI::App& app, const bool& json);
 Command add_schema(CLI::App& app, const bool& json);
+// `sim` too lives in its own program, lpsim-sim (cli/sim_main.cpp: the SystemC accelerator
+// stays out of lpsim's build and link); add_sim_forwarder is `lpsim sim`.
 Command add_sim(CLI::App& app, const bool& json);
+Command add_sim_forwarder(CLI::App& app, const bool& json);
 
 }  // namespace lpsim::cli

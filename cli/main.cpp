@@ -20,9 +20,9 @@ int main(int argc, char** argv) {
       lpsim::cli::add_formats(app, json), lpsim::cli::add_demo(app, json),
       lpsim::cli::add_verify_rtl_forwarder(app, json), lpsim::cli::add_energy(app, json),
       lpsim::cli::add_energy_findings(app, json), lpsim::cli::add_run(app, json),
-      lpsim::cli::add_schema(app, json), lpsim::cli::add_sim(app, json)};
+      lpsim::cli::add_schema(app, json), lpsim::cli::add_sim_forwarder(app, json)};
   for (const auto& c : commands)
-    if (c.sub->get_name() != "verify-rtl") c.sub->add_flag("--json", json, "machine-readable JSON output");
+    if (c.sub->get_name() != "verify-rtl" && c.sub->get_name() != "sim") c.sub->add_flag("--json", json, "machine-readable JSON output");
   // `lpsim run DIR`: a folder would read as an empty scenario; say what it is instead.
   if (CLI::App* run = app.get_subcommand("run"))
     run->get_option("scenario")->check(CLI::Validator(

@@ -1,7 +1,8 @@
-// `lpsim verify-rtl ...`: runs lpsim-verify-rtl ... in this process's place. The Verilated
-// units take most of a fresh build (about 1000 of 1400 CPU-seconds); keeping them out of
-// lpsim lets the main job build in a fraction of that, and verify-rtl stays complete in its
-// own program (built by the default target, installed beside lpsim).
+// `lpsim verify-rtl ...` / `lpsim sim ...`: run lpsim-verify-rtl / lpsim-sim ... in this
+// process's place. The Verilated units take most of a fresh build (about 1000 of 1400
+// CPU-seconds); keeping them, and the SystemC accelerator, out of lpsim lets the main job
+// build in a fraction of that, and each command stays complete in its own program (built
+// by the default target, installed beside lpsim).
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,24 +18,23 @@ namespace lpsim::cli {
 
 namespace {
 
-// lpsim-verify-rtl beside the running lpsim (build/cli/ in a build tree, bin/ installed).
-std::filesystem::path verify_rtl_program() {
+// A program beside the running lpsim (build/cli/ in a build tree, bin/ installed).
+std::filesystem::path program_beside_me(const std::string& name) {
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return (ec ? std::filesystem::path(".") : self.parent_path()) / "lpsim-verify-rtl";
+  return (ec ? std::filesystem::path(".") : self.parent_path()) / name;
 }
 
-}  // namespace
-
-Command add_verify_rtl_forwarder(CLI::App& app, const bool& json) {
-  CLI::App* sub = app.add_subcommand("verify-rtl", "Check the RTL units bit-for-bit against the golden models (Verilator)");
-  sub->prefix_command();  // every argument after verify-rtl goes to lpsim-verify-rtl as it is
+Command add_forwarder(CLI::App& app, const bool& json, const std::string& command, const std::string& program_name,
+                      const std::string& description, const std::string& needs) {
+  CLI::App* sub = app.add_subcommand(command, description);
+  sub->prefix_command();  // every argument after the command goes to the program as it is
   sub->set_help_flag();   // --help too: that program knows the options
-  return {sub, [sub, &json]() -> int {
-            const std::filesystem::path program = verify_rtl_program();
+  return {sub, [sub, &json, command, program_name, needs]() -> int {
+            const std::filesystem::path program = program_beside_me(program_name);
             if (!std::filesystem::exists(program))
-              throw InputError("verify-rtl needs the Verilated RTL units, which are a program of their own: " +
-                               program.string() + " is not built (cmake --build build --target lpsim-verify-rtl)");
+              throw InputError(command + " needs " + needs + ": " + program.string() +
+                               " is not built (cmake --build build --target " + program_name + ")");
             std::vector<std::string> args = {program.string()};
             if (json) args.push_back("--json");  // `lpsim --json verify-rtl`
             for (const std::string& a : sub->remaining()) args.push_back(a);
@@ -44,6 +44,21 @@ Command add_verify_rtl_forwarder(CLI::App& app, const bool& json) {
             ::execv(program.c_str(), argv.data());
             throw std::runtime_error("cannot run " + program.string() + ": " + std::strerror(errno));
           }};
+}
+
+}  // namespace
+
+Command add_verify_rtl_forwarder(CLI::App& app, const bool& json) {
+  return add_forwarder(app, json, "verify-rtl", "lpsim-verify-rtl",
+                       "Check the RTL units bit-for-bit against the golden models (Verilator)",
+                       "the Verilated RTL units, which are a program of their own");
+}
+
+Command add_sim_forwarder(CLI::App& app, const bool& json) {
+  return add_forwarder(app, json, "sim", "lpsim-sim",
+                       "Stream a scenario's network through the SystemC systolic array of its accelerator: section, "
+                       "cycle by cycle",
+                       "the SystemC accelerator, which is a program of its own");
 }
 
 }  // namespace lpsim::cli

@@ -684,7 +684,7 @@ std::vector<Scenario> parse_scenario_tree_checked(const ScenarioTree& tree) {
       r.get(pe, "unit", k + ".pe", A.pe_unit);
       r.one_of(pe, "unit", k + ".pe", A.pe_unit, {"mac"});
       r.get(pe, "arch", k + ".pe", A.pe_arch);
-      r.one_of(pe, "arch", k + ".pe", A.pe_arch, {"array", "booth"});
+      if (pe["arch"]) r.one_of(pe, "arch", k + ".pe", A.pe_arch, {"array", "booth"});  // absent: hardware.mac
     }
     r.get(a, "peak_power_budget_mw", k, A.peak_power_budget_mw);
     r.range(a, "peak_power_budget_mw", k, A.peak_power_budget_mw, 0, 1e9);

@@ -19,12 +19,12 @@ namespace lpsim::nn {
 std::string sim_config_problem(const QuantConfigSpec& c) {
   if (c.fp32) return "an FP32 configuration (the array's PEs are integer MACs)";
   if (c.method != "uniform") return "method " + c.method + " (the array runs uniform integer configurations)";
-  if (c.accumulator != "int") return "accumulator " + c.accumulator + " (the array's PEs accumulate in integers)";
   if (c.has_training) return "a low-precision training configuration";
   const arith::NumberFormat fw = arith::parse_format(c.weights), fa = arith::parse_format(c.activations);
   const auto* iw = std::get_if<arith::IntFormat>(&fw);
   const auto* ia = std::get_if<arith::IntFormat>(&fa);
   if (!iw || !ia) return "floating-point operands (" + c.weights + " x " + c.activations + ")";
+  if (c.accumulator != "int") return "accumulator " + c.accumulator + " (the array's PEs accumulate in integers)";
   if (iw->is_signed != ia->is_signed) return "mixed signedness (" + c.weights + " x " + c.activations + ")";
   if (iw->bits < 2 || ia->bits < 2 || iw->bits > 16 || ia->bits > 16) return "operand widths outside 2..16 bits";
   if (c.per_channel_activations || c.bit_allocation.mean_bits > 0)
