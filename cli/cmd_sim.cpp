@@ -55,7 +55,9 @@ sim::AcceleratorSpec spec_of(const nn::Scenario& s, const nn::SimLayer& L) {
   spec.sram_source = A.sram_energy;
   spec.window_cycles = A.window_cycles;
   spec.verify_gates = A.verify_gates;
-  spec.pe = {L.a_bits, L.w_bits, L.acc_bits, L.is_signed, L.saturate, A.pe_arch.empty() ? s.mac_arch : A.pe_arch};
+  spec.pe = L.format.empty() ? sim::PeSpec{L.a_bits, L.w_bits, L.acc_bits, L.is_signed, L.saturate,
+                                           A.pe_arch.empty() ? s.mac_arch : A.pe_arch, ""}
+                             : sim::PeSpec::fp8_pe(L.format);
   return spec;
 }
 

@@ -61,7 +61,7 @@ ArrayRtlCheck check_array_on_rtl(sim::Dataflow dataflow, int rows, int cols, uin
   spec.rows = rows, spec.cols = cols, spec.dataflow = dataflow;
   spec.gate_level = false;  // outputs and ports only: the RTL is the model here
   spec.trace_pes = rows * cols;
-  spec.pe = {8, 8, 32, true, false, "array"};
+  spec.pe = {8, 8, 32, true, false, "array", ""};
   const power::CellLibrary lib = power::load_cell_library(power::default_cell_library_path());
   sim::Accelerator acc(spec, lib, power::rtl_dir(), {});
   sim::Gemm g;

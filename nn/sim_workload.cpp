@@ -1,11 +1,13 @@
 #include "nn/sim_workload.h"
 
+#include <bit>
 #include <cmath>
 #include <iostream>
 
 #include <fmt/format.h>
 
 #include "arith/error.h"
+#include "arith/float_format.h"
 #include "arith/format.h"
 #include "nn/executor.h"
 #include "nn/prepare.h"
@@ -23,10 +25,17 @@ std::string sim_config_problem(const QuantConfigSpec& c) {
   const arith::NumberFormat fw = arith::parse_format(c.weights), fa = arith::parse_format(c.activations);
   const auto* iw = std::get_if<arith::IntFormat>(&fw);
   const auto* ia = std::get_if<arith::IntFormat>(&fa);
-  if (!iw || !ia) return "floating-point operands (" + c.weights + " x " + c.activations + ")";
-  if (c.accumulator != "int") return "accumulator " + c.accumulator + " (the array's PEs accumulate in integers)";
-  if (iw->is_signed != ia->is_signed) return "mixed signedness (" + c.weights + " x " + c.activations + ")";
-  if (iw->bits < 2 || ia->bits < 2 || iw->bits > 16 || ia->bits > 16) return "operand widths outside 2..16 bits";
+  if (!iw || !ia) {
+    // FP8 × FP8 of one format into FP32: the fp8_mac PEs.
+    const bool fp8 = (c.weights == "fp8_e4m3" || c.weights == "fp8_e5m2") && c.activations == c.weights;
+    if (!fp8)
+      return "floating-point operands other than one FP8 format for both (" + c.weights + " x " + c.activations + ")";
+    if (c.accumulator != "fp32") return "FP8 operands need accumulator: fp32";
+  } else {
+    if (c.accumulator != "int") return "accumulator " + c.accumulator + " (integer operands accumulate in integers)";
+  }
+  if (iw && ia && iw->is_signed != ia->is_signed) return "mixed signedness (" + c.weights + " x " + c.activations + ")";
+  if (iw && ia && (iw->bits < 2 || ia->bits < 2 || iw->bits > 16 || ia->bits > 16)) return "operand widths outside 2..16 bits";
   if (c.per_channel_activations || c.bit_allocation.mean_bits > 0)
     return "per-channel activation scales or bit allocation (operands of several widths)";
   if (c.bias_correction) return "bias correction (a run-time correction outside the array)";
@@ -88,11 +97,17 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
     L.name = nd.name;
     L.kind = nd.kind == OpKind::conv ? "conv" : "linear";
     L.positions = lc.M;
-    const auto& iw = std::get<arith::IntFormat>(q.weights);
-    const auto& ia = std::get<arith::IntFormat>(q.activations);
-    L.a_bits = ia.bits, L.w_bits = iw.bits, L.acc_bits = q.acc_bits;
-    L.is_signed = ia.is_signed;
-    L.saturate = q.acc_overflow == arith::Overflow::saturate;
+    const auto* iw = std::get_if<arith::IntFormat>(&q.weights);
+    const auto* ia = std::get_if<arith::IntFormat>(&q.activations);
+    const auto* fw = std::get_if<arith::FloatFormat>(&q.weights);
+    if (iw && ia) {
+      L.a_bits = ia->bits, L.w_bits = iw->bits, L.acc_bits = q.acc_bits;
+      L.is_signed = ia->is_signed;
+      L.saturate = q.acc_overflow == arith::Overflow::saturate;
+    } else {
+      L.format = cfg->weights;  // one FP8 format for both (sim_config_problem)
+      L.a_bits = L.w_bits = 8, L.acc_bits = 32;
+    }
     if (!q.quantised || ops.fp32 || !ops.cols.defined()) {
       L.simulable = false, L.note = "not quantised";
       w.layers.push_back(std::move(L));
@@ -101,21 +116,48 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
     const bool zero_points = ops.act_zero != 0 ||
                              (ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0) ||
                              ops.weight_offset.defined();
+    L.M = ops.cols.size(0), L.K = ops.cols.size(1), L.N = ops.w.size(1);
+    if (fw) {  // FP8: the grid values' codes; the executor's FP32 sums as their bits
+      const torch::Tensor cf = ops.cols.to(torch::kFloat32).contiguous(), wf = ops.w.to(torch::kFloat32).contiguous();
+      const float* pa = cf.data_ptr<float>();
+      const float* pw = wf.data_ptr<float>();
+      L.a.resize(size_t(L.M * L.K)), L.w.resize(size_t(L.K * L.N));
+      bool on_grid = true;
+      for (size_t j = 0; j < L.a.size(); ++j) {
+        L.a[j] = arith::encode(*fw, double(pa[j])).code;
+        on_grid &= double(pa[j]) == fw->decode(uint32_t(L.a[j])) || std::isnan(pa[j]);
+      }
+      for (size_t j = 0; j < L.w.size(); ++j) {
+        L.w[j] = arith::encode(*fw, double(pw[j])).code;
+        on_grid &= double(pw[j]) == fw->decode(uint32_t(L.w[j])) || std::isnan(pw[j]);
+      }
+      const torch::Tensor acc = ops.acc.dim() == 2 ? ops.acc : ops.acc.flatten(2).transpose(1, 2).reshape({-1, ops.acc.size(1)});
+      const torch::Tensor acc32 = acc.to(torch::kFloat32).contiguous();
+      const float* pacc = acc32.data_ptr<float>();
+      L.executor_acc.resize(size_t(L.M * L.N));
+      for (size_t j = 0; j < L.executor_acc.size(); ++j) L.executor_acc[j] = int64_t(std::bit_cast<uint32_t>(pacc[j]));
+      if (!on_grid) L.simulable = false, L.note = "operands off the FP8 grid";
+      if (price && L.simulable) {
+        const LayerPrice p = price_layer(q, ex.acc_range(i), ops, lc.M, hw, *gate, nullptr);
+        if (p.priced) L.executor_pj_per_mac = p.pj_per_mac, L.executor_ci95_pj = p.ci95_pj, L.executor_unit = p.unit;
+      }
+      w.layers.push_back(std::move(L));
+      continue;
+    }
     const torch::Tensor cols = ops.cols.to(torch::kInt64).contiguous(), wt = ops.w.to(torch::kInt64).contiguous();
-    L.M = cols.size(0), L.K = cols.size(1), L.N = wt.size(1);
-    const int64_t lo_a = ia.is_signed ? -(int64_t{1} << (ia.bits - 1)) : 0, hi_a = ia.is_signed ? -lo_a - 1 : (int64_t{1} << ia.bits) - 1;
-    const int64_t lo_w = iw.is_signed ? -(int64_t{1} << (iw.bits - 1)) : 0, hi_w = iw.is_signed ? -lo_w - 1 : (int64_t{1} << iw.bits) - 1;
+    const int64_t lo_a = ia->is_signed ? -(int64_t{1} << (ia->bits - 1)) : 0, hi_a = ia->is_signed ? -lo_a - 1 : (int64_t{1} << ia->bits) - 1;
+    const int64_t lo_w = iw->is_signed ? -(int64_t{1} << (iw->bits - 1)) : 0, hi_w = iw->is_signed ? -lo_w - 1 : (int64_t{1} << iw->bits) - 1;
     const int64_t* pa = cols.data_ptr<int64_t>();
     const int64_t* pw = wt.data_ptr<int64_t>();
     bool fits = true;
     L.a.resize(size_t(L.M * L.K)), L.w.resize(size_t(L.K * L.N));
     for (size_t j = 0; j < L.a.size(); ++j) {
       fits &= pa[j] >= lo_a && pa[j] <= hi_a;
-      L.a[j] = uint64_t(pa[j]) & ((uint64_t{1} << ia.bits) - 1);
+      L.a[j] = uint64_t(pa[j]) & ((uint64_t{1} << ia->bits) - 1);
     }
     for (size_t j = 0; j < L.w.size(); ++j) {
       fits &= pw[j] >= lo_w && pw[j] <= hi_w;
-      L.w[j] = uint64_t(pw[j]) & ((uint64_t{1} << iw.bits) - 1);
+      L.w[j] = uint64_t(pw[j]) & ((uint64_t{1} << iw->bits) - 1);
     }
     if (zero_points) {
       L.simulable = false, L.note = "zero points (the executor's centred sum has corrections outside the array)";

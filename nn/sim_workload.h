@@ -21,8 +21,9 @@ struct SimLayer {
   int64_t positions = 0;        // output positions per image
   int a_bits = 8, w_bits = 8, acc_bits = 32;
   bool is_signed = true, saturate = false;
+  std::string format;                  // "" integer operands; fp8_e4m3 | fp8_e5m2 (FP32 accumulation)
   std::vector<uint64_t> a, w;          // operand codes (low a_bits / w_bits), M×K and K×N
-  std::vector<int64_t> executor_acc;   // M×N: the executor's accumulator values
+  std::vector<int64_t> executor_acc;   // M×N: the executor's accumulator values (FP8: FP32 codes)
   bool simulable = true;
   std::string note;                    // why a layer is not simulated
   // The executor's gate-level price of the layer's PE on the same dataflow (sampled chains).

@@ -14,7 +14,10 @@ module fp_add #(
   localparam int unsigned SW = ManBits + 5;        // carry, implicit bit, mantissa, 3 extra bits
   localparam int unsigned EW = ExpBits + 2;        // exponent arithmetic (unsigned, biased)
   localparam int unsigned LW = $clog2(SW + 1);
-  localparam logic [ExpBits-1:0] ExpMax = '1;
+  // Not '1: Yosys 0.23 reads a fill literal in a typed localparam as a 1-bit 1 (ExpMax = 1),
+  // which synthesised an adder whose every sum left as the overflow branch's {sign, 1, 0}
+  // (Verilator reads it right; tests/power_models/gate_sim_test.cpp now checks the netlists).
+  localparam logic [ExpBits-1:0] ExpMax = {ExpBits{1'b1}};
 
   logic swap;
   logic [ExpBits+ManBits:0] x, y;  // |x| >= |y|

@@ -30,6 +30,8 @@
 
 #include "arith/atomic_file.h"
 #include "arith/error.h"
+#include "arith/format.h"
+#include "arith/fp_units.h"
 #include "arith/int_units.h"
 #include "power_models/gate_energy.h"
 #include "power_models/gate_sim.h"
@@ -54,6 +56,7 @@ const char* dataflow_name(Dataflow d) {
 }
 
 std::string PeSpec::label() const {
+  if (fp8()) return format + " acc fp32";
   const std::string t = is_signed ? "int" : "uint";
   return t + std::to_string(a_bits) + "x" + std::to_string(w_bits) + " acc" + std::to_string(acc_bits) +
          (saturate ? " sat" : "") + " " + arch;
@@ -72,6 +75,13 @@ void AcceleratorSpec::validate() const {
   need(ofmap_sram_bytes > 0, "accelerator.ofmap_sram_kb", "must be above 0");
   need(sram_port_bits >= 8 && sram_port_bits <= 4096, "accelerator.sram_port_bits", "must be in [8, 4096]");
   need(window_cycles >= 1, "accelerator.window_cycles", "must be at least 1");
+  if (pe.fp8()) {
+    need(pe.format == "fp8_e4m3" || pe.format == "fp8_e5m2", "accelerator.pe.format",
+         "must be fp8_e4m3 or fp8_e5m2, got '" + pe.format + "'");
+    need(pe.a_bits == 8 && pe.w_bits == 8 && pe.acc_bits == 32, "accelerator.pe",
+         "an FP8 PE takes 8-bit codes into an FP32 accumulator");
+    return;
+  }
   need(pe.a_bits >= 2 && pe.a_bits <= 16, "accelerator.pe.a_bits", "must be in [2, 16]");
   need(pe.w_bits >= 2 && pe.w_bits <= 16, "accelerator.pe.w_bits", "must be in [2, 16]");
   need(pe.acc_bits >= pe.a_bits + pe.w_bits && pe.acc_bits <= 62, "accelerator.pe.acc_bits",
@@ -101,6 +111,17 @@ uint64_t scalesim_code_cycles(Dataflow d, int R, int C, int64_t M, int64_t K, in
 std::vector<int64_t> reference_gemm(const Gemm& g, const PeSpec& pe, uint64_t* overflows) {
   std::vector<int64_t> out(size_t(g.M * g.N));
   uint64_t ovf = 0;
+  if (pe.fp8()) {
+    const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(pe.format));
+    for (int64_t m = 0; m < g.M; ++m)
+      for (int64_t n = 0; n < g.N; ++n) {
+        uint32_t acc = 0;  // +0
+        for (int64_t k = 0; k < g.K; ++k) acc = arith::fp8_mac_golden(f, acc, uint32_t(g.a[m * g.K + k]), uint32_t(g.w[k * g.N + n]));
+        out[m * g.N + n] = acc;
+      }
+    if (overflows) *overflows = 0;
+    return out;
+  }
   for (int64_t m = 0; m < g.M; ++m)
     for (int64_t n = 0; n < g.N; ++n) {
       arith::AccumulatorModel acc{pe.acc_bits, pe.is_signed, pe.saturate};
@@ -152,7 +173,9 @@ struct Accelerator::Impl {
   // PE state
   int R = 0, C = 0;
   std::vector<uint64_t> w_reg, a_reg, b_reg, psum_reg;  // b_reg: output-stationary weight forwarding
-  std::vector<arith::AccumulatorModel> acc;             // output-stationary accumulators
+  std::vector<arith::AccumulatorModel> acc;             // output-stationary accumulators (integer)
+  std::vector<uint32_t> fp_acc;                         // output-stationary accumulators (FP8 PE: FP32 codes)
+  arith::FloatFormat fp8_format{};                      // FP8 PE: the operand format
   std::vector<PeInputs> in, prev_in;
   std::vector<uint64_t> golden_regs;  // verify_gates: the golden registers after the last edge
   std::vector<PeInputs> gate_inputs_of_cycle;  // trace_pes: this cycle's inputs of the traced PEs
@@ -170,6 +193,7 @@ struct Accelerator::Impl {
     const size_t P = size_t(R) * C;
     w_reg.assign(P, 0), a_reg.assign(P, 0), b_reg.assign(P, 0), psum_reg.assign(P, 0);
     acc.assign(P, arith::AccumulatorModel{spec.pe.acc_bits, spec.pe.is_signed, spec.pe.saturate});
+    fp_acc.assign(P, 0);
     in.assign(P, {}), prev_in.assign(P, {}), golden_regs.assign(P, 0);
     left_in.assign(R, 0), top_in.assign(C, 0), b_bus.assign(P, 0);
   }
@@ -225,7 +249,7 @@ struct Accelerator::Impl {
       }
       if (spec.verify_gates)
         for (size_t p = 0; p < P; ++p)
-          golden_regs[p] = ws ? psum_reg[p] : uint64_t(acc[p].value) & mask_of(spec.pe.acc_bits);
+          golden_regs[p] = ws ? psum_reg[p] : os_code(p);
       std::swap(prev_in, in);
       in = prev_in;  // inputs hold unless the next cycle changes them
       const double leak = pe_leak_nw * double(P) * (1e3 / spec.clock_mhz) * 1e-6;  // nW·ns = 1e-6 pJ
@@ -236,7 +260,7 @@ struct Accelerator::Impl {
       std::vector<PeTrace> row;
       for (size_t p = 0; p < gate_inputs_of_cycle.size(); ++p) {
         const PeInputs& x = gate_inputs_of_cycle[p];
-        row.push_back({x.a, x.b, x.psum, ws ? psum_reg[p] : uint64_t(acc[p].value) & mask_of(spec.pe.acc_bits), x.en,
+        row.push_back({x.a, x.b, x.psum, ws ? psum_reg[p] : os_code(p), x.en,
                        x.load, x.clear});
       }
       res->trace.push_back(std::move(row));
@@ -249,6 +273,34 @@ struct Accelerator::Impl {
   }
 
   size_t pe(int r, int c) const { return size_t(r) * C + c; }
+
+  // The PE's arithmetic, integer or FP8 (the golden models of arith).
+  arith::MacWsResult ws_step(uint64_t a, uint64_t w, uint64_t psum) const {
+    const PeSpec& S = spec.pe;
+    if (S.fp8()) return {arith::fp8_mac_golden(fp8_format, uint32_t(psum), uint32_t(a), uint32_t(w)), false};
+    return arith::mac_ws_golden(a, w, psum, S.a_bits, S.w_bits, S.acc_bits, S.is_signed, S.saturate);
+  }
+  bool os_step(size_t p, uint64_t a, uint64_t b) {  // returns the overflow flag
+    const PeSpec& S = spec.pe;
+    if (S.fp8()) {
+      fp_acc[p] = arith::fp8_mac_golden(fp8_format, fp_acc[p], uint32_t(a), uint32_t(b));
+      return false;
+    }
+    acc[p].clock(false, true, arith::operand_value(a, S.a_bits, S.is_signed) * arith::operand_value(b, S.w_bits, S.is_signed));
+    return acc[p].overflow;
+  }
+  void os_clear(size_t p) {
+    if (spec.pe.fp8())
+      fp_acc[p] = 0;
+    else
+      acc[p].clock(true, false, 0);
+  }
+  uint64_t os_code(size_t p) const {  // the accumulator register's bits
+    return spec.pe.fp8() ? fp_acc[p] : uint64_t(acc[p].value) & mask_of(spec.pe.acc_bits);
+  }
+  int64_t value_of(uint64_t code) const {  // an output: integer value, or the FP32 code
+    return spec.pe.fp8() ? int64_t(code) : arith::operand_value(code, spec.pe.acc_bits, spec.pe.is_signed);
+  }
 
   // ---- weight-stationary fold: rows k0.., columns n0..
   template <typename Wait>
@@ -303,8 +355,7 @@ struct Accelerator::Impl {
         for (int c = 0; c < Cu; ++c) {
           const PeInputs& x = in[pe(r, c)];
           if (!x.en) continue;
-          const arith::MacWsResult o =
-              arith::mac_ws_golden(x.a, w_reg[pe(r, c)], x.psum, S.a_bits, S.w_bits, S.acc_bits, S.is_signed, S.saturate);
+          const arith::MacWsResult o = ws_step(x.a, w_reg[pe(r, c)], x.psum);
           psum_reg[pe(r, c)] = o.psum;
           a_reg[pe(r, c)] = x.a;
           if (r < Ru) {
@@ -312,7 +363,7 @@ struct Accelerator::Impl {
             res->overflows += o.overflow;
           }
           if (r == R - 1) {  // leaves the column: the output buffer holds it
-            partial[(t - r - c) * G.N + n0 + c] = arith::operand_value(o.psum, S.acc_bits, S.is_signed);
+            partial[(t - r - c) * G.N + n0 + c] = value_of(o.psum);
             ++writes;
           }
         }
@@ -355,10 +406,7 @@ struct Accelerator::Impl {
         for (int c = 0; c < Cu; ++c) {
           const PeInputs& x = in[pe(r, c)];
           if (!x.en) continue;
-          arith::AccumulatorModel& A = acc[pe(r, c)];
-          A.clock(false, true,
-                  arith::operand_value(x.a, S.a_bits, S.is_signed) * arith::operand_value(x.b, S.w_bits, S.is_signed));
-          res->overflows += A.overflow;
+          res->overflows += os_step(pe(r, c), x.a, x.b);
           ++res->macs;
           a_reg[pe(r, c)] = x.a;
           b_reg[pe(r, c)] = x.b;
@@ -378,8 +426,8 @@ struct Accelerator::Impl {
       if (d == 0)
         for (int r = 0; r < Ru; ++r)
           for (int c = 0; c < Cu; ++c) {
-            res->out[(m0 + r) * G.N + n0 + c] = acc[pe(r, c)].value;
-            acc[pe(r, c)].clock(true, false, 0);
+            res->out[(m0 + r) * G.N + n0 + c] = value_of(os_code(pe(r, c)));
+            os_clear(pe(r, c));
           }
       if (d < Ru) sram(res->ofmap, ofmap_e, 0, uint64_t(Cu) * S.acc_bits);
       price_and_close_cycle();
@@ -480,6 +528,7 @@ Accelerator::Accelerator(AcceleratorSpec spec, const power::CellLibrary& lib, st
   I.spec = spec;
   I.ws = spec.dataflow == Dataflow::weight_stationary;
   I.R = spec.rows, I.C = spec.cols;
+  if (spec.pe.fp8()) I.fp8_format = std::get<arith::FloatFormat>(arith::parse_format(spec.pe.format));
   I.reset_state();
   const power::MemoryTable table = power::load_memory_table(power::default_memory_table_path());
   I.ifmap_e = power::sram_energy(table, spec.ifmap_sram_bytes, spec.sram_port_bits, spec.sram_source);
@@ -487,12 +536,13 @@ Accelerator::Accelerator(AcceleratorSpec spec, const power::CellLibrary& lib, st
   I.ofmap_e = power::sram_energy(table, spec.ofmap_sram_bytes, spec.sram_port_bits, spec.sram_source);
   if (spec.gate_level) {
     power::UnitEnergyRequest req;
-    req.unit = I.ws ? "mac_ws" : "mac";
+    req.unit = spec.pe.fp8() ? (I.ws ? "fp8_mac_ws" : "fp8_mac") : (I.ws ? "mac_ws" : "mac");
+    req.format = spec.pe.format;
     req.arch = spec.pe.arch;
     req.a_bits = spec.pe.a_bits, req.b_bits = spec.pe.w_bits, req.acc_bits = spec.pe.acc_bits;
     req.is_signed = spec.pe.is_signed;
     power::UnitEnergyReport mod = power::unit_module(req);
-    mod.params["Saturate"] = spec.pe.saturate ? "1" : "0";
+    if (!spec.pe.fp8()) mod.params["Saturate"] = spec.pe.saturate ? "1" : "0";
     I.netlist = power::unit_netlist({mod.module, mod.params, rtl_dir, cache_dir});
     const power::UnitArea area = power::unit_area(I.netlist, lib);
     I.pe_area = area.area_um2, I.pe_nand2 = area.nand2_equivalents, I.pe_leak_nw = area.leakage_nw;

@@ -34,15 +34,21 @@ enum class Dataflow { weight_stationary, output_stationary };
 Dataflow parse_dataflow(const std::string& s);  // InputError on anything else
 const char* dataflow_name(Dataflow d);
 
-// The PE: an integer MAC (rtl/mac_ws for weight-stationary, rtl/mac for output-
-// stationary) — operands of a_bits and w_bits, both signed or both unsigned, an acc_bits
-// accumulator that wraps or saturates (arith::AccumulatorModel's semantics).
+// The PE. Integer (format empty): a MAC (rtl/mac_ws for weight-stationary, rtl/mac for
+// output-stationary) — operands of a_bits and w_bits, both signed or both unsigned, an
+// acc_bits accumulator that wraps or saturates (arith::AccumulatorModel's semantics).
+// FP8 (format fp8_e4m3 | fp8_e5m2): rtl/fp8_mac_ws / rtl/fp8_mac — FP8 codes in, the exact
+// product widened to FP32, one RNE FP32 addition per MAC (arith::fp8_mac_golden); outputs
+// are FP32 codes; a_bits = w_bits = 8, acc_bits = 32.
 struct PeSpec {
   int a_bits = 8, w_bits = 8, acc_bits = 32;
   bool is_signed = true;
   bool saturate = false;
-  std::string arch = "array";  // array | booth multiplier
-  std::string label() const;   // e.g. "mac_ws int8x8 acc32 array"
+  std::string arch = "array";  // array | booth multiplier (integer PEs)
+  std::string format;          // "" integer | fp8_e4m3 | fp8_e5m2
+  bool fp8() const { return !format.empty(); }
+  static PeSpec fp8_pe(const std::string& fmt) { return {8, 8, 32, true, false, "array", fmt}; }
+  std::string label() const;   // e.g. "int8x8 acc32 array", "fp8_e4m3 acc fp32"
 };
 
 struct AcceleratorSpec {
@@ -87,7 +93,7 @@ struct PeTrace {
 };
 
 struct GemmResult {
-  std::vector<int64_t> out;   // M×N accumulator values (signed if the PE is)
+  std::vector<int64_t> out;   // M×N accumulator values (signed if the PE is; FP8 PEs: FP32 codes)
   uint64_t overflows = 0;     // additions that left the accumulator's range
   uint64_t folds = 0, cycles = 0, macs = 0;
   uint64_t scalesim_cycles = 0;  // what SCALE-Sim's code reports for this mapping
@@ -141,8 +147,8 @@ class Accelerator {
 // Written atomically. InputError naming the file if it cannot be written.
 void write_vcd(const std::filesystem::path& file, const GemmResult& r, const AcceleratorSpec& spec);
 
-// The reference: every output summed in k-order through arith::AccumulatorModel — the
-// semantics of the network executor's integer accumulator.
+// The reference: every output summed in k-order through arith::AccumulatorModel (FP8:
+// arith::fp8_mac_golden from +0) — the semantics of the network executor's accumulator.
 std::vector<int64_t> reference_gemm(const Gemm& g, const PeSpec& pe, uint64_t* overflows = nullptr);
 
 // SCALE-Sim's cycle counts for an M×K×N GEMM on R×C (folds of the full array):

@@ -90,7 +90,7 @@ TEST_P(Dataflows, SaturatingNarrowAccumulatorMatchesInKOrder) {
   // int4 × int4 into 8 bits: sums leave the range often; saturation is order-dependent,
   // so equality shows the array sums each output in k-order, folds over K included.
   AcceleratorSpec s = spec(3, 4, GetParam());
-  s.pe = {4, 4, 8, true, true, "array"};
+  s.pe = {4, 4, 8, true, true, "array", ""};
   Accelerator acc(s, lib(), rtl(), cache());
   const Gemm g = random_gemm(20, 17, 9, 4, 4, 7);
   const GemmResult r = acc.run(g);
@@ -99,7 +99,7 @@ TEST_P(Dataflows, SaturatingNarrowAccumulatorMatchesInKOrder) {
   EXPECT_GT(ref_ovf, 0u);
   EXPECT_EQ(r.overflows, ref_ovf);
   // Unsigned wrap.
-  s.pe = {4, 4, 8, false, false, "array"};
+  s.pe = {4, 4, 8, false, false, "array", ""};
   Accelerator acc2(s, lib(), rtl(), cache());
   EXPECT_EQ(acc2.run(g).out, reference_gemm(g, s.pe));
 }
@@ -127,6 +127,26 @@ TEST_P(Dataflows, GateLevelPeEqualsGoldenOnEveryCycleAndEnergyAddsUp) {
   // The same run again: bit-identical energy (no randomness anywhere).
   Accelerator again(s, lib(), rtl(), cache());
   EXPECT_EQ(again.run(g).mac_energy_pj, r.mac_energy_pj);
+}
+
+TEST_P(Dataflows, Fp8PeSumsInKOrderInFp32AndItsNetlistAgrees) {
+  // FP8 E4M3 codes (every code, NaN and the largest values included, at random) into FP32:
+  // FP32 addition is not associative, so equality with the k-order golden sum shows the
+  // order, folds over K included; the fp8_mac(_ws) netlist equals the golden PE every cycle.
+  for (const char* fmt : {"fp8_e4m3", "fp8_e5m2"}) {
+    AcceleratorSpec s = spec(3, 5, GetParam(), true);
+    s.pe = PeSpec::fp8_pe(fmt);
+    s.verify_gates = true;
+    Accelerator acc(s, lib(), rtl(), cache());
+    const Gemm g = random_gemm(11, 13, 7, 8, 8, 21);
+    const GemmResult r = acc.run(g);
+    EXPECT_EQ(r.out, reference_gemm(g, s.pe)) << fmt;
+    EXPECT_EQ(r.gate_mismatches, 0u) << fmt;
+    EXPECT_GT(r.mac_energy_pj, 0);
+    // Not the integer sum of the same codes (the test would pass for a wrong PE otherwise).
+    AcceleratorSpec si = spec(3, 5, GetParam());
+    EXPECT_NE(reference_gemm(g, si.pe), r.out);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Sim, Dataflows, ::testing::Values(Dataflow::weight_stationary, Dataflow::output_stationary),
