@@ -18,6 +18,15 @@
 
 namespace lpsim::nn {
 
+int64_t SimLayer::centred(int64_t raw, size_t j) const {
+  if (correction.empty()) return raw;
+  const __int128 c = __int128(raw) + correction[j];
+  const int64_t lo = -(int64_t{1} << (acc_bits - 1)), hi = (int64_t{1} << (acc_bits - 1)) - 1;
+  if (saturate) return int64_t(c < lo ? lo : c > hi ? hi : c);
+  const unsigned __int128 m = (unsigned __int128)c & (((unsigned __int128)1 << acc_bits) - 1);
+  return int64_t(m) > hi ? int64_t(m) - (int64_t{1} << acc_bits) : int64_t(m);
+}
+
 std::string sim_config_problem(const QuantConfigSpec& c) {
   if (c.fp32) return "an FP32 configuration (the array's PEs are integer MACs)";
   if (c.method != "uniform") return "method " + c.method + " (the array runs uniform integer configurations)";
@@ -39,7 +48,6 @@ std::string sim_config_problem(const QuantConfigSpec& c) {
   if (c.per_channel_activations || c.bit_allocation.mean_bits > 0)
     return "per-channel activation scales or bit allocation (operands of several widths)";
   if (c.bias_correction) return "bias correction (a run-time correction outside the array)";
-  if (c.unsigned_mac) return "unsigned_mac (offset codes with zero-point corrections outside the array)";
   if (!c.layers.empty()) return "per-layer overrides (one PE for the whole network)";
   if (c.calibration.source != "data") return "calibration source " + c.calibration.source;
   return "";
@@ -114,8 +122,7 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
       continue;
     }
     const bool zero_points = ops.act_zero != 0 ||
-                             (ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0) ||
-                             ops.weight_offset.defined();
+                             (ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0);
     L.M = ops.cols.size(0), L.K = ops.cols.size(1), L.N = ops.w.size(1);
     if (fw) {  // FP8: the grid values' codes; the executor's FP32 sums as their bits
       const torch::Tensor cf = ops.cols.to(torch::kFloat32).contiguous(), wf = ops.w.to(torch::kFloat32).contiguous();
@@ -159,9 +166,30 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
       fits &= pw[j] >= lo_w && pw[j] <= hi_w;
       L.w[j] = uint64_t(pw[j]) & ((uint64_t{1} << iw->bits) - 1);
     }
-    if (zero_points) {
-      L.simulable = false, L.note = "zero points (the executor's centred sum has corrections outside the array)";
-    } else if (!fits) {
+    if (ops.weight_offset.defined()) {
+      L.simulable = false, L.note = "bias correction (a run-time correction outside the array)";
+    } else if (zero_points && (ia->is_signed || iw->is_signed)) {
+      L.simulable = false, L.note = "zero points on a signed format";
+    } else if (zero_points) {
+      // The corrections the executor applies to the raw sum, per output (exact integers:
+      // the zero points are integers, the sums of codes below 2^40).
+      const int64_t za = int64_t(std::llround(ops.act_zero));
+      const torch::Tensor zw = ops.weight_zero.defined() ? ops.weight_zero.to(torch::kFloat64).contiguous()
+                                                         : torch::zeros({L.N}, torch::kFloat64);
+      const double* pzw = zw.data_ptr<double>();
+      std::vector<int64_t> row_sum(size_t(L.M), 0), col_sum(size_t(L.N), 0);
+      for (int64_t m = 0; m < L.M; ++m)
+        for (int64_t k = 0; k < L.K; ++k) row_sum[size_t(m)] += pa[m * L.K + k];
+      for (int64_t k = 0; k < L.K; ++k)
+        for (int64_t n = 0; n < L.N; ++n) col_sum[size_t(n)] += pw[k * L.N + n];
+      L.correction.resize(size_t(L.M * L.N));
+      for (int64_t m = 0; m < L.M; ++m)
+        for (int64_t n = 0; n < L.N; ++n) {
+          const int64_t z = int64_t(std::llround(pzw[n]));
+          L.correction[size_t(m * L.N + n)] = -z * row_sum[size_t(m)] - za * col_sum[size_t(n)] + L.K * za * z;
+        }
+    }
+    if (L.simulable && !fits) {
       L.simulable = false, L.note = "operand codes outside the formats' ranges";
     }
     const torch::Tensor acc = ops.acc.dim() == 2 ? ops.acc : ops.acc.flatten(2).transpose(1, 2).reshape({-1, ops.acc.size(1)});

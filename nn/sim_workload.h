@@ -24,6 +24,12 @@ struct SimLayer {
   std::string format;                  // "" integer operands; fp8_e4m3 | fp8_e5m2 (FP32 accumulation)
   std::vector<uint64_t> a, w;          // operand codes (low a_bits / w_bits), M×K and K×N
   std::vector<int64_t> executor_acc;   // M×N: the executor's accumulator values (FP8: FP32 codes)
+  // Zero points (asymmetric uintN): the array computes the raw Σ q_a·q_w in the MAC's
+  // register; the executor's result is the centred sum (nn/executor.h) — raw plus
+  // correction[m][n] = −z_w[n]·Σ_k q_a[m][k] − z_a·Σ_k q_w[k][n] + K·z_a·z_w[n], wrapped to a
+  // signed acc_bits value (wrap) or, after the raw register saturated, clamped to it.
+  std::vector<int64_t> correction;     // M×N, empty without zero points
+  int64_t centred(int64_t raw, size_t j) const;  // the executor's value from the array's raw one
   bool simulable = true;
   std::string note;                    // why a layer is not simulated
   // The executor's gate-level price of the layer's PE on the same dataflow (sampled chains).

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `lpsim sim` end to end on a small scenario (issue 15): a LeNet-5 streamed through 8x8
 # arrays, weight- and output-stationary; every layer bit-exact with the executor (a
-# saturating 9-bit accumulator and FP8 operands into FP32 included, where the order of
-# the sum matters); the
+# saturating 9-bit accumulator, FP8 operands into FP32 and zero points (uint8, and uint4
+# into a saturating 12-bit register) included, where the order of the sum matters); the
 # netlist equal to the golden PE on every simulated cycle; cycles as the closed form;
 # the outputs and their columns; a VCD; reruns bit-identical; bad input named.
 set -euo pipefail
@@ -34,6 +34,14 @@ quantization:
       weights: fp8_e4m3
       activations: fp8_e4m3
       accumulator: fp32
+    - name: uint8zp
+      weights: uint8
+      activations: uint8
+    - name: u4sat
+      weights: uint4
+      activations: uint4
+      acc_bits: 12
+      overflow: saturate
 accelerator:
   rows: 8
   cols: 8
@@ -52,7 +60,7 @@ YAML
 grep -q "configuration fp32 left out: an FP32 configuration" "$d/first.err" || fail "fp32 not reported as left out: $(cat "$d/first.err")"
 head -1 "$d/out/sim_layers.csv" | grep -q "^layer,M,K,N,rows,cols,dataflow,folds,cycles,scalesim_cycles,utilization,mac_energy_pj,sram_energy_pj,leakage_pj,avg_power_mw,peak_power_mw,bit_exact," \
   || fail "sim_layers.csv columns: $(head -1 "$d/out/sim_layers.csv")"
-[ "$(wc -l < "$d/out/sim_layers.csv")" -eq 16 ] || fail "sim_layers.csv: 3 configurations x 5 layers expected: $(cat "$d/out/sim_layers.csv")"
+[ "$(wc -l < "$d/out/sim_layers.csv")" -eq 26 ] || fail "sim_layers.csv: 5 configurations x 5 layers expected: $(cat "$d/out/sim_layers.csv")"
 # Every layer bit-exact with the executor's accumulators (column 17).
 awk -F, 'NR > 1 && $17 != "true" { bad = 1 } END { exit bad }' "$d/out/sim_layers.csv" || fail "not bit-exact: $(cat "$d/out/sim_layers.csv")"
 grep -q "every layer bit-exact with the executor" "$d/first.txt" || fail "console: $(cat "$d/first.txt")"
