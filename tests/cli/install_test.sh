@@ -18,6 +18,11 @@ test -x "$P/bin/lpsim" || fail "no bin/lpsim"
 # verify-rtl is its own program, installed beside lpsim and run by `lpsim verify-rtl`.
 "$P/bin/lpsim" verify-rtl --unit luq_mul > "$d/verify.txt" || fail "installed lpsim verify-rtl: $(cat "$d/verify.txt")"
 grep -q "2 unit(s), no mismatch" "$d/verify.txt" || fail "installed verify-rtl output: $(cat "$d/verify.txt")"
+# sim too (lpsim-sim): its data (the memory-energy table) comes from share/lpsim/data.
+"$P/bin/lpsim" sim --help > "$d/simhelp.txt" 2>&1 || fail "installed lpsim sim --help: $(cat "$d/simhelp.txt")"
+grep -q "accelerator" "$d/simhelp.txt" || fail "installed lpsim sim --help output"
+test -s "$P/share/lpsim/data/memory_45nm.csv" || fail "memory_45nm.csv not installed"
+(cd "$d" && "$P/bin/lpsim" verify-rtl --array 2x2 > "$d/array.txt") || fail "installed verify-rtl --array: $(cat "$d/array.txt")"
 for f in rtl/mac.sv rtl/fp8_mac.sv data/nangate45_typ_cells.csv data/nangate45_wire_load.csv; do
   test -s "$P/share/lpsim/$f" || fail "no share/lpsim/$f"
 done
