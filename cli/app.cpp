@@ -1,5 +1,7 @@
 #include "cli/app.h"
 
+#include "lpsim_version.h"
+
 #include <iostream>
 #include <string>
 
@@ -35,6 +37,20 @@ int run_commands(CLI::App& app, const std::vector<Command>& commands, int argc, 
     return 3;
   }
   return 0;
+}
+
+int run_single_command(const std::string& name, Command (*add)(CLI::App&, const bool&), int argc, char** argv) {
+  CLI::App app{"lpsim: hardware-accurate simulator and power/area models for low-precision neural networks", "lpsim"};
+  app.set_version_flag("--version", std::string("lpsim ") + LPSIM_VERSION);
+  app.require_subcommand(1);
+  bool json = false;
+  app.add_flag("--json", json, "machine-readable JSON output");
+  const std::vector<Command> commands = {add(app, json)};
+  commands[0].sub->add_flag("--json", json, "machine-readable JSON output");
+  std::string command = name;
+  std::vector<char*> args = {argv[0], command.data()};
+  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+  return run_commands(app, commands, int(args.size()), args.data());
 }
 
 }  // namespace lpsim::cli

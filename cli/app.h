@@ -3,6 +3,7 @@
 // exit 2, lpsim::InputError exit 2, any other exception "internal error" and exit 3.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "cli/commands.h"
@@ -10,5 +11,9 @@
 namespace lpsim::cli {
 
 int run_commands(CLI::App& app, const std::vector<Command>& commands, int argc, char** argv);
+
+// main() of a program that is one lpsim command of its own (lpsim-verify-rtl, lpsim-sim):
+// `PROGRAM ARGS` is parsed as `lpsim NAME ARGS`, so usage lines and errors name the command.
+int run_single_command(const std::string& name, Command (*add)(CLI::App&, const bool&), int argc, char** argv);
 
 }  // namespace lpsim::cli
