@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "arith/error.h"
+#include "arith/process.h"
 #include "nn/executor.h"
 #include "nn/torchscript.h"
 
@@ -21,8 +22,9 @@ const fs::path kFixture = fs::path(LPSIM_SOURCE_DIR) / "tests/nn/fixtures/tiny_c
 
 fs::path make_variant(const std::string& v) {
   const fs::path p = fs::temp_directory_path() / ("lpsim_ts_" + v + ".pt");
-  const std::string cmd = std::string(FIXTURE_TOOL) + " " + p.string() + " " + v;
-  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  // An argument vector, no shell: the build folder's path may hold a space.
+  const ProcessResult r = run_process({FIXTURE_TOOL, p.string(), v});
+  EXPECT_TRUE(r.ok()) << r.describe();
   return p;
 }
 }  // namespace
