@@ -3,6 +3,7 @@
 # and prints the README table: median GB/s and the ratio to memcpy in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+cmake --build build --target bench_quantize > /dev/null
 out=$(mktemp)
 ./build/bench/bench_quantize --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   --benchmark_format=json > "$out"
