@@ -178,11 +178,11 @@ TEST(GateSim, WeightStationaryPeMatchesTheGoldenModelInEveryLane) {
   }
 }
 
-// The FP units after synthesis compute what their golden models compute (the Verilator
-// check covers the RTL, not what Yosys makes of it): fp_add in FP16, BF16 and FP32, the
-// FP8 exact multiplier widened to FP32, and one step of fp_mac / fp8_mac through their
-// registers — on random codes, half of them near each other (cancellation, rounding)
-// and the specials. Yosys 0.23 once read fp_add's `ExpMax = '1` as 1: every FP figure
+// The FP units (and the LUQ shift unit) after synthesis compute what their golden models
+// compute (the Verilator check covers the RTL, not what Yosys makes of it): fp_add in
+// FP16, BF16 and FP32, fp_mul_rne in FP16 and BF16, fp8_mac through its registers, and
+// luq_mul on every pair — on random codes, a quarter of the addends near the other
+// operand (cancellation, rounding), specials included. Yosys 0.23 once read fp_add's `ExpMax = '1` as 1: every FP figure
 // was priced on an adder that computed nothing, and only a test like this one sees it.
 // Out of line: GCC 12 reports a false -Wrestrict in the golden model's string code when it
 // is inlined into the test body at -O3.
@@ -217,6 +217,40 @@ TEST(GateSim, FloatingPointNetlistsComputeTheGoldenValues) {
                         << arith::fp_add_golden(f, uint32_t(a[l]), uint32_t(b[l]));
     }
     EXPECT_EQ(wrong, 0) << name;
+  }
+  for (const char* name : {"fp16", "bf16"}) {  // fp_mul_rne (FP32 too in fp_mac, checked via its RTL only)
+    const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(name));
+    const Netlist n =
+        netlist_of("fp_mul_rne", {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}});
+    GateSim sim(n);
+    int wrong = 0;
+    for (int t = 0; t < 32; ++t) {
+      LaneValues a{}, b{};
+      for (int l = 0; l < 64; ++l) a[l] = operand(f, 0), b[l] = operand(f, 0);
+      sim.set_input("a_i", a);
+      sim.set_input("b_i", b);
+      sim.step();
+      const LaneValues p = sim.output("p_o");
+      for (int l = 0; l < 64; ++l)
+        if (p[l] != arith::fp_mul_rne_golden(f, uint32_t(a[l]), uint32_t(b[l])) && wrong++ < 3)
+          ADD_FAILURE() << name << " " << std::hex << a[l] << " * " << b[l] << " = " << p[l];
+    }
+    EXPECT_EQ(wrong, 0) << name;
+  }
+  {  // luq_mul, every INT4 × LUQ FP4 pair (the multiplier-free shift unit)
+    const Netlist n = netlist_of("luq_mul", {});
+    GateSim sim(n);
+    const int out_bits = int(n.outputs.at("p_o").size());
+    for (uint64_t a = 0; a < 16; ++a) {
+      LaneValues av{}, wv{};
+      for (int l = 0; l < 16; ++l) av[l] = a, wv[l] = uint64_t(l);
+      sim.set_input("a_i", av);
+      sim.set_input("w_i", wv);
+      sim.step();
+      const LaneValues p = sim.output("p_o");
+      for (int l = 0; l < 16; ++l)
+        EXPECT_EQ(arith::operand_value(p[l], out_bits, true), arith::luq_mul_golden(uint32_t(a), uint32_t(l))) << a << " " << l;
+    }
   }
   for (const char* name : {"fp8_e4m3", "fp8_e5m2"}) {
     const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(name));
