@@ -88,35 +88,30 @@ void write_outputs(const nn::Scenario& s, const std::filesystem::path& dir, cons
     timing += fmt::format("{},{},{},{},{}\n", nn::csv_escape(x.config), nn::csv_escape(x.layer), f6(x.r.seconds),
                           f6(double(x.r.macs) / x.r.seconds), x.r.pe_steps_simulated);
   atomic_write_file(dir / "sim_timing.csv", timing);
-  std::string trace = "config,layer,window,start_cycle,cycles,energy_pj,power_mw\n";
+  // The power trace: power_trace.csv, and its gnuplot data (one block per configuration;
+  // rows hold a configuration's layers back to back, configurations one after another).
+  std::string trace = "config,layer,window,start_cycle,cycles,energy_pj,power_mw\n", dat;
+  std::vector<std::string> cfgs;
   const double ns = 1e3 / A.clock_mhz;
-  for (const LayerRow& x : rows)
-    for (size_t w = 0; w < x.r.window_energy_pj.size(); ++w) {
-      const uint64_t len = std::min<uint64_t>(A.window_cycles, x.r.cycles - w * uint64_t(A.window_cycles));
-      trace += fmt::format("{},{},{},{},{},{},{}\n", nn::csv_escape(x.config), nn::csv_escape(x.layer), w,
-                           x.start_cycle + w * uint64_t(A.window_cycles), len, f6(x.r.window_energy_pj[w]),
-                           f6(x.r.window_energy_pj[w] / (double(len) * ns)));
+  for (const LayerRow& x : rows) {
+    if (cfgs.empty() || cfgs.back() != x.config) {
+      if (!cfgs.empty()) dat += "\n\n";
+      cfgs.push_back(x.config);
     }
+    for (size_t w = 0; w < x.r.window_energy_pj.size(); ++w) {
+      const uint64_t len = sim::window_length(x.r, w, A.window_cycles), start = x.start_cycle + w * uint64_t(A.window_cycles);
+      const double mw = x.r.window_energy_pj[w] / (double(len) * ns);
+      trace += fmt::format("{},{},{},{},{},{},{}\n", nn::csv_escape(x.config), nn::csv_escape(x.layer), w, start, len,
+                           f6(x.r.window_energy_pj[w]), f6(mw));
+      dat += fmt::format("{} {}\n", double(start) * ns * 1e-3, mw);
+    }
+  }
   atomic_write_file(dir / "power_trace.csv", trace);
   atomic_write_file(dir / "sim.json", report.dump(2) + "\n");
   if (!s.plot || rows.empty()) return;
-  // Power over time per configuration (layers back to back), with each one's average.
-  std::string dat, body;
-  std::vector<std::string> cfgs;
-  for (const LayerRow& x : rows)
-    if (cfgs.empty() || cfgs.back() != x.config) cfgs.push_back(x.config);
-  for (size_t c = 0; c < cfgs.size(); ++c) {
-    if (c) dat += "\n\n";
-    for (const LayerRow& x : rows)
-      if (x.config == cfgs[c])
-        for (size_t w = 0; w < x.r.window_energy_pj.size(); ++w) {
-          const uint64_t len = std::min<uint64_t>(A.window_cycles, x.r.cycles - w * uint64_t(A.window_cycles));
-          dat += fmt::format("{} {}\n", double(x.start_cycle + w * uint64_t(A.window_cycles)) * ns * 1e-3,
-                             x.r.window_energy_pj[w] / (double(len) * ns));
-        }
-  }
+  // Power over time per configuration (layers back to back).
   atomic_write_file(dir / "power_trace.dat", dat);
-  body = fmt::format("set title {}\nset xlabel 'time (us) at {:g} MHz'\nset ylabel 'power (mW), windows of {} cycles'\n"
+  std::string body = fmt::format("set title {}\nset xlabel 'time (us) at {:g} MHz'\nset ylabel 'power (mW), windows of {} cycles'\n"
                      "set grid\nset key top right\n",
                      nn::gpq(fmt::format("{} on a {}x{} {} array: power over time", s.model_name.empty() ? s.arch : s.model_name,
                                          A.rows, A.cols, A.dataflow)),
@@ -143,7 +138,7 @@ double f_max_mhz(const std::vector<LayerRow>& rows, const std::string& config, d
   for (const LayerRow& x : rows)
     if (x.config == config)
       for (size_t w = 0; w < x.r.window_energy_pj.size(); ++w) {
-        const uint64_t len = std::min<uint64_t>(window, x.r.cycles - w * uint64_t(window));
+        const uint64_t len = sim::window_length(x.r, w, window);
         const double leak_per_cycle = x.r.leakage_pj / double(x.r.cycles);
         peak_dyn_pj_per_cycle = std::max(peak_dyn_pj_per_cycle, x.r.window_energy_pj[w] / double(len) - leak_per_cycle);
       }
@@ -195,7 +190,14 @@ int run_sim(const SimOpts& o, bool json_out) {
       bool all_exact = true;
       double energy = 0;
       uint64_t cycles = 0;
-      for (const nn::SimLayer& L : wl.layers) {
+      // Each simulable layer's GEMM, made once: the budget sizes below stream them again.
+      std::vector<sim::Gemm> gemms(wl.layers.size());
+      for (size_t li = 0; li < wl.layers.size(); ++li) {
+        const nn::SimLayer& L = wl.layers[li];
+        if (L.simulable) gemms[li] = {L.name, L.M, L.K, L.N, L.a, L.w};
+      }
+      for (size_t li = 0; li < wl.layers.size(); ++li) {
+        const nn::SimLayer& L = wl.layers[li];
         if (!L.simulable) {
           if (progress) std::cerr << "lpsim sim: " << name << " " << L.name << " not simulated: " << L.note << "\n";
           jl.push_back({{"layer", L.name}, {"simulated", false}, {"note", L.note}});
@@ -207,11 +209,9 @@ int run_sim(const SimOpts& o, bool json_out) {
         if (!acc || acc->spec().pe.label() != spec.pe.label() || spec.trace_pes != acc->spec().trace_pes)
           acc = std::make_unique<sim::Accelerator>(spec, lib, power::rtl_dir(), s.netlist_cache);
         citation = acc->sram_citation(), pe_area = acc->pe_area_um2(), pe_leak_nw = acc->pe_leakage_nw();
-        sim::Gemm g;
-        g.name = L.name, g.M = L.M, g.K = L.K, g.N = L.N, g.a = L.a, g.w = L.w;
         nn::ProgressBar bar(progress, "sim " + name + " " + L.name);
         LayerRow x;
-        x.r = acc->run(g, [&](uint64_t d, uint64_t t) { bar.update(int64_t(d), int64_t(t), fmt::format("fold {}/{}", d, t)); });
+        x.r = acc->run(gemms[li], [&](uint64_t d, uint64_t t) { bar.update(int64_t(d), int64_t(t), fmt::format("fold {}/{}", d, t)); });
         bar.finish();
         if (spec.trace_pes > 0) {
           sim::write_vcd(A.vcd, x.r, spec);
@@ -266,15 +266,14 @@ int run_sim(const SimOpts& o, bool json_out) {
           uint64_t cyc = 0;
           double e = 0;
           std::unique_ptr<sim::Accelerator> other;
-          for (const nn::SimLayer& L : wl.layers) {
+          for (size_t li = 0; li < wl.layers.size(); ++li) {
+            const nn::SimLayer& L = wl.layers[li];
             if (!L.simulable) continue;
             sim::AcceleratorSpec spec = spec_of(s, L);
             spec.rows = spec.cols = n, spec.verify_gates = false;
             if (!other) other = std::make_unique<sim::Accelerator>(spec, lib, power::rtl_dir(), s.netlist_cache);
-            sim::Gemm g;
-            g.name = L.name, g.M = L.M, g.K = L.K, g.N = L.N, g.a = L.a, g.w = L.w;
             nn::ProgressBar bar(progress, fmt::format("budget {} {}x{} {}", name, n, n, L.name));
-            const sim::GemmResult r = other->run(g, [&](uint64_t d, uint64_t t) { bar.update(int64_t(d), int64_t(t)); });
+            const sim::GemmResult r = other->run(gemms[li], [&](uint64_t d, uint64_t t) { bar.update(int64_t(d), int64_t(t)); });
             bar.finish();
             pk = std::max(pk, sim::power_summary(r, A.window_cycles, A.clock_mhz).peak_mw);
             cyc += r.cycles, e += r.energy_pj();

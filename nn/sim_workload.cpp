@@ -121,9 +121,16 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
       w.layers.push_back(std::move(L));
       continue;
     }
-    const bool zero_points = ops.act_zero != 0 ||
-                             (ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0);
     L.M = ops.cols.size(0), L.K = ops.cols.size(1), L.N = ops.w.size(1);
+    // The executor's accumulators as M×N rows (a convolution's come as images × N × H × W).
+    const torch::Tensor acc_rows =
+        ops.acc.dim() == 2 ? ops.acc : ops.acc.flatten(2).transpose(1, 2).reshape({-1, ops.acc.size(1)});
+    if (acc_rows.size(0) != L.M || acc_rows.size(1) != L.N) {
+      L.simulable = false, L.note = "recorded accumulator shape does not match the GEMM";
+      w.layers.push_back(std::move(L));
+      continue;
+    }
+    L.executor_acc.resize(size_t(L.M * L.N));
     if (fw) {  // FP8: the grid values' codes; the executor's FP32 sums as their bits
       const torch::Tensor cf = ops.cols.to(torch::kFloat32).contiguous(), wf = ops.w.to(torch::kFloat32).contiguous();
       const float* pa = cf.data_ptr<float>();
@@ -138,67 +145,56 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
         L.w[j] = arith::encode(*fw, double(pw[j])).code;
         on_grid &= double(pw[j]) == fw->decode(uint32_t(L.w[j])) || std::isnan(pw[j]);
       }
-      const torch::Tensor acc = ops.acc.dim() == 2 ? ops.acc : ops.acc.flatten(2).transpose(1, 2).reshape({-1, ops.acc.size(1)});
-      const torch::Tensor acc32 = acc.to(torch::kFloat32).contiguous();
+      const torch::Tensor acc32 = acc_rows.to(torch::kFloat32).contiguous();
       const float* pacc = acc32.data_ptr<float>();
-      L.executor_acc.resize(size_t(L.M * L.N));
       for (size_t j = 0; j < L.executor_acc.size(); ++j) L.executor_acc[j] = int64_t(std::bit_cast<uint32_t>(pacc[j]));
       if (!on_grid) L.simulable = false, L.note = "operands off the FP8 grid";
-      if (price && L.simulable) {
-        const LayerPrice p = price_layer(q, ex.acc_range(i), ops, lc.M, hw, *gate, nullptr);
-        if (p.priced) L.executor_pj_per_mac = p.pj_per_mac, L.executor_ci95_pj = p.ci95_pj, L.executor_unit = p.unit;
-      }
-      w.layers.push_back(std::move(L));
-      continue;
-    }
-    const torch::Tensor cols = ops.cols.to(torch::kInt64).contiguous(), wt = ops.w.to(torch::kInt64).contiguous();
-    const int64_t lo_a = ia->is_signed ? -(int64_t{1} << (ia->bits - 1)) : 0, hi_a = ia->is_signed ? -lo_a - 1 : (int64_t{1} << ia->bits) - 1;
-    const int64_t lo_w = iw->is_signed ? -(int64_t{1} << (iw->bits - 1)) : 0, hi_w = iw->is_signed ? -lo_w - 1 : (int64_t{1} << iw->bits) - 1;
-    const int64_t* pa = cols.data_ptr<int64_t>();
-    const int64_t* pw = wt.data_ptr<int64_t>();
-    bool fits = true;
-    L.a.resize(size_t(L.M * L.K)), L.w.resize(size_t(L.K * L.N));
-    for (size_t j = 0; j < L.a.size(); ++j) {
-      fits &= pa[j] >= lo_a && pa[j] <= hi_a;
-      L.a[j] = uint64_t(pa[j]) & ((uint64_t{1} << ia->bits) - 1);
-    }
-    for (size_t j = 0; j < L.w.size(); ++j) {
-      fits &= pw[j] >= lo_w && pw[j] <= hi_w;
-      L.w[j] = uint64_t(pw[j]) & ((uint64_t{1} << iw->bits) - 1);
-    }
-    if (ops.weight_offset.defined()) {
-      L.simulable = false, L.note = "bias correction (a run-time correction outside the array)";
-    } else if (zero_points && (ia->is_signed || iw->is_signed)) {
-      L.simulable = false, L.note = "zero points on a signed format";
-    } else if (zero_points) {
-      // The corrections the executor applies to the raw sum, per output (exact integers:
-      // the zero points are integers, the sums of codes below 2^40).
-      const int64_t za = int64_t(std::llround(ops.act_zero));
-      const torch::Tensor zw = ops.weight_zero.defined() ? ops.weight_zero.to(torch::kFloat64).contiguous()
-                                                         : torch::zeros({L.N}, torch::kFloat64);
-      const double* pzw = zw.data_ptr<double>();
-      std::vector<int64_t> row_sum(size_t(L.M), 0), col_sum(size_t(L.N), 0);
-      for (int64_t m = 0; m < L.M; ++m)
-        for (int64_t k = 0; k < L.K; ++k) row_sum[size_t(m)] += pa[m * L.K + k];
-      for (int64_t k = 0; k < L.K; ++k)
-        for (int64_t n = 0; n < L.N; ++n) col_sum[size_t(n)] += pw[k * L.N + n];
-      L.correction.resize(size_t(L.M * L.N));
-      for (int64_t m = 0; m < L.M; ++m)
-        for (int64_t n = 0; n < L.N; ++n) {
-          const int64_t z = int64_t(std::llround(pzw[n]));
-          L.correction[size_t(m * L.N + n)] = -z * row_sum[size_t(m)] - za * col_sum[size_t(n)] + L.K * za * z;
-        }
-    }
-    if (L.simulable && !fits) {
-      L.simulable = false, L.note = "operand codes outside the formats' ranges";
-    }
-    const torch::Tensor acc = ops.acc.dim() == 2 ? ops.acc : ops.acc.flatten(2).transpose(1, 2).reshape({-1, ops.acc.size(1)});
-    const torch::Tensor acc64 = acc.to(torch::kFloat64).contiguous();
-    if (acc64.size(0) != L.M || acc64.size(1) != L.N) {
-      L.simulable = false, L.note = "recorded accumulator shape does not match the GEMM";
     } else {
+      const torch::Tensor cols = ops.cols.to(torch::kInt64).contiguous(), wt = ops.w.to(torch::kInt64).contiguous();
+      const int64_t lo_a = ia->is_signed ? -(int64_t{1} << (ia->bits - 1)) : 0, hi_a = ia->is_signed ? -lo_a - 1 : (int64_t{1} << ia->bits) - 1;
+      const int64_t lo_w = iw->is_signed ? -(int64_t{1} << (iw->bits - 1)) : 0, hi_w = iw->is_signed ? -lo_w - 1 : (int64_t{1} << iw->bits) - 1;
+      const int64_t* pa = cols.data_ptr<int64_t>();
+      const int64_t* pw = wt.data_ptr<int64_t>();
+      bool fits = true;
+      L.a.resize(size_t(L.M * L.K)), L.w.resize(size_t(L.K * L.N));
+      for (size_t j = 0; j < L.a.size(); ++j) {
+        fits &= pa[j] >= lo_a && pa[j] <= hi_a;
+        L.a[j] = uint64_t(pa[j]) & ((uint64_t{1} << ia->bits) - 1);
+      }
+      for (size_t j = 0; j < L.w.size(); ++j) {
+        fits &= pw[j] >= lo_w && pw[j] <= hi_w;
+        L.w[j] = uint64_t(pw[j]) & ((uint64_t{1} << iw->bits) - 1);
+      }
+      const bool zero_points = ops.act_zero != 0 ||
+                               (ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0);
+      if (ops.weight_offset.defined()) {
+        L.simulable = false, L.note = "bias correction (a run-time correction outside the array)";
+      } else if (zero_points && (ia->is_signed || iw->is_signed)) {
+        L.simulable = false, L.note = "zero points on a signed format";
+      } else if (zero_points) {
+        // The corrections the executor applies to the raw sum, per output (exact integers:
+        // the zero points are integers, the sums of codes below 2^40).
+        const int64_t za = int64_t(std::llround(ops.act_zero));
+        const torch::Tensor zw = ops.weight_zero.defined() ? ops.weight_zero.to(torch::kFloat64).contiguous()
+                                                           : torch::zeros({L.N}, torch::kFloat64);
+        const double* pzw = zw.data_ptr<double>();
+        std::vector<int64_t> row_sum(size_t(L.M), 0), col_sum(size_t(L.N), 0);
+        for (int64_t m = 0; m < L.M; ++m)
+          for (int64_t k = 0; k < L.K; ++k) row_sum[size_t(m)] += pa[m * L.K + k];
+        for (int64_t k = 0; k < L.K; ++k)
+          for (int64_t n = 0; n < L.N; ++n) col_sum[size_t(n)] += pw[k * L.N + n];
+        L.correction.resize(size_t(L.M * L.N));
+        for (int64_t m = 0; m < L.M; ++m)
+          for (int64_t n = 0; n < L.N; ++n) {
+            const int64_t z = int64_t(std::llround(pzw[n]));
+            L.correction[size_t(m * L.N + n)] = -z * row_sum[size_t(m)] - za * col_sum[size_t(n)] + L.K * za * z;
+          }
+      }
+      if (L.simulable && !fits) {
+        L.simulable = false, L.note = "operand codes outside the formats' ranges";
+      }
+      const torch::Tensor acc64 = acc_rows.to(torch::kFloat64).contiguous();
       const double* pacc = acc64.data_ptr<double>();
-      L.executor_acc.resize(size_t(L.M * L.N));
       for (size_t j = 0; j < L.executor_acc.size(); ++j) L.executor_acc[j] = int64_t(pacc[j]);
     }
     if (price && L.simulable) {

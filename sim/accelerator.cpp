@@ -137,15 +137,17 @@ std::vector<int64_t> reference_gemm(const Gemm& g, const PeSpec& pe, uint64_t* o
   return out;
 }
 
+uint64_t window_length(const GemmResult& r, size_t i, int window_cycles) {
+  return std::min<uint64_t>(uint64_t(window_cycles), r.cycles - i * uint64_t(window_cycles));
+}
+
 PowerSummary power_summary(const GemmResult& r, int window_cycles, double clock_mhz) {
   PowerSummary s;
   if (r.cycles == 0) return s;
   const double ns_per_cycle = 1e3 / clock_mhz;
   s.avg_mw = r.energy_pj() / (double(r.cycles) * ns_per_cycle);  // pJ/ns = mW
-  for (size_t i = 0; i < r.window_energy_pj.size(); ++i) {
-    const uint64_t len = std::min<uint64_t>(window_cycles, r.cycles - i * uint64_t(window_cycles));
-    s.peak_mw = std::max(s.peak_mw, r.window_energy_pj[i] / (double(len) * ns_per_cycle));
-  }
+  for (size_t i = 0; i < r.window_energy_pj.size(); ++i)
+    s.peak_mw = std::max(s.peak_mw, r.window_energy_pj[i] / (double(window_length(r, i, window_cycles)) * ns_per_cycle));
   return s;
 }
 
@@ -178,8 +180,7 @@ struct Accelerator::Impl {
   arith::FloatFormat fp8_format{};                      // FP8 PE: the operand format
   std::vector<PeInputs> in, prev_in;
   std::vector<uint64_t> golden_regs;  // verify_gates: the golden registers after the last edge
-  std::vector<PeInputs> gate_inputs_of_cycle;  // trace_pes: this cycle's inputs of the traced PEs
-  std::vector<uint64_t> left_in, top_in, b_bus;  // edge buffers (skewed), weight-load bus
+  std::vector<uint64_t> left_in, top_in;  // edge buffers (skewed)
   // The job
   const Gemm* g = nullptr;
   GemmResult* res = nullptr;
@@ -187,7 +188,6 @@ struct Accelerator::Impl {
   std::vector<int64_t> partial;  // M×N: partial sums between K folds (weight-stationary), raw codes
   // Per-cycle accounting
   double cycle_energy_pj = 0;
-  uint64_t window_fill = 0;
 
   void reset_state() {
     const size_t P = size_t(R) * C;
@@ -195,7 +195,7 @@ struct Accelerator::Impl {
     acc.assign(P, arith::AccumulatorModel{spec.pe.acc_bits, spec.pe.is_signed, spec.pe.saturate});
     fp_acc.assign(P, 0);
     in.assign(P, {}), prev_in.assign(P, {}), golden_regs.assign(P, 0);
-    left_in.assign(R, 0), top_in.assign(C, 0), b_bus.assign(P, 0);
+    left_in.assign(R, 0), top_in.assign(C, 0);
   }
 
   void sram(SramTraffic& t, const power::SramEnergy& e, uint64_t read_bits, uint64_t write_bits) {
@@ -209,7 +209,6 @@ struct Accelerator::Impl {
 
   // Prices this cycle's inputs at the gates, then closes the cycle's accounting.
   void price_and_close_cycle() {
-    if (spec.trace_pes > 0) gate_inputs_of_cycle.assign(in.begin(), in.begin() + std::min<size_t>(in.size(), size_t(spec.trace_pes)));
     if (spec.gate_level) {
       const size_t P = in.size();
       std::fill(group_dirty.begin(), group_dirty.end(), 0);
@@ -249,26 +248,23 @@ struct Accelerator::Impl {
       }
       if (spec.verify_gates)
         for (size_t p = 0; p < P; ++p)
-          golden_regs[p] = ws ? psum_reg[p] : os_code(p);
-      std::swap(prev_in, in);
-      in = prev_in;  // inputs hold unless the next cycle changes them
+          golden_regs[p] = out_reg(p);
+      prev_in = in;  // inputs hold (in is kept) unless the next cycle changes them
       const double leak = pe_leak_nw * double(P) * (1e3 / spec.clock_mhz) * 1e-6;  // nW·ns = 1e-6 pJ
       res->leakage_pj += leak;
       cycle_energy_pj += leak;
     }
     if (spec.trace_pes > 0) {
       std::vector<PeTrace> row;
-      for (size_t p = 0; p < gate_inputs_of_cycle.size(); ++p) {
-        const PeInputs& x = gate_inputs_of_cycle[p];
-        row.push_back({x.a, x.b, x.psum, ws ? psum_reg[p] : os_code(p), x.en,
-                       x.load, x.clear});
+      for (size_t p = 0; p < std::min(in.size(), size_t(spec.trace_pes)); ++p) {
+        const PeInputs& x = in[p];  // this cycle's inputs
+        row.push_back({x.a, x.b, x.psum, out_reg(p), x.en, x.load, x.clear});
       }
       res->trace.push_back(std::move(row));
     }
-    if (window_fill == 0) res->window_energy_pj.push_back(0);
+    if (res->cycles % uint64_t(spec.window_cycles) == 0) res->window_energy_pj.push_back(0);  // a window starts
     res->window_energy_pj.back() += cycle_energy_pj;
     cycle_energy_pj = 0;
-    if (++window_fill == uint64_t(spec.window_cycles)) window_fill = 0;
     ++res->cycles;
   }
 
@@ -298,6 +294,7 @@ struct Accelerator::Impl {
   uint64_t os_code(size_t p) const {  // the accumulator register's bits
     return spec.pe.fp8() ? fp_acc[p] : uint64_t(acc[p].value) & mask_of(spec.pe.acc_bits);
   }
+  uint64_t out_reg(size_t p) const { return ws ? psum_reg[p] : os_code(p); }  // the PE's output register
   int64_t value_of(uint64_t code) const {  // an output: integer value, or the FP32 code
     return spec.pe.fp8() ? int64_t(code) : arith::operand_value(code, spec.pe.acc_bits, spec.pe.is_signed);
   }
@@ -313,12 +310,11 @@ struct Accelerator::Impl {
       for (PeInputs& x : in) x.en = false, x.load = false;
       for (int c = 0; c < Cu; ++c) {
         const size_t p = pe(j, c);
-        b_bus[p] = j < Ru ? G.w[(k0 + j) * G.N + n0 + c] : 0;
-        in[p].b = b_bus[p];
+        in[p].b = j < Ru ? G.w[(k0 + j) * G.N + n0 + c] : 0;  // the weight bus holds it after
         in[p].load = true;
+        w_reg[p] = in[p].b;  // used from the next cycle on
       }
       if (j < Ru) sram(res->filter, filter_e, uint64_t(Cu) * S.w_bits, 0);
-      for (int c = 0; c < Cu; ++c) w_reg[pe(j, c)] = in[pe(j, c)].b;  // used from the next cycle on
       price_and_close_cycle();
       wait_cycle();
     }
@@ -589,7 +585,6 @@ GemmResult Accelerator::run(const Gemm& g, const std::function<void(uint64_t, ui
   res.out.assign(size_t(g.M * g.N), 0);
   I.g = &g, I.res = &res, I.progress = &progress;
   I.partial.assign(I.ws ? size_t(g.M * g.N) : 0, 0);  // the PE registers keep their values across runs
-  I.window_fill = 0;
   I.cycle_energy_pj = 0;
   const auto t0 = std::chrono::steady_clock::now();
   AcceleratorTop& t = top();

@@ -111,6 +111,9 @@ struct GemmResult {
   double energy_pj() const { return mac_energy_pj + leakage_pj + sram_energy_pj(); }
 };
 
+// Cycles in window i of r's power trace (the last window may be shorter).
+uint64_t window_length(const GemmResult& r, size_t i, int window_cycles);
+
 struct PowerSummary {
   double avg_mw = 0, peak_mw = 0;
 };
