@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 
@@ -25,6 +26,11 @@ struct PreparedModel {
   TrainConfig tc;                   // model.train
   torch::Tensor calib_order;        // seeded permutation of the training images
   torch::Tensor calib;              // the first calibration_images of it
+  // The first n training images of the seeded permutation (calibration source `data`):
+  // calib itself when n is its size.
+  torch::Tensor data_calibration(int64_t n) const {
+    return n == calib.size(0) ? calib : train.images.index_select(0, calib_order.slice(0, 0, std::min<int64_t>(n, train.size())));
+  }
 };
 
 // A configuration's per-layer quantisation on graph g (its layer overrides resolved and

@@ -468,8 +468,6 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   const Graph& g = model->graph();
   const std::string& model_key = pm.model_key;
   const TrainConfig& tc = pm.tc;
-  const torch::Tensor& calib_order = pm.calib_order;
-  const int64_t ncal = pm.calib.size(0);
   const torch::Tensor& calib = pm.calib;
   // A configuration's own calibration images (papers.md §5): real, noise or synthesised
   // from the BatchNorm statistics; made once per distinct setting.
@@ -505,7 +503,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
       return torch::max(torch::min(t, torch::tensor(in_hi).view({1, -1, 1, 1})), torch::tensor(in_lo).view({1, -1, 1, 1}));
     };
     if (cs.source == "data") {
-      images = n == ncal ? calib : train.images.index_select(0, calib_order.slice(0, 0, std::min<int64_t>(n, train.size())));
+      images = pm.data_calibration(n);
       info["images"] = images.size(0);
     } else if (cs.source == "noise") {
       images = clamp_to_inputs(noise_images(n, shape, s.seed ^ 0x6E6F697365ull));

@@ -66,10 +66,7 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
   std::vector<LayerQuant> layers;
   PreparedModel pm = prepare_model(s, progress, [&](const Graph& g) { layers = resolve_config(*cfg, g); });
   const Graph& g = pm.model->graph();
-  torch::Tensor calib = pm.calib;
-  if (cfg->calibration.images > 0 && cfg->calibration.images != calib.size(0))
-    calib = pm.train.images.index_select(
-        0, pm.calib_order.slice(0, 0, std::min<int64_t>(cfg->calibration.images, pm.train.size())));
+  const torch::Tensor calib = pm.data_calibration(cfg->calibration.images > 0 ? cfg->calibration.images : pm.calib.size(0));
   QuantizedExecutor ex(pm.model, layers, s.threads);
   ex.calibrate(calib);
   // The test images: the energy images' seeded choice (nn/run.cpp), its first `images`.
