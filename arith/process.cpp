@@ -72,6 +72,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
       posix_spawn_file_actions_addopen(&fa.a, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   }
 
+  // After the redirections, so that their relative paths are the caller's.
+  const std::string dir = options.cwd ? options.cwd->string() : std::string();
+  if (options.cwd) posix_spawn_file_actions_addchdir_np(&fa.a, dir.c_str());
+
   ProcessResult r;
   // The PATH lookup first, so that a missing program is told from a redirection that
   // cannot be opened (both are ENOENT from posix_spawn).

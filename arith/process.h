@@ -15,6 +15,9 @@ struct ProcessOptions {
   // Where the child's standard streams go: unset inherits lpsim's own; a path is opened
   // for the child (stdin read-only; stdout/stderr created or truncated), e.g. "/dev/null".
   std::optional<std::filesystem::path> stdin_from, stdout_to, stderr_to;
+  // The child's working directory (unset: lpsim's). Lets a tool that splits paths at
+  // spaces (Verilator 5.006, make) be given short relative ones.
+  std::optional<std::filesystem::path> cwd = std::nullopt;
 };
 
 struct ProcessResult {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,6 +40,19 @@ struct CheckOptions {
   // Self-test of the reporting path: pretend the golden value of vector number N
   // (0-based) differs in its LSB. Multipliers and accumulators honour it.
   uint64_t inject_mismatch_at = ~uint64_t{0};
+  // A unit brought by the user (rtl/user_unit.h) may be pipelined and may lack ports the
+  // built-in units all have. latency: clock edges from a vector's inputs to its result
+  // (-1: the kind's own — 0 for the combinational kinds, each vector evaluated alone, 1
+  // for the accumulating ones, the sum readable after the edge that took the step); a
+  // pipelined combinational kind gets a new vector every cycle, so a stage that mixes two
+  // vectors fails. Without a reset port no asynchronous reset is pulsed (the registers
+  // start as Verilator initialises them, 0); without an enable every cycle accumulates;
+  // without a clear none is asked for; an absent carry-in is 0, an absent carry-out or
+  // overflow flag is not compared.
+  int latency = -1;
+  bool has_reset = true, has_enable = true, has_clear = true;
+  bool sync_reset = false;  // the reset acts at a clock edge (the built-in units' is asynchronous)
+  bool has_carry_in = true, has_carry_out = true, has_overflow = true;
 };
 
 inline std::string hex(uint64_t v) {
@@ -96,32 +110,134 @@ void operand_pairs(int wa, int wb, const CheckOptions& opt, F&& check, const std
   }
 }
 
-// Dumps one evaluation (combinational) into a VCD.
+// A model that writes its own VCD (a user's unit, built and loaded at run time with its own
+// copy of the Verilator runtime: rtl/user_unit.h) instead of through lpsim's VerilatedVcdC.
+template <typename V>
+concept TracesItself = requires(V& m) {
+  m.trace_open(std::string());
+  m.trace_dump(uint64_t{0});
+  m.trace_close();
+};
+
+// Dumps one vector into a VCD: apply(model) then an evaluation, or for a pipelined unit
+// (latency > 0) the vector held over `latency` clock cycles, until its result shows.
 template <typename V, typename Apply>
-void trace_comb(const std::string& path, Apply&& apply) {
+void trace_comb(const std::string& path, int latency, Apply&& apply) {
   if (path.empty()) return;
-  auto ctx = std::make_unique<VerilatedContext>();
-  ctx->traceEverOn(true);
-  V model(ctx.get());
-  VerilatedVcdC vcd;
-  model.trace(&vcd, 99);
-  vcd.open(path.c_str());
-  model.eval();
-  vcd.dump(0);
-  apply(model);
-  model.eval();
-  vcd.dump(10);
-  vcd.close();
+  auto run = [&](V& model, auto&& dump) {
+    uint64_t t = 0;
+    model.eval();
+    dump(t);
+    apply(model);
+    model.eval();
+    dump(t += 5);
+    if constexpr (requires { model.clk_i; }) {
+      for (int c = 0; c < latency; ++c) {
+        model.clk_i = 1;
+        model.eval();
+        dump(t += 5);
+        model.clk_i = 0;
+        model.eval();
+        dump(t += 5);
+      }
+    }
+  };
+  if constexpr (TracesItself<V>) {
+    V model(nullptr);
+    model.trace_open(path);
+    run(model, [&](uint64_t t) { model.trace_dump(t); });
+    model.trace_close();
+  } else {
+    auto ctx = std::make_unique<VerilatedContext>();
+    ctx->traceEverOn(true);
+    V model(ctx.get());
+    VerilatedVcdC vcd;
+    model.trace(&vcd, 99);
+    vcd.open(path.c_str());
+    run(model, [&](uint64_t t) { vcd.dump(t); });
+    vcd.close();
+  }
 }
 
 inline double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Vectors through a combinational unit (latency 0: drive, evaluate, verify) or a
+// pipelined one (latency L: a new vector every clock cycle, each verified after the L-th
+// edge since it was driven, so that the stages must keep consecutive vectors apart).
+// verify(model) returns "" or what differs; on_failure(vector index, what) records a
+// mismatch and says whether to go on.
+template <typename V>
+class VectorStream {
+ public:
+  using Verify = std::function<std::string(V&)>;
+  VectorStream(V& m, int latency) : m_(m), latency_(std::max(latency, 0)) {
+    if constexpr (requires { m.clk_i; }) {
+      if (latency_ > 0) {
+        m_.clk_i = 0;
+        if constexpr (requires { m.rst_ni; }) {  // a reset pulse clears the pipeline registers
+          m_.rst_ni = 1;
+          m_.eval();
+          m_.rst_ni = 0;
+          m_.eval();
+          m_.rst_ni = 1;
+        }
+        m_.eval();
+      }
+    }
+  }
+  // Drives one vector; false once on_failure said stop.
+  template <typename Drive, typename OnFailure>
+  bool push(Drive&& drive, Verify verify, OnFailure&& on_failure) {
+    drive(m_);
+    if (latency_ == 0) {
+      m_.eval();
+      const std::string bad = verify(m_);
+      const uint64_t i = next_++;
+      return bad.empty() || on_failure(i, bad);
+    }
+    pending_.push_back(std::move(verify));
+    return clock_and_check(on_failure);
+  }
+  // Clocks the vectors still in the pipeline out (inputs held) and verifies them.
+  template <typename OnFailure>
+  bool flush(OnFailure&& on_failure) {
+    while (!pending_.empty())
+      if (!clock_and_check(on_failure)) return false;
+    return true;
+  }
+
+ private:
+  // One clock edge; the oldest vector in flight is verified once its result is out: the
+  // vector driven before edge i + 1 shows after edge i + latency.
+  template <typename OnFailure>
+  bool clock_and_check(OnFailure&& on_failure) {
+    if constexpr (requires { m_.clk_i; }) {
+      m_.clk_i = 1;
+      m_.eval();
+      m_.clk_i = 0;
+      m_.eval();
+    }
+    ++edges_;
+    if (edges_ < next_ + uint64_t(latency_)) return true;
+    const Verify verify = std::move(pending_.front());
+    pending_.pop_front();
+    const std::string bad = verify(m_);
+    const uint64_t i = next_++;
+    return bad.empty() || on_failure(i, bad);
+  }
+  V& m_;
+  int latency_;
+  std::deque<Verify> pending_;
+  uint64_t next_ = 0, edges_ = 0;  // the next vector to verify, clock edges so far
+};
+
 }  // namespace detail
 
 // The shared loop of the two-operand combinational checks: drive (a, b) into ports
-// a_i and `b` (b_i or w_i), evaluate, compare read(model) with golden(a, b).
+// a_i and `b` (b_i or w_i), evaluate (or clock, opt.latency), compare read(model) with
+// golden(a, b).
 template <typename V, typename Golden, typename Read, typename Drive>
 CheckResult check_comb(int wa, int wb, const CheckOptions& opt, const char* port, Golden golden, Read read,
                        Drive drive, const std::vector<uint64_t>* corners = nullptr) {
@@ -129,19 +245,34 @@ CheckResult check_comb(int wa, int wb, const CheckOptions& opt, const char* port
   auto ctx = std::make_unique<VerilatedContext>();
   V m(ctx.get());
   CheckResult r;
-  detail::operand_pairs(wa, wb, opt, [&](uint64_t a, uint64_t b) {
-    drive(m, a, b);
-    m.eval();
-    const uint64_t expect = golden(a, b) ^ (r.vectors == opt.inject_mismatch_at), got = uint64_t(read(m));
-    ++r.vectors;
-    if (got == expect) return true;
+  detail::VectorStream<V> stream(m, opt.latency);
+  std::vector<std::pair<uint64_t, uint64_t>> vectors;  // operands of the vectors in flight
+  auto on_failure = [&](uint64_t i, const std::string& what) {
     if (r.mismatches++ == 0) {
-      r.first_failure = std::string("a=") + hex(a) + " b=" + hex(b) + " expected " + port + "=" + hex(expect) + " got " +
-                        port + "=" + hex(got);
-      detail::trace_comb<V>(opt.trace_path, [&](V& t) { drive(t, a, b); });
+      r.first_failure = what;
+      const auto [a, b] = vectors[i % vectors.size()];
+      detail::trace_comb<V>(opt.trace_path, std::max(opt.latency, 0), [&](V& t) { drive(t, a, b); });
     }
     return r.mismatches < 1000;
+  };
+  vectors.resize(size_t(std::max(opt.latency, 0)) + 1);
+  uint64_t n = 0;
+  bool go = true;
+  detail::operand_pairs(wa, wb, opt, [&](uint64_t a, uint64_t b) {
+    const uint64_t expect = golden(a, b) ^ (n == opt.inject_mismatch_at);
+    vectors[n++ % vectors.size()] = {a, b};
+    ++r.vectors;
+    go = stream.push([&](V& t) { drive(t, a, b); },
+                     [=](V& t) -> std::string {
+                       const uint64_t got = uint64_t(read(t));
+                       if (got == expect) return {};
+                       return std::string("a=") + hex(a) + " b=" + hex(b) + " expected " + port + "=" + hex(expect) +
+                              " got " + port + "=" + hex(got);
+                     },
+                     on_failure);
+    return go;
   }, corners);
+  if (go) stream.flush(on_failure);
   r.seconds = detail::since(t0);
   return r;
 }
@@ -154,32 +285,55 @@ CheckResult check_mul(int wa, int wb, bool is_signed, const CheckOptions& opt) {
       [](V& m) { return m.p_o; }, [](V& m, uint64_t a, uint64_t b) { m.a_i = a; m.b_i = b; });
 }
 
-// Adder: a_i, b_i, cin_i -> sum_o, cout_o.
+// Adder: a_i, b_i, cin_i -> sum_o, cout_o (each pair with both carries in).
 template <typename V>
 CheckResult check_add(int width, const CheckOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   auto ctx = std::make_unique<VerilatedContext>();
   V m(ctx.get());
   CheckResult r;
+  detail::VectorStream<V> stream(m, opt.latency);
+  struct Vec {
+    uint64_t a, b;
+    int cin;
+  };
+  std::vector<Vec> vectors(size_t(std::max(opt.latency, 0)) + 1);
+  auto drive = [](V& t, const Vec& v) {
+    t.a_i = v.a;
+    t.b_i = v.b;
+    t.cin_i = v.cin;
+  };
+  auto on_failure = [&](uint64_t i, const std::string& what) {
+    if (r.mismatches++ == 0) {
+      r.first_failure = what;
+      const Vec v = vectors[i % vectors.size()];
+      detail::trace_comb<V>(opt.trace_path, std::max(opt.latency, 0), [&](V& t) { drive(t, v); });
+    }
+    return r.mismatches < 1000;
+  };
+  uint64_t n = 0;
+  bool go = true;
   detail::operand_pairs(width, width, opt, [&](uint64_t a, uint64_t b) {
-    for (int cin = 0; cin < 2; ++cin) {
-      m.a_i = a;
-      m.b_i = b;
-      m.cin_i = cin;
-      m.eval();
+    for (int cin = 0; go && cin < (opt.has_carry_in ? 2 : 1); ++cin) {
+      const Vec v{a, b, cin};
+      vectors[n++ % vectors.size()] = v;
       ++r.vectors;
       const arith::AddResult e = arith::add_golden(a, b, cin, width);
-      if (uint64_t(m.sum_o) == e.sum && bool(m.cout_o) == e.carry) continue;
-      if (r.mismatches++ == 0) {
-        r.first_failure = "a=" + hex(a) + " b=" + hex(b) + " cin=" + std::to_string(cin) + " expected sum=" +
-                          hex(e.sum) + " cout=" + std::to_string(e.carry) + " got sum=" + hex(uint64_t(m.sum_o)) +
-                          " cout=" + std::to_string(int(m.cout_o));
-        detail::trace_comb<V>(opt.trace_path, [&](V& t) { t.a_i = a; t.b_i = b; t.cin_i = cin; });
-      }
-      if (r.mismatches >= 1000) return false;
+      const bool carry_out = opt.has_carry_out;
+      go = stream.push([&](V& t) { drive(t, v); },
+                       [=](V& t) -> std::string {
+                         const uint64_t sum = uint64_t(t.sum_o);
+                         const bool cout = bool(t.cout_o);
+                         if (sum == e.sum && (!carry_out || cout == e.carry)) return {};
+                         return "a=" + hex(a) + " b=" + hex(b) + " cin=" + std::to_string(cin) + " expected sum=" +
+                                hex(e.sum) + (carry_out ? " cout=" + std::to_string(e.carry) : "") + " got sum=" +
+                                hex(sum) + (carry_out ? " cout=" + std::to_string(int(cout)) : "");
+                       },
+                       on_failure);
     }
-    return true;
+    return go;
   });
+  if (go) stream.flush(on_failure);
   r.seconds = detail::since(t0);
   return r;
 }
@@ -258,18 +412,35 @@ struct Clocked {
   std::unique_ptr<VerilatedContext> ctx = std::make_unique<VerilatedContext>();
   std::unique_ptr<V> m;
   std::unique_ptr<VerilatedVcdC> vcd;
+  bool own_trace = false;  // the model writes its VCD itself (detail::TracesItself)
   uint64_t time = 0;
 
-  explicit Clocked(const std::string& trace_path) {
+  enum class Reset { none, async, sync };  // CheckOptions::has_reset, sync_reset
+  static Reset reset_of(const CheckOptions& opt) {
+    return !opt.has_reset ? Reset::none : opt.sync_reset ? Reset::sync : Reset::async;
+  }
+  Reset reset_kind = Reset::async;
+
+  // Reset::none: a unit without a reset port; no pulse. Reset::sync: the pulse spans a
+  // clock edge.
+  explicit Clocked(const std::string& trace_path, Reset reset_kind = Reset::async) : reset_kind(reset_kind) {
     if (!trace_path.empty()) ctx->traceEverOn(true);
     m = std::make_unique<V>(ctx.get());
     if (!trace_path.empty()) {
-      vcd = std::make_unique<VerilatedVcdC>();
-      m->trace(vcd.get(), 99);
-      vcd->open(trace_path.c_str());
+      if constexpr (detail::TracesItself<V>) {
+        m->trace_open(trace_path);
+        own_trace = true;
+      } else {
+        vcd = std::make_unique<VerilatedVcdC>();
+        m->trace(vcd.get(), 99);
+        vcd->open(trace_path.c_str());
+      }
     }
     m->clk_i = 0;
-    after_first_reset = reset();
+    if (reset_kind != Reset::none)
+      after_first_reset = reset();
+    else
+      settle();
   }
   std::string after_first_reset;  // reset_state_mismatch right after construction
   std::string reset() {
@@ -280,6 +451,7 @@ struct Clocked {
     settle();
     m->rst_ni = 0;
     settle();
+    if (reset_kind == Reset::sync) clock();
     std::string bad = detail::reset_state_mismatch(*m);
     m->rst_ni = 1;
     settle();
@@ -297,10 +469,14 @@ struct Clocked {
   }
   ~Clocked() {
     if (vcd) vcd->close();
+    if constexpr (detail::TracesItself<V>)
+      if (own_trace) m->trace_close();
   }
   void settle() {
     m->eval();
     if (vcd) vcd->dump(time);
+    if constexpr (detail::TracesItself<V>)
+      if (own_trace) m->trace_dump(time);
     time += 5;
   }
   void clock() {
@@ -378,24 +554,74 @@ inline SeqStep random_step(const arith::RandomStream& rng, uint64_t i, int wa, i
           detail::biased_operand(w[2], w[0] >> 12, wb), (w[3] & 1023u) == 0};
 }
 
+// random_step with the unit's optional ports (CheckOptions::has_*): no clear without a
+// clear port, every cycle enabled without an enable port, no reset without a reset port.
+inline SeqStep random_step(const arith::RandomStream& rng, uint64_t i, int wa, int wb, const CheckOptions& opt) {
+  SeqStep s = random_step(rng, i, wa, wb);
+  s.clear = s.clear && opt.has_clear;
+  s.enable = s.enable || !opt.has_enable;
+  s.reset = s.reset && opt.has_reset;
+  return s;
+}
+
+namespace detail {
+
+// The accumulating kinds' latency: the sum of a step readable `latency` edges after the
+// step (1 when the output is the accumulator register itself). Keeps the golden states
+// still on their way through a pipelined unit; before the first one arrives (and after a
+// reset) the unit shows its reset state.
+template <typename State>
+class Delayed {
+ public:
+  Delayed(int latency, State reset_state) : depth_(size_t(std::max(latency, 1) - 1)), reset_(reset_state) { reset(); }
+  void reset() { q_.assign(depth_, reset_); }
+  // The state the unit shows after the edge that took step `now`.
+  const State& push(const State& now) {
+    q_.push_back(now);
+    out_ = q_.front();
+    q_.pop_front();
+    return out_;
+  }
+
+ private:
+  size_t depth_;
+  State reset_, out_{};
+  std::deque<State> q_;
+};
+
+}  // namespace detail
+
 // Accumulator / MAC: the golden AccumulatorModel clocked alongside the RTL. For an
 // accumulator b is unused and a is the input; for a MAC the input is a·b (kMac = 1), for
-// the LUQ MAC the shift product of an INT4 a and an FP4 code b (kMac = 2).
+// the LUQ MAC the shift product of an INT4 a and an FP4 code b (kMac = 2). A pipelined
+// unit (opt.latency > 1) shows each step's sum latency - 1 cycles later; the last ones
+// are clocked out with idle cycles.
 template <typename V, int kMac>
 CheckResult check_accumulate(int wa, int wb, int acc_width, bool is_signed, bool saturate, const CheckOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const arith::RandomStream rng(opt.seed, 0x414343u + kMac);
+  const int latency = std::max(opt.latency, 1);
   CheckResult r;
   uint64_t fail_step = 0;
   auto run = [&](const std::string& trace, uint64_t steps) {
-    Clocked<V> tb(trace);
+    Clocked<V> tb(trace, Clocked<V>::reset_of(opt));
     if (trace.empty() && !tb.reset_holds(tb.after_first_reset, "start", r)) return;
     arith::AccumulatorModel gold{acc_width, is_signed, saturate};
-    for (uint64_t i = 0; i < steps; ++i) {
-      const SeqStep s = random_step(rng, i, wa, wb);
+    struct Shown {
+      uint64_t value = 0;
+      bool overflow = false;
+      uint64_t step = ~uint64_t{0};  // the step whose sum it is (none: the reset state)
+    };
+    detail::Delayed<Shown> shown(latency, Shown{});
+    // Steps after `steps`: idle cycles (no clear; no enable, or zero operands without an
+    // enable port) that clock the pipeline's last sums out.
+    for (uint64_t i = 0; i < steps + uint64_t(latency - 1); ++i) {
+      SeqStep s = random_step(rng, i, wa, wb, opt);
+      if (i >= steps) s = {false, !opt.has_enable, 0, 0, false};
       if (s.reset) {
         const std::string bad = tb.reset();
         gold = arith::AccumulatorModel{acc_width, is_signed, saturate};
+        shown.reset();
         if (trace.empty() && !tb.reset_holds(bad, "cycle " + std::to_string(i), r)) {
           fail_step = i;
           return;
@@ -414,17 +640,22 @@ CheckResult check_accumulate(int wa, int wb, int acc_width, bool is_signed, bool
       }
       tb.clock();
       gold.clock(s.clear, s.enable, in);
+      const Shown e = shown.push({uint64_t(gold.value) & detail::mask(acc_width), gold.overflow, i});
       if (!trace.empty()) continue;
-      const uint64_t expect = (uint64_t(gold.value) & detail::mask(acc_width)) ^ (r.vectors == opt.inject_mismatch_at),
-                     got = uint64_t(tb.m->acc_o);
+      const uint64_t expect = e.value ^ (r.vectors == opt.inject_mismatch_at), got = uint64_t(tb.m->acc_o);
+      const bool got_ovf = bool(tb.m->overflow_o);
       ++r.vectors;
-      if (got == expect && bool(tb.m->overflow_o) == gold.overflow) continue;
+      if (got == expect && (!opt.has_overflow || got_ovf == e.overflow)) continue;
       if (r.mismatches++ == 0) {
         fail_step = i;
+        const std::string ovf_e = opt.has_overflow ? " ovf=" + std::to_string(e.overflow) : "",
+                          ovf_g = opt.has_overflow ? " ovf=" + std::to_string(int(got_ovf)) : "";
+        const std::string which =
+            latency == 1 ? "" : e.step == ~uint64_t{0} ? " (the reset state: no step has reached the output yet)"
+                                                       : " (the sum after cycle " + std::to_string(e.step) + ")";
         r.first_failure = "cycle " + std::to_string(i) + ": clear=" + std::to_string(s.clear) + " en=" +
                           std::to_string(s.enable) + " a=" + hex(s.a) + (kMac != 0 ? " b=" + hex(s.b) : std::string()) +
-                          " expected acc=" + hex(expect) + " ovf=" + std::to_string(gold.overflow) + " got acc=" +
-                          hex(got) + " ovf=" + std::to_string(int(tb.m->overflow_o));
+                          " expected acc=" + hex(expect) + ovf_e + which + " got acc=" + hex(got) + ovf_g;
       }
       if (r.mismatches >= 1000) return;
     }
@@ -444,18 +675,26 @@ CheckResult check_fp_mac_seq(const arith::FloatFormat& fmt, const arith::FloatFo
                              const CheckOptions& opt, Golden golden) {
   const auto t0 = std::chrono::steady_clock::now();
   const arith::RandomStream rng(opt.seed, tag);
+  const int latency = std::max(opt.latency, 1);
   CheckResult r;
-  Clocked<V> tb(opt.trace_path);
+  Clocked<V> tb(opt.trace_path, Clocked<V>::reset_of(opt));
   uint32_t gold = 0;
+  detail::Delayed<uint32_t> shown(latency, 0);
   const bool reset_ok = tb.reset_holds(tb.after_first_reset, "start", r);
-  for (uint64_t i = 0; reset_ok && i < opt.random_vectors; ++i) {
+  // After the random cycles, latency - 1 idle ones clock a pipelined unit's last sums out.
+  for (uint64_t i = 0; reset_ok && i < opt.random_vectors + uint64_t(latency - 1); ++i) {
+    const bool idle = i >= opt.random_vectors;
     const auto w = rng.block(i);
-    if ((w[0] >> 9 & 1023u) == 0) {  // an asynchronous reset before the cycle, 1/1024
+    if (!idle && opt.has_reset && (w[0] >> 9 & 1023u) == 0) {  // an asynchronous reset before the cycle, 1/1024
       gold = 0;
+      shown.reset();
       if (!tb.reset_holds(tb.reset(), "cycle " + std::to_string(i), r)) break;
     }
-    const bool clear = (w[0] & 63u) == 0 || acc_fmt.is_nan(gold), enable = (w[0] >> 6 & 7u) != 0;
-    const uint64_t a = detail::fp_operand(fmt, w[1], w[3]), b = detail::fp_operand(fmt, w[2], w[3] >> 16);
+    // A NaN sum is cleared (it would stick); without a clear port the sequence goes on
+    // with it (the unit must keep the NaN too).
+    const bool clear = !idle && opt.has_clear && ((w[0] & 63u) == 0 || acc_fmt.is_nan(gold));
+    const bool enable = !opt.has_enable || (!idle && (w[0] >> 6 & 7u) != 0);
+    const uint64_t a = idle ? 0 : detail::fp_operand(fmt, w[1], w[3]), b = idle ? 0 : detail::fp_operand(fmt, w[2], w[3] >> 16);
     tb.m->clear_i = clear;
     tb.m->en_i = enable;
     tb.m->a_i = a;
@@ -465,12 +704,14 @@ CheckResult check_fp_mac_seq(const arith::FloatFormat& fmt, const arith::FloatFo
       gold = 0;
     else if (enable)
       gold = golden(gold, uint32_t(a), uint32_t(b));
-    const uint64_t expect = gold ^ (r.vectors == opt.inject_mismatch_at), got = uint64_t(tb.m->acc_o);
+    const uint64_t expect = shown.push(gold) ^ (r.vectors == opt.inject_mismatch_at), got = uint64_t(tb.m->acc_o);
     ++r.vectors;
     if (got == expect) continue;
     ++r.mismatches;
     r.first_failure = "cycle " + std::to_string(i) + ": clear=" + std::to_string(clear) + " en=" + std::to_string(enable) +
-                      " a=" + hex(a) + " b=" + hex(b) + " expected acc=" + hex(expect) + " got acc=" + hex(got);
+                      " a=" + hex(a) + " b=" + hex(b) + " expected acc=" + hex(expect) +
+                      (latency > 1 ? " (the sum " + std::to_string(latency - 1) + " cycles earlier)" : "") + " got acc=" +
+                      hex(got);
     break;  // the sequence diverged
   }
   r.seconds = detail::since(t0);
@@ -706,7 +947,7 @@ template <typename V>
 CheckResult check_pann(int wx, int wr, const CheckOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   CheckResult r;
-  Clocked<V> tb(opt.trace_path);
+  Clocked<V> tb(opt.trace_path, Clocked<V>::reset_of(opt));
   if (!tb.reset_holds(tb.after_first_reset, "start", r)) {
     r.seconds = detail::since(t0);
     return r;
