@@ -1,18 +1,108 @@
 // `lpsim energy`: gate-level energy per operation and area of an rtl/ unit.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "arith/error.h"
+#include "arith/atomic_file.h"
 #include "cli/commands.h"
+#include "cli/user_unit_options.h"
 #include "power_models/analytic_pann.h"
 #include "power_models/operand_file.h"
 #include "power_models/resources.h"
 #include "power_models/unit_energy.h"
 
 namespace lpsim::cli {
+
+namespace {
+
+// `energy --rtl`: the user's unit (its generated wrapper and files) and lpsim's unit of the
+// same kind and widths, synthesised by the same Yosys flow and priced on the same operand
+// stream, side by side.
+int price_user_unit(const rtl::UserUnitSpec& spec0, power::UnitEnergyRequest req, const std::string& cache,
+                    const std::string& wire_load, bool arch_given, bool json) {
+  namespace fs = std::filesystem;
+  const rtl::UserUnitSpec spec = rtl::resolved(spec0);
+  std::map<std::string, std::string> mapping;
+  {
+    const fs::path scratch = fs::path(cache) / ("ports." + std::to_string(::getpid()) + ".tmp");
+    struct Cleanup {
+      fs::path dir;
+      ~Cleanup() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+      }
+    } cleanup{scratch};
+    mapping = rtl::map_ports(spec, rtl::read_user_ports(spec, scratch));
+  }
+  const std::string wrapper = rtl::wrapper_verilog(spec, mapping);
+  const fs::path wrapper_file =
+      fs::path(cache) / "user" / (spec.top + "-" + spec.kind + "-" + rtl::user_unit_key(spec, wrapper, "") + ".sv");
+  if (!fs::exists(wrapper_file)) {
+    fs::create_directories(wrapper_file.parent_path());
+    atomic_write_file(wrapper_file, wrapper);
+  }
+  req.unit = spec.kind;
+  req.a_bits = spec.a_bits;
+  req.b_bits = spec.b_bits;
+  req.acc_bits = spec.acc_bits;
+  req.is_signed = spec.is_signed;
+  if (!arch_given) req.arch = spec.kind == "add" ? "ripple" : "array";
+  req.format = spec.kind == "fp8_mac" && spec.format.rfind("fp8_", 0) != 0 && spec.format[0] == 'e' ? "fp8_" + spec.format
+                                                                                                       : spec.format;
+  req.rtl_dir = power::rtl_dir();
+  req.cache_dir = cache;
+  if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace") {
+    req.operands = power::read_operand_file(req.stream, req);
+    req.stream = "operands";
+  }
+  power::CellLibrary lib = power::load_cell_library(power::default_cell_library_path());
+  lib.wire_load = power::load_wire_load(power::default_wire_load_path(), wire_load);
+  const power::UnitEnergyReport ours = power::measure_unit_energy(req, lib);
+  power::UnitEnergyRequest theirs_req = req;
+  theirs_req.top = rtl::kWrapperModule;
+  theirs_req.sources = {wrapper_file};
+  for (const fs::path& f : spec.rtl) theirs_req.sources.push_back(fs::absolute(f));
+  const power::UnitEnergyReport theirs = power::measure_unit_energy(theirs_req, lib);
+  auto row = [](const power::UnitEnergyReport& r) {
+    return nlohmann::json{{"module", r.module},         {"energy_pj", r.energy_pj},   {"energy_ci95_pj", r.energy_ci95_pj},
+                          {"leakage_pj", r.leakage_pj}, {"toggles_per_op", r.toggles_per_op},
+                          {"area_um2", r.area.area_um2}, {"nand2_eq", r.area.nand2_equivalents}, {"cells", r.area.cells}};
+  };
+  nlohmann::json mine = row(theirs);
+  mine["module"] = spec.top;
+  const double e_ratio = theirs.energy_pj / ours.energy_pj, a_ratio = theirs.area.area_um2 / ours.area.area_um2;
+  if (json) {
+    std::cout << nlohmann::json{{"kind", spec.kind}, {"operations", theirs.operations}, {"stream", req.stream},
+                                {"yours", mine}, {"lpsim", row(ours)}, {"energy_ratio", e_ratio},
+                                {"area_ratio", a_ratio}, {"ports", describe_ports(spec, mapping)},
+                                {"library", "NanGate45 typical 1.1 V"}}
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::string params;
+  for (const auto& [k, v] : ours.params) params += (params.empty() ? "" : " ") + k + "=" + v;
+  std::cout << fmt::format("{}; {} operations of the {} stream, gate-level, NanGate 45 nm typical, 1.1 V\n",
+                           describe_ports(spec, mapping), theirs.operations, req.stream);
+  std::cout << fmt::format("{:<44} {:>14} {:>10} {:>12} {:>10} {:>9}\n", "", "energy/op pJ", "± 95 %", "toggles/op",
+                           "area um2", "NAND2-eq");
+  auto line = [&](const std::string& name, const power::UnitEnergyReport& r) {
+    std::cout << fmt::format("{:<44} {:>14.4f} {:>10.4f} {:>12.1f} {:>10.1f} {:>9.0f}\n", name, r.energy_pj,
+                             r.energy_ci95_pj, r.toggles_per_op, r.area.area_um2, r.area.nand2_equivalents);
+  };
+  line("yours: " + spec.top, theirs);
+  line("lpsim: " + ours.module + (params.empty() ? "" : " (" + params + ")"), ours);
+  std::cout << fmt::format("{:<44} {:>14.3f} {:>10} {:>12} {:>10.3f}\n", "ratio yours / lpsim", e_ratio, "", "", a_ratio);
+  std::cout << "(priced, not verified: `lpsim verify-rtl` with the same options checks it against the golden model)\n";
+  return 0;
+}
+
+}  // namespace
 
 Command add_energy(CLI::App& app, const bool& json) {
   struct Opts {
@@ -21,6 +111,7 @@ Command add_energy(CLI::App& app, const bool& json) {
     std::string cache = "results/netlists";
     std::string model = "gate";
     std::string wire_load = power::kDefaultWireLoad;
+    UserUnitOptions user;  // --rtl: a user's unit priced beside the built-in one of its kind
   };
   auto o = std::make_shared<Opts>();
   o->req.format.clear();  // per unit (set_defaults)
@@ -66,8 +157,21 @@ Command add_energy(CLI::App& app, const bool& json) {
                   "gate (switching of the synthesised netlist) | analytic (PANN toggle model: mul and mac, array, "
                   "uniform operands)")
       ->capture_default_str();
+  CLI::Option_group* own =
+      sub->add_option_group("your own unit", "price your RTL beside lpsim's unit of the same kind (same flow, same stream)");
+  o->user.add_to(own);
   return {sub, [o, &json, format, stream, arch, a_bits, b_bits, acc_bits, sign, vectors, unit_delay] {
             auto given = [](const CLI::Option* opt) { return opt->count() > 0; };
+            if (o->user.used()) {
+              UserUnitOptions::Given g;
+              if (given(a_bits)) g.a_bits = o->req.a_bits;
+              if (given(b_bits)) g.b_bits = o->req.b_bits;
+              if (given(acc_bits)) g.acc_bits = o->req.acc_bits;
+              if (given(sign)) g.is_signed = o->req.is_signed;
+              if (given(format)) g.format = o->req.format;
+              if (o->model != "gate") throw InputError("a user's unit is priced at the gates only", {}, "--model");
+              return price_user_unit(o->user.spec(g), o->req, o->cache, o->wire_load, given(arch), json);
+            }
             const std::string& unit = o->req.unit;
             if (o->model != "gate" && o->model != "analytic")
               throw InputError("unknown model '" + o->model + "' (known: gate, analytic)", {}, "--model");

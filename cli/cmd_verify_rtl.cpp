@@ -8,6 +8,7 @@
 
 #include "arith/error.h"
 #include "cli/commands.h"
+#include "cli/user_unit_options.h"
 #include "cli/verify_array.h"
 #include "rtl/units.h"
 #include "rtl/user_unit.h"
@@ -24,51 +25,48 @@ struct Opts {
   uint64_t inject = ~uint64_t{0};
   std::string array;
   // A user's unit (--rtl / --spec).
-  rtl::UserUnitSpec user;
-  std::vector<std::string> rtl_files, params;
-  std::string spec, ports, cache = "results/rtl-cache";
-  std::map<std::string, CLI::Option*> given;  // the unit's options, to tell a given one from a default
+  UserUnitOptions unit;
+  int a_bits = 8, b_bits = 8, acc_bits = 32;
+  bool is_signed = true;
+  std::string format = "fp16", cache = "results/rtl-cache";
+  CLI::Option *a_opt = nullptr, *b_opt = nullptr, *acc_opt = nullptr, *sign_opt = nullptr, *format_opt = nullptr;
 };
+
+// A mismatch of a clocked unit may only be a wrong --latency: the latencies that pass the
+// first vectors, as a hint.
+std::string latency_hint(const rtl::BuiltUserUnit& unit, const rtl::CheckOptions& opt) {
+  const bool comb = unit.spec.kind != "acc" && unit.spec.kind != "mac" && unit.spec.kind != "fp8_mac";
+  if (!unit.mapping.count("clk") || unit.spec.kind == "pann_add") return {};
+  for (int l = comb ? 0 : 1; l <= 16; ++l) {
+    if (l == unit.spec.latency) continue;
+    rtl::BuiltUserUnit other = unit;
+    other.spec.latency = l;
+    rtl::CheckOptions o = opt;
+    o.random_vectors = 2000;
+    o.trace_path.clear();
+    o.inject_mismatch_at = ~uint64_t{0};
+    const rtl::CheckResult r = rtl::check_user_unit(other, o);
+    if (r.mismatches == 0)
+      return "; with --latency " + std::to_string(l) + " it matches the first " + std::to_string(r.vectors) +
+             " vectors: is that its latency?";
+  }
+  return "; no latency of 0..16 cycles makes it match either";
+}
 
 // `verify-rtl --rtl FILE.sv --top M --kind K` (or --spec unit.yaml): build the user's unit
 // (cached), check it against the kind's golden model, print the verdict.
 int verify_user_unit(Opts& o, bool json) {
-  rtl::UserUnitSpec s = o.spec.empty() ? rtl::UserUnitSpec{} : rtl::load_user_unit_spec(o.spec);
-  auto given = [&](const char* name) { return o.given.at(name)->count() > 0; };
-  // Options on the command line override the spec file's.
-  if (!o.rtl_files.empty()) s.rtl.assign(o.rtl_files.begin(), o.rtl_files.end());
-  if (given("--top")) s.top = o.user.top;
-  if (given("--kind")) s.kind = o.user.kind;
-  if (given("--a-bits")) s.a_bits = o.user.a_bits;
-  if (given("--b-bits")) s.b_bits = o.user.b_bits;
-  if (given("--acc-bits")) s.acc_bits = o.user.acc_bits;
-  if (given("--signed")) s.is_signed = o.user.is_signed;
-  if (given("--format")) s.format = o.user.format;
-  if (given("--overflow")) s.overflow = o.user.overflow;
-  if (given("--latency")) s.latency = o.user.latency;
-  if (given("--reset")) s.reset = o.user.reset;
-  for (const std::string& p : o.params) {
-    const size_t eq = p.find('=');
-    if (eq == std::string::npos || eq == 0) throw InputError("expected NAME=VALUE, got '" + p + "'", {}, "--param");
-    s.params[p.substr(0, eq)] = p.substr(eq + 1);
-  }
-  if (!o.ports.empty())
-    for (auto& pr : rtl::parse_port_list(o.ports)) s.ports.push_back(pr);
-  const rtl::BuiltUserUnit unit = rtl::build_user_unit(s, o.cache);
-  if (!json) {
-    std::string map;
-    for (const rtl::KindPort& k : rtl::kind_ports(unit.spec)) {
-      const std::string key = k.role == "rst_n" ? "reset" : k.role;
-      if (!unit.mapping.count(key)) continue;
-      const bool high = key == "reset" && unit.mapping.at("reset_active_high") == "1";
-      map += (map.empty() ? "" : ", ") + (key == "reset" ? std::string(high ? "rst" : "rst_n") : k.role) + "=" +
-             unit.mapping.at(key);
-    }
-    std::cout << fmt::format("{} as {}: ports {}; latency {}; {}\n", unit.spec.top, unit.spec.kind, map,
-                             unit.spec.latency,
+  UserUnitOptions::Given g;
+  if (o.a_opt->count()) g.a_bits = o.a_bits;
+  if (o.b_opt->count()) g.b_bits = o.b_bits;
+  if (o.acc_opt->count()) g.acc_bits = o.acc_bits;
+  if (o.sign_opt->count()) g.is_signed = o.is_signed;
+  if (o.format_opt->count()) g.format = o.format;
+  const rtl::BuiltUserUnit unit = rtl::build_user_unit(o.unit.spec(g), o.cache);
+  if (!json)
+    std::cout << fmt::format("{}; latency {}; {}\n", describe_ports(unit.spec, unit.mapping), unit.spec.latency,
                              unit.cached ? "built before (cache " + unit.dir.string() + ")"
                                          : fmt::format("built in {:.1f} s (cache {})", unit.build_seconds, unit.dir.string()));
-  }
   rtl::CheckOptions opt;
   opt.random_vectors = o.vectors;
   opt.seed = o.seed;
@@ -91,8 +89,9 @@ int verify_user_unit(Opts& o, bool json) {
                              exhaustive ? " (every operand pair)" : "", r.mismatches, r.seconds);
   }
   if (r.mismatches) {
+    const std::string hint = o.inject == ~uint64_t{0} ? latency_hint(unit, opt) : "";
     std::cerr << "verify-rtl: " << unit.spec.top << " differs from the golden " << unit.spec.kind
-              << "; first failing vector: " << r.first_failure << "\n";
+              << "; first failing vector: " << r.first_failure << hint << "\n";
     if (!o.trace.empty()) std::cerr << "verify-rtl: VCD of the failing vector written to " << o.trace << "\n";
     return 1;
   }
@@ -116,29 +115,17 @@ Command add_verify_rtl(CLI::App& app, const bool& json) {
                   "instead of the units: stream a random GEMM through an RxC SystemC array (e.g. 4x4), both dataflows, "
                   "and replay every PE on the Verilated PE RTL (identical outputs and register toggles)");
   CLI::Option_group* own = sub->add_option_group("your own unit", "check your RTL against the golden model of a kind");
-  own->add_option("--rtl", o->rtl_files, "your Verilog/SystemVerilog file (repeatable)");
-  own->add_option("--spec", o->spec, "a YAML file with the options below (rtl, top, kind, a_bits, ports, ...)");
-  o->given["--top"] = own->add_option("--top", o->user.top, "the module to check");
-  std::string kinds;
-  for (const auto& [k, help] : rtl::user_unit_kinds()) kinds += (kinds.empty() ? "" : "|") + k;
-  o->given["--kind"] = own->add_option("--kind", o->user.kind, "what it claims to be: " + kinds);
-  o->given["--a-bits"] = own->add_option("--a-bits", o->user.a_bits, "width of operand a (default: 8; luq_mul 4)");
-  o->given["--b-bits"] = own->add_option("--b-bits", o->user.b_bits, "width of operand b (default: as a; pann_add 4)");
-  o->given["--acc-bits"] = own->add_option("--acc-bits", o->user.acc_bits, "accumulator width (acc, mac)")->capture_default_str();
-  o->given["--signed"] = own->add_flag("--signed,!--unsigned", o->user.is_signed, "two's complement operands (mul, acc, mac; default signed)");
-  o->given["--format"] = own->add_option("--format", o->user.format, "FP format (fp_add, fp_mul_rne: fp16|bf16|fp32|eXmY; fp8_mac: e4m3|e5m2|fp16)")
-      ->capture_default_str();
-  o->given["--overflow"] = own->add_option("--overflow", o->user.overflow, "wrap|saturate (acc, mac)")->capture_default_str();
-  own->add_option("--param", o->params, "a Verilog parameter of the top module, NAME=VALUE (repeatable)");
-  own->add_option("--ports", o->ports,
-                  "ROLE=PORT,... where your port names differ from the usual ones (roles: a, b, y, clk, rst_n or rst, "
-                  "en, clear, cin, cout, overflow, start, done; unused=OUT leaves an output open)");
-  o->given["--latency"] = own->add_option("--latency", o->user.latency,
-                  "clock cycles from inputs to result (default: 0 combinational, 1 for acc/mac/fp8_mac)");
-  o->given["--reset"] = own->add_option("--reset", o->user.reset, "async|sync: how your reset port acts")->capture_default_str();
+  o->unit.add_to(own);
+  o->a_opt = own->add_option("--a-bits", o->a_bits, "width of operand a (default 8; luq_mul 4)");
+  o->b_opt = own->add_option("--b-bits", o->b_bits, "width of operand b (default: as a; pann_add 4)");
+  o->acc_opt = own->add_option("--acc-bits", o->acc_bits, "accumulator width (acc, mac)")->capture_default_str();
+  o->sign_opt = own->add_flag("--signed,!--unsigned", o->is_signed, "two's complement operands (mul, acc, mac; default)");
+  o->format_opt = own->add_option("--format", o->format,
+                                  "FP format (fp_add, fp_mul_rne: fp16|bf16|fp32|eXmY; fp8_mac: e4m3|e5m2|fp16)")
+                      ->capture_default_str();
   own->add_option("--cache", o->cache, "folder of built units (keyed by file contents)")->capture_default_str();
   return {sub, [o, &json] {
-            if (!o->rtl_files.empty() || !o->spec.empty()) return verify_user_unit(*o, json);
+            if (o->unit.used()) return verify_user_unit(*o, json);
             if (!o->array.empty()) {
               int rows = 0, cols = 0;
               char x = 0, extra = 0;

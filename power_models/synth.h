@@ -16,6 +16,9 @@ struct SynthRequest {
   std::map<std::string, std::string> params;  // Verilog parameters
   std::filesystem::path rtl_dir;              // folder holding the *.sv sources
   std::filesystem::path cache_dir;            // where netlists are kept
+  // Non-empty: exactly these files (a user's unit and its generated wrapper,
+  // rtl/user_unit_spec.h) instead of top's hierarchy under rtl_dir.
+  std::vector<std::filesystem::path> sources = {};
 };
 
 // Path of the JSON netlist, synthesising it if the cache has none. InputError if

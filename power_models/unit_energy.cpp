@@ -119,6 +119,10 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
                          "fp_mul_rne, fp_mac, fp_mac_ws, fp8_mac, fp8_mac_ws)",
                      {}, "--unit");
   }
+  if (!req.top.empty()) {  // a user's unit of this kind: its wrapper, parameters already applied
+    rep.module = req.top;
+    rep.params.clear();
+  }
   if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace" && req.stream != "operands" &&
       req.stream != "chains")
     throw InputError("unknown stream '" + req.stream + "' (known: uniform, gauss, laplace, a file of operands)", {},
@@ -200,7 +204,7 @@ struct UnitSim {
   Netlist netlist;
   GateSim sim;  // holds a reference to netlist (declared first)
   UnitSim(const UnitEnergyRequest& req, const CellLibrary& lib, UnitEnergyReport& rep)
-      : netlist(unit_netlist({rep.module, rep.params, req.rtl_dir, req.cache_dir})), sim(netlist) {
+      : netlist(unit_netlist({rep.module, rep.params, req.rtl_dir, req.cache_dir, req.sources})), sim(netlist) {
     rep.area = unit_area(netlist, lib);
     sim.set_transition_costs(transition_energy_fj(netlist, lib));
     sim.set_unit_delay(req.unit_delay);
@@ -233,7 +237,8 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
     sim.set_input("en_i", ones);
     sim.set_input("clear_i", zeros);
   }
-  if (ws) sim.set_input("rst_ni", ones);
+  // Out of reset: the PEs, and a user's pipelined unit (its wrapper always has rst_ni).
+  if (ws || unit.netlist.inputs.count("rst_ni")) sim.set_input("rst_ni", ones);
   const bool fp = req.unit == "fp_add" || req.unit == "fp8_mac" || req.unit == "fp_mul" || req.unit == "fp_mul_rne" ||
                   req.unit == "fp_mac" || req.unit == "fp8_mac_ws" || req.unit == "fp_mac_ws";
   const arith::FloatFormat ffmt = fp ? std::get<arith::FloatFormat>(arith::parse_format(req.format)) : arith::fp16();

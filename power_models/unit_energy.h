@@ -61,6 +61,11 @@ struct UnitEnergyRequest {
   double cycle_ns = 1.0;       // for leakage
   bool unit_delay = false;     // count glitches (unit-delay simulation) instead of zero-delay
   std::filesystem::path rtl_dir, cache_dir;
+  // A user's unit (`lpsim energy --rtl`): module `top` (the generated wrapper, whose ports
+  // are named as the built-in unit's) from exactly these files, driven as `unit`. Empty:
+  // the built-in unit of rtl_dir.
+  std::string top = {};
+  std::vector<std::filesystem::path> sources = {};
 };
 
 struct UnitEnergyReport {
