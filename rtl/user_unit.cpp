@@ -1,6 +1,7 @@
 #include "rtl/user_unit.h"
 
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include "arith/error.h"
+#include "arith/hash.h"
 #include "arith/process.h"
 
 namespace lpsim::rtl {
@@ -119,52 +121,78 @@ BuiltUserUnit build_user_unit(const UserUnitSpec& spec, const fs::path& cache_di
   const std::string shim = shim_source(kind_ports(u.spec));
   const std::string key = user_unit_key(u.spec, u.wrapper + shim, verilator_version());
   u.dir = cache_dir / (u.spec.top + "-" + u.spec.kind + "-" + key);
-  u.library = u.dir / "obj" / "unit.so";
+  u.library = u.dir / "unit.so";
   if (fs::exists(u.library)) {
     u.cached = true;
     return u;
   }
-  // Built in a folder of this process, renamed into place when complete.
-  RemoveOnExit tmp{u.dir.string() + ".tmp." + pid};
-  fs::remove_all(tmp.dir);
-  fs::create_directories(tmp.dir / "src");
-  write_text(tmp.dir / "wrapper.sv", u.wrapper);
-  write_text(tmp.dir / "shim.cpp", shim);
-  // Verilator (5.006) and make cut paths at spaces: Verilator runs in the build folder with
-  // relative paths; a user's file whose path holds a space is copied in.
+  // Verilator's makefile refuses a folder whose path holds a space (and Verilator 5.006
+  // cuts source paths at one): the build runs in a fresh temporary folder, with relative
+  // paths, a user's file whose path holds a space copied in; the cache gets the library,
+  // the wrapper and the log, staged and renamed into place when complete.
+  std::string work_template = (fs::temp_directory_path() / "lpsim-rtl-XXXXXX").string();
+  if (!::mkdtemp(work_template.data()))
+    throw InputError("cannot create a temporary build folder", work_template, "TMPDIR");
+  RemoveOnExit work{work_template};
+  if (work.dir.string().find_first_of(" \t") != std::string::npos)
+    throw InputError("Verilator's makefile cannot build in a folder whose path holds a space; set TMPDIR to another",
+                     work.dir.string(), "TMPDIR");
+  fs::create_directories(work.dir / "src");
+  write_text(work.dir / "wrapper.sv", u.wrapper);
+  write_text(work.dir / "shim.cpp", shim);
   std::vector<std::string> argv = {"verilator", "--cc", "--build", "-j", "2", "--trace", "-Wno-fatal", "--prefix", "Vuser",
                                    "--top-module", kWrapperModule, "--Mdir", "obj", "-CFLAGS", "-fPIC", "-LDFLAGS",
                                    "-shared", "-LDFLAGS", "-Wl,-Bsymbolic", "-o", "unit.so", "--exe", "shim.cpp",
                                    "wrapper.sv"};
-  for (size_t i = 0; i < u.spec.rtl.size(); ++i) {
-    const fs::path f = fs::absolute(u.spec.rtl[i]);
-    if (f.string().find_first_of(" \t") == std::string::npos) {
-      argv.push_back(f.string());
-    } else {
-      const fs::path copy = fs::path("src") / (std::to_string(i) + "_" + f.filename().string());
-      if (copy.string().find_first_of(" \t") != std::string::npos)
-        throw InputError("Verilator cannot read a file whose name holds a space", f.string(), "--rtl");
-      fs::copy_file(f, tmp.dir / copy);
-      argv.push_back(copy.string());
+  const VerilatorSources sources = verilator_sources(u.spec.rtl, work.dir);
+  argv.insert(argv.end(), sources.args.begin(), sources.args.end());
+  // The Verilator runtime (verilated.o and the VCD writer: three quarters of a small
+  // unit's compile time) is compiled by the first build and kept in the cache; a later
+  // build gets the objects in its folder and make is told not to remake them.
+  char version_hash[17];
+  std::snprintf(version_hash, sizeof version_hash, "%016llx", static_cast<unsigned long long>(fnv1a(verilator_version())));
+  const fs::path runtime = cache_dir / (std::string("verilator-runtime-") + version_hash);
+  static const char* const kRuntimeObjects[] = {"verilated.o", "verilated_vcd_c.o", "verilated_threads.o"};
+  if (fs::exists(runtime / "complete")) {
+    fs::create_directories(work.dir / "obj");
+    for (const char* o : kRuntimeObjects) {
+      fs::copy_file(runtime / o, work.dir / "obj" / o);
+      // (Verilator's makefile makes them depend on its freshly generated Vuser.mk.)
+      argv.insert(argv.end(), {"-MAKEFLAGS", std::string("--old-file=") + o});
     }
   }
-  const fs::path log = tmp.dir / "build.log";
+  const fs::path log = work.dir / "build.log";
   ProcessOptions po;
   po.stdout_to = log;
   po.stderr_to = log;
-  po.cwd = tmp.dir;
+  po.cwd = work.dir;
   const ProcessResult run = run_process(argv, po);
   if (run.status == ProcessResult::Status::not_found)
     throw InputError("verilator not found on PATH (install the Debian package 'verilator')", {}, "verilator");
-  if (!run.ok() || !fs::exists(tmp.dir / "obj" / "unit.so")) {
-    const std::string text = read_text(log);
+  if (!run.ok() || !fs::exists(work.dir / "obj" / "unit.so")) {
+    const std::string text = sources.named_back(read_text(log));
     throw InputError("Verilator could not build " + u.spec.top + " (" + run.describe() + "):" + tail_lines(text, 30),
                      u.spec.rtl.front().string(), "--rtl");
   }
+  if (!fs::exists(runtime / "complete")) {  // keep this build's runtime objects for the next
+    RemoveOnExit rt{runtime.string() + ".tmp." + pid};
+    std::error_code ec;
+    fs::create_directories(rt.dir, ec);
+    for (const char* o : kRuntimeObjects)
+      if (!ec) fs::copy_file(work.dir / "obj" / o, rt.dir / o, ec);
+    if (!ec) write_text(rt.dir / "complete", verilator_version());
+    if (!ec) fs::rename(rt.dir, runtime, ec);
+    if (!ec) rt.dir.clear();
+  }
+  RemoveOnExit stage{u.dir.string() + ".tmp." + pid};
+  fs::remove_all(stage.dir);
+  fs::create_directories(stage.dir);
+  for (const char* f : {"wrapper.sv", "shim.cpp", "build.log"}) fs::copy_file(work.dir / f, stage.dir / f);
+  fs::copy_file(work.dir / "obj" / "unit.so", stage.dir / "unit.so");
   std::error_code ec;
-  fs::rename(tmp.dir, u.dir, ec);  // another process may have built the same unit: keep that one
+  fs::rename(stage.dir, u.dir, ec);  // another process may have built the same unit: keep that one
   if (ec && !fs::exists(u.library)) throw InputError("cannot move the built unit into the cache: " + ec.message(), u.dir.string());
-  if (!ec) tmp.dir.clear();
+  if (!ec) stage.dir.clear();
   u.build_seconds = detail::since(t0);
   return u;
 }

@@ -17,7 +17,7 @@ struct BuiltUserUnit {
   UserUnitSpec spec;                           // resolved
   std::map<std::string, std::string> mapping;  // role -> the user's port
   std::string wrapper;                         // the generated Verilog
-  std::filesystem::path dir;                   // cache entry: wrapper.sv, build log, unit.so
+  std::filesystem::path dir;                   // cache entry: unit.so, wrapper.sv, shim.cpp, build.log
   std::filesystem::path library;               // the loadable model
   bool cached = false;                         // found in the cache (nothing built)
   double build_seconds = 0;

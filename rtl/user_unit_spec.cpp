@@ -250,23 +250,55 @@ std::string param_args(const UserUnitSpec& s) {
 
 }  // namespace
 
+VerilatorSources verilator_sources(const std::vector<fs::path>& rtl, const fs::path& dir) {
+  VerilatorSources v;
+  for (size_t i = 0; i < rtl.size(); ++i) {
+    const fs::path f = fs::absolute(rtl[i]);
+    if (f.string().find_first_of(" \t") == std::string::npos) {
+      v.args.push_back(f.string());
+      continue;
+    }
+    const std::string copy = "src/" + std::to_string(i) + "_" + f.filename().string();
+    if (copy.find_first_of(" \t") != std::string::npos)
+      throw InputError("Verilator cannot read a file whose name holds a space", f.string(), "--rtl");
+    fs::create_directories(dir / "src");
+    fs::copy_file(f, dir / copy, fs::copy_options::overwrite_existing);
+    v.args.push_back(copy);
+    v.copies.emplace_back(copy, f.string());
+  }
+  return v;
+}
+
+std::string VerilatorSources::named_back(std::string text) const {
+  for (const auto& [copy, original] : copies)
+    for (size_t at = text.find(copy); at != std::string::npos; at = text.find(copy, at + original.size()))
+      text.replace(at, copy.size(), original);
+  return text;
+}
+
 std::vector<UserPort> read_user_ports(const UserUnitSpec& s, const fs::path& scratch) {
   if (!find_program("verilator"))
     throw InputError("verilator not found on PATH (install the Debian package 'verilator')", {}, "verilator");
   fs::create_directories(scratch);
   const fs::path log = scratch / "ports.log", xml = scratch / "ports.xml";
-  std::vector<std::string> argv = {"verilator", "--xml-only", "--xml-output", xml.string(), "--Mdir",
-                                   (scratch / "xml").string(), "-Wno-fatal", "-Wno-lint", "-Wno-style",
-                                   "--top-module", s.top};
+  // Run in scratch with relative paths (a path holding a space is cut by Verilator).
+  std::vector<std::string> argv = {"verilator", "--xml-only", "--xml-output", "ports.xml", "--Mdir", "xml",
+                                   "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", s.top};
   for (const auto& [k, v] : s.params) argv.push_back("-G" + k + "=" + v);
-  for (const fs::path& f : s.rtl) argv.push_back(fs::absolute(f).string());
+  const VerilatorSources sources = verilator_sources(s.rtl, scratch);
+  argv.insert(argv.end(), sources.args.begin(), sources.args.end());
   std::error_code ec;
   fs::remove(xml, ec);
-  const ProcessResult run = run_process(argv, {std::nullopt, log, log});
+  ProcessOptions po;
+  po.stdout_to = log;
+  po.stderr_to = log;
+  po.cwd = scratch;
+  const ProcessResult run = run_process(argv, po);
   if (run.status == ProcessResult::Status::not_found)
     throw InputError("verilator not found on PATH (install the Debian package 'verilator')", {}, "verilator");
   if (!run.ok() || !fs::exists(xml))
-    throw InputError("Verilator cannot elaborate " + s.top + param_args(s) + ":" + verilator_messages(read_text(log)),
+    throw InputError("Verilator cannot elaborate " + s.top + param_args(s) + ":" +
+                         verilator_messages(sources.named_back(read_text(log))),
                      s.rtl.front().string(), "--rtl");
   namespace pt = boost::property_tree;
   pt::ptree tree;
@@ -451,8 +483,8 @@ std::string wrapper_verilog(const UserUnitSpec& s, const std::map<std::string, s
 }
 
 std::string user_unit_key(const UserUnitSpec& s, const std::string& wrapper, const std::string& salt) {
-  uint64_t h = fnv1a(wrapper + "\n" + salt + "\n" + s.kind + " " + s.top + " " + s.reset + " " +
-                     std::to_string(s.latency));
+  // Not the latency or the reset kind: they change how the unit is driven, not what is built.
+  uint64_t h = fnv1a(wrapper + "\n" + salt + "\n" + s.kind + " " + s.top);
   for (const fs::path& f : s.rtl) h = fnv1a(f.filename().string() + "\n" + read_text(f), h);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));

@@ -63,6 +63,16 @@ struct UserPort {
   int width = 1;
 };
 
+// Verilator 5.006 cuts a source path at a space (and its makefile refuses one): the
+// user's files as Verilator, run in `dir`, is to be given them — a path holding a space
+// copied into dir/src/ — and its messages with the copies named back as the user's files.
+struct VerilatorSources {
+  std::vector<std::string> args;
+  std::vector<std::pair<std::string, std::string>> copies;  // relative copy -> the user's path
+  std::string named_back(std::string messages) const;
+};
+VerilatorSources verilator_sources(const std::vector<std::filesystem::path>& rtl, const std::filesystem::path& dir);
+
 // The ports of spec.top, read with `verilator --xml-only` (parameters applied). Syntax
 // and elaboration errors: InputError quoting Verilator's messages with the user's
 // file:line. `scratch` is a folder for Verilator's output.
