@@ -44,4 +44,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
 // a '/' is taken as a path), or nullopt: the shell-free `command -v`.
 std::optional<std::filesystem::path> find_program(const std::string& name);
 
+// A program installed beside the running one (build/cli/ in a build tree, bin/ when
+// installed): lpsim-verify-rtl and lpsim-sim next to lpsim. Not checked for existence.
+std::filesystem::path program_beside_self(const std::string& name);
+
 }  // namespace lpsim

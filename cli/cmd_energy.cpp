@@ -1,14 +1,11 @@
 // `lpsim energy`: gate-level energy per operation and area of an rtl/ unit.
 #include <fmt/format.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "arith/error.h"
-#include "arith/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/user_unit_options.h"
 #include "power_models/analytic_pann.h"
@@ -25,27 +22,9 @@ namespace {
 // stream, side by side.
 int price_user_unit(const rtl::UserUnitSpec& spec0, power::UnitEnergyRequest req, const std::string& cache,
                     const std::string& wire_load, bool arch_given, bool json) {
-  namespace fs = std::filesystem;
   const rtl::UserUnitSpec spec = rtl::resolved(spec0);
-  std::map<std::string, std::string> mapping;
-  {
-    const fs::path scratch = fs::path(cache) / ("ports." + std::to_string(::getpid()) + ".tmp");
-    struct Cleanup {
-      fs::path dir;
-      ~Cleanup() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-      }
-    } cleanup{scratch};
-    mapping = rtl::map_ports(spec, rtl::read_user_ports(spec, scratch));
-  }
-  const std::string wrapper = rtl::wrapper_verilog(spec, mapping);
-  const fs::path wrapper_file =
-      fs::path(cache) / "user" / (spec.top + "-" + spec.kind + "-" + rtl::user_unit_key(spec, wrapper, "") + ".sv");
-  if (!fs::exists(wrapper_file)) {
-    fs::create_directories(wrapper_file.parent_path());
-    atomic_write_file(wrapper_file, wrapper);
-  }
+  const rtl::UserUnitWrapper w = rtl::write_user_unit_wrapper(spec, cache);
+  const std::map<std::string, std::string>& mapping = w.mapping;
   req.unit = spec.kind;
   req.a_bits = spec.a_bits;
   req.b_bits = spec.b_bits;
@@ -65,8 +44,7 @@ int price_user_unit(const rtl::UserUnitSpec& spec0, power::UnitEnergyRequest req
   const power::UnitEnergyReport ours = power::measure_unit_energy(req, lib);
   power::UnitEnergyRequest theirs_req = req;
   theirs_req.top = rtl::kWrapperModule;
-  theirs_req.sources = {wrapper_file};
-  for (const fs::path& f : spec.rtl) theirs_req.sources.push_back(fs::absolute(f));
+  theirs_req.sources = w.sources;
   const power::UnitEnergyReport theirs = power::measure_unit_energy(theirs_req, lib);
   auto row = [](const power::UnitEnergyReport& r) {
     return nlohmann::json{{"module", r.module},         {"energy_pj", r.energy_pj},   {"energy_ci95_pj", r.energy_ci95_pj},

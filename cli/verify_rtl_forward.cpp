@@ -12,18 +12,12 @@
 #include <vector>
 
 #include "arith/error.h"
+#include "arith/process.h"
 #include "cli/commands.h"
 
 namespace lpsim::cli {
 
 namespace {
-
-// A program beside the running lpsim (build/cli/ in a build tree, bin/ installed).
-std::filesystem::path program_beside_me(const std::string& name) {
-  std::error_code ec;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return (ec ? std::filesystem::path(".") : self.parent_path()) / name;
-}
 
 Command add_forwarder(CLI::App& app, const bool& json, const std::string& command, const std::string& program_name,
                       const std::string& description, const std::string& needs) {
@@ -31,7 +25,7 @@ Command add_forwarder(CLI::App& app, const bool& json, const std::string& comman
   sub->prefix_command();  // every argument after the command goes to the program as it is
   sub->set_help_flag();   // --help too: that program knows the options
   return {sub, [sub, &json, command, program_name, needs]() -> int {
-            const std::filesystem::path program = program_beside_me(program_name);
+            const std::filesystem::path program = program_beside_self(program_name);
             if (!std::filesystem::exists(program))
               throw InputError(command + " needs " + needs + ": " + program.string() +
                                " is not built (cmake --build build --target " + program_name + ")");

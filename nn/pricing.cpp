@@ -47,6 +47,27 @@ PeUnit pe_unit(const LayerQuant& q, const HardwareConfig& hw) {
   const std::string fa = arith::format_name(q.activations), fw = arith::format_name(q.weights);
   const bool ints = std::holds_alternative<arith::IntFormat>(q.activations) &&
                     std::holds_alternative<arith::IntFormat>(q.weights);
+  if (ints && q.accumulator == "int" && hw.user_mac) {
+    // The user's MAC, where it is the unit the configuration asks for.
+    const HardwareConfig::UserMac& u = *hw.user_mac;
+    const power::UnitEnergyRequest r = power::request_for({"mac", fa, fw, q.acc_bits, "array"});
+    const std::string theirs = fmt::format("{}{}x{} acc{} {}", r.is_signed ? "int" : "uint", r.a_bits, r.b_bits,
+                                           q.acc_bits, q.acc_overflow == arith::Overflow::saturate ? "saturate" : "wrap");
+    const std::string yours = fmt::format("{}{}x{} acc{} {}", u.is_signed ? "int" : "uint", u.a_bits, u.b_bits,
+                                          u.acc_bits, u.overflow);
+    if (ws) {
+      pe.note = "your MAC " + u.top + " (hardware.mac) accumulates in place; a weight-stationary PE passes partial sums";
+      return pe;
+    }
+    if (theirs != yours) {
+      pe.note = "your MAC " + u.top + " (hardware.mac) is " + yours + "; this configuration needs " + theirs;
+      return pe;
+    }
+    pe.key = {"mac", fa, fw, q.acc_bits, "user"};
+    pe.label = "mac " + u.top + " (your RTL) " + yours;
+    pe.ok = true;
+    return pe;
+  }
   if (ints && q.accumulator == "int") {
     pe.key = {"mac" + sfx, fa, fw, q.acc_bits, hw.mac_arch};
     const power::UnitEnergyRequest r = power::request_for(pe.key);

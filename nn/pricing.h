@@ -42,6 +42,16 @@ struct HardwareConfig {
   int ws_run = 64;                     // output positions per weight load (weight-stationary; see ws_run_length)
   int min_slots = 20;                  // batches of 64 chains behind each interval
   uint64_t seed = 1;
+  // The user's own MAC (scenario hardware.mac: {rtl: ...}), verified, registered with the
+  // gate-level model under the arch name "user": the integer configurations whose operand
+  // widths, signedness, accumulator and overflow are its own are priced on it.
+  struct UserMac {
+    std::string top;
+    int a_bits = 8, b_bits = 8, acc_bits = 32;
+    bool is_signed = true;
+    std::string overflow = "wrap";
+  };
+  std::optional<UserMac> user_mac;
 };
 
 struct LayerPrice {

@@ -1,4 +1,5 @@
 #include "nn/run.h"
+#include "nn/user_mac.h"
 
 #include <algorithm>
 #include <chrono>
@@ -169,6 +170,14 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
   }
   j["test_limit"] = s.test_limit, j["calib"] = s.calibration_images, j["seed"] = s.seed;
   j["hw"] = {s.mac_arch, s.energy_model, s.energy_vectors, s.energy_images, s.dataflow, s.ws_run};
+  if (s.user_mac) {  // the user's MAC: its files' contents and every option
+    const rtl::UserUnitSpec& u = *s.user_mac;
+    std::string opts = fmt::format("{} {} {} {} {} {} {} {}", u.top, u.a_bits, u.b_bits, u.acc_bits, u.is_signed, u.overflow,
+                                   u.latency, u.reset);
+    for (const auto& [k, v] : u.params) opts += " " + k + "=" + v;
+    for (const auto& [k, v] : u.ports) opts += " " + k + ":" + v;
+    j["user_mac"] = rtl::user_unit_key(u, opts, "");
+  }
   j["pricing"] = 2;  // chain pricing on one gate-level basis: results of older runs are recomputed
   if (c.method == "pann")
     j["pann"] = {c.pann.R, c.pann.activation_bits, c.pann.budget, c.pann.train_epochs, c.pann.train_lr,
@@ -454,6 +463,9 @@ PreparedModel prepare_model(const Scenario& s, bool progress, const std::functio
 RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   const auto t_start = Clock::now();
   check_output_dir(s);
+  // The user's MAC is checked before anything trains or runs: a unit that fails stops here.
+  std::optional<UserMacSetup> user_mac;
+  if (s.user_mac && s.energy_model != "none") user_mac = prepare_user_mac(s, opt.progress);
   torch::set_num_threads(s.threads);
   RunSummary summary;
   summary.output_dir = s.output_dir.string();
@@ -536,6 +548,10 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   auto gate = std::make_shared<power::GateLevelEnergyModel>(power::load_cell_library(power::default_cell_library_path()),
                                                             power::rtl_dir(),
                                                             s.netlist_cache, 1 << 12, s.seed);
+  if (user_mac) {
+    gate->set_user_unit("user", rtl::kWrapperModule, user_mac->sources);
+    hw.user_mac = user_mac->mac;
+  }
   std::optional<power::AnalyticPannEnergyModel> analytic;
   if (s.energy_model == "analytic") analytic.emplace(gate);
   const auto cfg_dir = s.output_dir / "configs";
@@ -928,6 +944,7 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
                  {"test_images", test.size()}, {"budgets", jbudgets}, {"validation_images", validation.size()},
                  {"skipped", skipped},
                  {"configs", configs}};
+  if (user_mac) report["hardware"] = {{"user_mac", user_mac->report}};
   report["dataset"] = json::parse(data.report_json);  // the data and its preprocessing (nn/data.h)
   atomic_write_file(s.output_dir / "summary.csv", csv);
   atomic_write_file(s.output_dir / "layers.csv", lcsv);

@@ -603,6 +603,61 @@ std::vector<Scenario> parse_scenario_tree(const ScenarioTree& tree) {
   }
 }
 
+// hardware.mac: {rtl: ..., top: ...}: the user's MAC (checked and built at run time).
+void parse_user_mac(const Reader& r, const YAML::Node& m, Scenario& s) {
+  const std::string k = "hardware.mac";
+  r.expect_map(m, k, k);
+  rtl::UserUnitSpec u;
+  u.kind = "mac";
+  u.where = r.where(m);
+  const YAML::Node files = m["rtl"];
+  if (!files) r.fail(m, k, "missing rtl: your MAC's Verilog files");
+  if (files.IsScalar()) {
+    u.rtl.push_back(files.as<std::string>());
+  } else if (files.IsSequence() && files.size() > 0) {
+    for (const auto& f : files) {
+      if (!f.IsScalar()) r.fail(f, k + ".rtl", "expected a file name");
+      u.rtl.push_back(f.as<std::string>());
+    }
+  } else {
+    r.fail(files, k + ".rtl", "expected a file or a non-empty list of files");
+  }
+  if (!m["top"]) r.fail(m, k, "missing top: your MAC's module");
+  r.get(m, "top", k, u.top);
+  u.a_bits = 8;
+  r.get(m, "a_bits", k, u.a_bits);
+  r.range(m, "a_bits", k, u.a_bits, 2, 32);
+  u.b_bits = u.a_bits;
+  r.get(m, "b_bits", k, u.b_bits);
+  r.range(m, "b_bits", k, u.b_bits, 2, 32);
+  r.get(m, "acc_bits", k, u.acc_bits);
+  r.range(m, "acc_bits", k, u.acc_bits, u.a_bits + u.b_bits, 64);
+  r.get(m, "signed", k, u.is_signed);
+  r.get(m, "overflow", k, u.overflow);
+  r.one_of(m, "overflow", k, u.overflow, {"wrap", "saturate"});
+  u.latency = 1;
+  r.get(m, "latency", k, u.latency);
+  r.range(m, "latency", k, u.latency, 1, 64);
+  r.get(m, "reset", k, u.reset);
+  r.one_of(m, "reset", k, u.reset, {"async", "sync"});
+  for (const char* map_key : {"params", "ports"}) {
+    const YAML::Node n = m[map_key];
+    if (!n) continue;
+    if (!n.IsMap()) r.fail(n, k + "." + map_key, "expected a mapping of NAME: value");
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar() || !kv.second.IsScalar())
+        r.fail(kv.first, k + "." + map_key, "expected NAME: value (plain values)");
+      const std::string name = kv.first.as<std::string>(), value = kv.second.as<std::string>();
+      if (std::string(map_key) == "params")
+        u.params[name] = value;
+      else
+        u.ports.emplace_back(name, value);
+    }
+  }
+  s.user_mac = u;
+  s.user_mac_where = u.where;
+}
+
 std::vector<Scenario> parse_scenario_tree_checked(const ScenarioTree& tree) {
   const YAML::Node& root = tree.root;
   const std::string& label = tree.sources.label();
@@ -628,8 +683,12 @@ std::vector<Scenario> parse_scenario_tree_checked(const ScenarioTree& tree) {
   if (const auto m = root["model"]) parse_model(r, root, m, "model", s);
   if (const auto h = root["hardware"]) {
     r.expect_map(h, "hardware", "hardware");
-    r.get(h, "mac", "hardware", s.mac_arch);
-    r.one_of(h, "mac", "hardware", s.mac_arch, {"array", "booth"});
+    if (h["mac"] && h["mac"].IsMap()) {
+      parse_user_mac(r, h["mac"], s);
+    } else {
+      r.get(h, "mac", "hardware", s.mac_arch);
+      r.one_of(h, "mac", "hardware", s.mac_arch, {"array", "booth"});
+    }
     r.get(h, "dataflow", "hardware", s.dataflow);
     r.one_of(h, "dataflow", "hardware", s.dataflow, {"output_stationary", "weight_stationary"});
     r.get(h, "ws_run", "hardware", s.ws_run);
@@ -645,6 +704,10 @@ std::vector<Scenario> parse_scenario_tree_checked(const ScenarioTree& tree) {
     r.get(h, "energy_images", "hardware", s.energy_images);
     r.range(h, "energy_images", "hardware", s.energy_images, 1, 10000);
     r.get(h, "netlist_cache", "hardware", s.netlist_cache);
+    if (s.user_mac) {  // the hardware-wide defaults of its accumulator
+      if (!h["mac"]["acc_bits"]) s.user_mac->acc_bits = s.acc_bits;
+      if (!h["mac"]["overflow"]) s.user_mac->overflow = s.overflow;
+    }
   }
   if (const auto a = root["accelerator"]) {
     AcceleratorSection& A = s.accelerator;

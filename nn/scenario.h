@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nn/gradient_spec.h"
+#include "rtl/user_unit_spec.h"
 
 namespace lpsim::nn {
 
@@ -170,6 +171,11 @@ struct Scenario {
   std::vector<QuantConfigSpec> configs;
   // hardware
   std::string mac_arch = "array";
+  // hardware.mac as a mapping: the integer MAC is the user's RTL (kind mac; its widths,
+  // signedness and overflow as given there), verified against the golden mac before the
+  // configurations of its widths are priced on it. user_mac_where: the mapping's file:line.
+  std::optional<rtl::UserUnitSpec> user_mac;
+  std::string user_mac_where;
   std::string dataflow = "output_stationary";  // output_stationary | weight_stationary
   int ws_run = 64;  // weight-stationary: output positions streamed per weight load
   int acc_bits = 32;

@@ -73,9 +73,13 @@ class GateLevelEnergyModel : public EnergyModel {
   const CellLibrary& library() const { return lib_; }
   const std::filesystem::path& rtl_dir() const { return rtl_dir_; }
   const std::filesystem::path& cache_dir() const { return cache_dir_; }
+  // Keys with this arch are priced on a user's unit: module `top` of exactly `sources`
+  // (UnitEnergyRequest::top, sources), driven as the key's unit.
+  void set_user_unit(const std::string& arch, std::string top, std::vector<std::filesystem::path> sources);
 
  private:
   UnitEnergyRequest request(const OpKey& key) const;
+  std::map<std::string, std::pair<std::string, std::vector<std::filesystem::path>>> user_units_;
   CellLibrary lib_;
   std::filesystem::path rtl_dir_, cache_dir_;
   uint64_t vectors_, seed_;

@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "arith/atomic_file.h"
 #include "arith/error.h"
 #include "arith/format.h"
 #include "arith/hash.h"
@@ -489,6 +492,27 @@ std::string user_unit_key(const UserUnitSpec& s, const std::string& wrapper, con
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
   return hex;
+}
+
+UserUnitWrapper write_user_unit_wrapper(const UserUnitSpec& s, const fs::path& cache_dir) {
+  UserUnitWrapper w;
+  {
+    const fs::path scratch = cache_dir / ("ports." + std::to_string(::getpid()) + ".tmp");
+    struct Cleanup {
+      fs::path dir;
+      ~Cleanup() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+      }
+    } cleanup{scratch};
+    w.mapping = map_ports(s, read_user_ports(s, scratch));
+  }
+  const std::string text = wrapper_verilog(s, w.mapping);
+  w.wrapper_file = cache_dir / "user" / (s.top + "-" + s.kind + "-" + user_unit_key(s, text, "") + ".sv");
+  if (!fs::exists(w.wrapper_file)) atomic_write_file(w.wrapper_file, text);
+  w.sources = {w.wrapper_file};
+  for (const fs::path& f : s.rtl) w.sources.push_back(fs::absolute(f));
+  return w;
 }
 
 std::vector<std::pair<std::string, std::string>> parse_port_list(const std::string& text) {

@@ -101,6 +101,16 @@ inline bool has_role(const std::map<std::string, std::string>& mapping, const st
 // cache key of a built or synthesised unit (16 hex digits).
 std::string user_unit_key(const UserUnitSpec& spec, const std::string& wrapper, const std::string& salt);
 
+// A resolved spec made ready for Yosys: the ports read and mapped, the wrapper written
+// (atomically) under cache_dir/user/ with its key in the name; sources = the wrapper and
+// the user's files, top = kWrapperModule. InputError as read_user_ports / map_ports.
+struct UserUnitWrapper {
+  std::map<std::string, std::string> mapping;
+  std::filesystem::path wrapper_file;
+  std::vector<std::filesystem::path> sources;
+};
+UserUnitWrapper write_user_unit_wrapper(const UserUnitSpec& resolved_spec, const std::filesystem::path& cache_dir);
+
 // Loads a spec file (YAML: rtl, top, kind, a_bits, b_bits, acc_bits, signed, format,
 // overflow, params, ports, latency, reset); rtl paths are relative to the file.
 // InputError with file:line:col and the key on anything else.

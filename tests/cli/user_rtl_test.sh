@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A hardware designer's own RTL (issue 16): `lpsim verify-rtl --rtl` and `lpsim energy
-# --rtl` on three units written unlike lpsim's (tests/rtl/user_units: a sign-magnitude
+# A hardware designer's own RTL (issue 16): `lpsim verify-rtl --rtl`, `lpsim energy --rtl`
+# and a scenario's hardware.mac on three units written unlike lpsim's (tests/rtl/user_units: a sign-magnitude
 # multiplier around a behavioural `*`, a 2-stage pipelined MAC, a fixed-point FP16 adder),
 # each passing, and each with one injected fault (a flipped operator, a dropped carry, a
 # wrong rounding tie) caught with its failing vector; a wrong latency told; bad input
@@ -117,4 +117,50 @@ print(f"sm_mul / mul_array: energy {r:.3f}, area {j['area_ratio']:.3f}")
 assert 0.5 < r < 2.0, "a behavioural multiplier within the ballpark of the array multiplier"
 assert abs(r - j["yours"]["energy_pj"] / j["lpsim"]["energy_pj"]) < 1e-12
 PY
+# 7. A network priced on the user's MAC (scenario hardware.mac): verified first; the int8
+# configuration on it, the int4 one not (its widths), said per layer; a faulty MAC stops
+# the run before anything trains.
+cp "$UNITS/pipe_mac.sv" "$src/pipe_mac.sv"
+scenario() {
+  cat > "$d/s.yaml" <<YAML
+name: user_mac
+seed: 3
+dataset: {train_limit: 1000, test_limit: 100}
+model: {arch: lenet5, cache: "$d/models", train: {epochs: 1}}
+hardware:
+  energy_vectors: 1024
+  netlist_cache: "$NETLISTS"
+  mac: {rtl: ["$src/$1"], top: pipe_mac, latency: 2}
+quantization:
+  calibration_images: 64
+  configs:
+    - {name: int8, weights: int8, activations: int8}
+    - {name: int4, weights: int4, activations: int4}
+outputs: {dir: "$d/results"}
+YAML
+}
+scenario pipe_mac.sv
+"$LPSIM" run "$d/s.yaml" > "$d/out.txt" 2> "$d/err.txt" || fail "scenario on the user's MAC: $(tail -5 "$d/err.txt")"
+python3 - "$d/results" <<'PY' || fail "scenario results"
+import csv, json, math, sys
+out = sys.argv[1]
+rows = {r["config"]: r for r in csv.DictReader(open(out + "/summary.csv"))}
+assert rows["int8"]["unit"] == "mac pipe_mac (your RTL) int8x8 acc32 wrap", rows["int8"]["unit"]
+assert float(rows["int8"]["energy_pj_per_inference"]) > 0
+assert math.isnan(float(rows["int4"]["energy_pj_per_inference"]))
+notes = {r["note"] for r in csv.DictReader(open(out + "/layers.csv")) if r["config"] == "int4"}
+assert notes == {"your MAC pipe_mac (hardware.mac) is int8x8 acc32 wrap; this configuration needs int4x4 acc32 wrap"}, notes
+v = json.load(open(out + "/report.json"))["hardware"]["user_mac"]["verification"]
+assert v["mismatches"] == 0 and v["vectors"] >= 1000000, v
+print(f"int8 LeNet-5 on pipe_mac: {float(rows['int8']['energy_pj_per_inference']) / 1e3:.1f} nJ per inference")
+PY
+sed 's/ + {{(ACC - H - 1){1.b0}}, lo\[H\]}//' "$UNITS/pipe_mac.sv" > "$src/bad_mac.sv"
+scenario bad_mac.sv
+set +e
+"$LPSIM" run "$d/s.yaml" > "$d/out.txt" 2> "$d/err.txt"
+rc=$?
+set -e
+[ $rc = 2 ] || fail "a faulty hardware.mac: exit $rc"
+grep -q "s.yaml:8:.*hardware.mac: your MAC pipe_mac differs from the golden mac" "$d/err.txt" || fail "faulty MAC: $(cat "$d/err.txt")"
+! grep -q "train" "$d/err.txt" || fail "trained before the MAC was checked: $(cat "$d/err.txt")"
 echo "user RTL: all checks passed"

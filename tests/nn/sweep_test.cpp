@@ -255,6 +255,7 @@ TEST(Schema, EveryDocumentedKeyParsesWithItsExample) {
       {"quantization.configs[].layers.*",
        "{quantization: {configs: [{name: c, weights: int8, activations: int8, layers: {fc1: {}}}]}}"},
       {"hardware", "{hardware: {}}"},
+      {"hardware.mac", "{hardware: {mac: {rtl: [u.sv], top: my_mac}}}"},
       {"accelerator", "{accelerator: {peak_power_budget_mw: 50}}"},  // budget_sizes needs a budget
       {"accelerator.pe", "{accelerator: {pe: {}}}"},
       {"outputs", "{outputs: {}}"},
