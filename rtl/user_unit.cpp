@@ -86,20 +86,6 @@ struct RemoveOnExit {
   }
 };
 
-// Verilator's output lines, at most `max_lines`, indented.
-std::string tail_lines(const std::string& log, size_t max_lines) {
-  std::istringstream in(log);
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);)
-    if (l.rfind("%Error", 0) == 0 || l.rfind("%Warning", 0) == 0 || l.rfind("        ", 0) == 0 || l.find(" | ") != std::string::npos ||
-        l.find("error:") != std::string::npos)
-      lines.push_back(l);
-  std::string out;
-  for (size_t i = 0; i < lines.size() && i < max_lines; ++i) out += "\n  " + lines[i];
-  if (lines.size() > max_lines) out += "\n  (" + std::to_string(lines.size() - max_lines) + " more lines)";
-  return out;
-}
-
 }  // namespace
 
 BuiltUserUnit build_user_unit(const UserUnitSpec& spec, const fs::path& cache_dir) {
@@ -171,7 +157,7 @@ BuiltUserUnit build_user_unit(const UserUnitSpec& spec, const fs::path& cache_di
     throw InputError("verilator not found on PATH (install the Debian package 'verilator')", {}, "verilator");
   if (!run.ok() || !fs::exists(work.dir / "obj" / "unit.so")) {
     const std::string text = sources.named_back(read_text(log));
-    throw InputError("Verilator could not build " + u.spec.top + " (" + run.describe() + "):" + tail_lines(text, 30),
+    throw InputError("Verilator could not build " + u.spec.top + " (" + run.describe() + "):" + verilator_errors(text),
                      u.spec.rtl.front().string(), "--rtl");
   }
   if (!fs::exists(runtime / "complete")) {  // keep this build's runtime objects for the next

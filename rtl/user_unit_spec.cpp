@@ -228,22 +228,35 @@ std::vector<KindPort> kind_ports(const UserUnitSpec& s) {
 
 namespace {
 
-// Verilator's messages (%Error / %Warning lines and the source lines it quotes), at most
-// `max_lines`, the rest counted.
-std::string verilator_messages(const std::string& log, size_t max_lines = 30) {
+}  // namespace
+
+std::string verilator_errors(const std::string& log, size_t max_errors) {
   std::istringstream in(log);
   std::string line, out;
-  size_t n = 0, skipped = 0;
+  size_t n = 0, more = 0;
   while (std::getline(in, line)) {
-    if (line.empty() || line.rfind("- V e r i l a t i o n", 0) == 0) continue;
-    if (n++ < max_lines)
-      out += "\n  " + line;
+    std::string msg;
+    if (line.rfind("%Error", 0) == 0) {
+      msg = line.substr(line.find(':') == std::string::npos ? 0 : line.find(':') + 1);
+    } else if (line.find(": error: ") != std::string::npos || line.find(": fatal error: ") != std::string::npos) {
+      msg = line;  // the C++ compiler's, on the generated model
+    } else {
+      continue;
+    }
+    while (!msg.empty() && msg.front() == ' ') msg.erase(0, 1);
+    if (msg.rfind("Exiting due to", 0) == 0 || msg == "Cannot continue" || msg.rfind("Command Failed", 0) == 0 ||
+        msg.rfind("make -C", 0) == 0)
+      continue;
+    if (n++ < max_errors)
+      out += (out.empty() ? " " : "; ") + msg;
     else
-      ++skipped;
+      ++more;
   }
-  if (skipped) out += "\n  (" + std::to_string(skipped) + " more lines)";
-  return out;
+  if (more) out += " (and " + std::to_string(more) + " more)";
+  return out.empty() ? " (no message; see the log)" : out;
 }
+
+namespace {
 
 std::string param_args(const UserUnitSpec& s) {
   std::string a;
@@ -259,6 +272,7 @@ VerilatorSources verilator_sources(const std::vector<fs::path>& rtl, const fs::p
     const fs::path f = fs::absolute(rtl[i]);
     if (f.string().find_first_of(" \t") == std::string::npos) {
       v.args.push_back(f.string());
+      if (f != rtl[i]) v.copies.emplace_back(f.string(), rtl[i].string());  // messages name it as the user did
       continue;
     }
     const std::string copy = "src/" + std::to_string(i) + "_" + f.filename().string();
@@ -301,7 +315,7 @@ std::vector<UserPort> read_user_ports(const UserUnitSpec& s, const fs::path& scr
     throw InputError("verilator not found on PATH (install the Debian package 'verilator')", {}, "verilator");
   if (!run.ok() || !fs::exists(xml))
     throw InputError("Verilator cannot elaborate " + s.top + param_args(s) + ":" +
-                         verilator_messages(sources.named_back(read_text(log))),
+                         verilator_errors(sources.named_back(read_text(log))),
                      s.rtl.front().string(), "--rtl");
   namespace pt = boost::property_tree;
   pt::ptree tree;

@@ -65,13 +65,17 @@ struct UserPort {
 
 // Verilator 5.006 cuts a source path at a space (and its makefile refuses one): the
 // user's files as Verilator, run in `dir`, is to be given them — a path holding a space
-// copied into dir/src/ — and its messages with the copies named back as the user's files.
+// copied into dir/src/ — and its messages with the files named back as the user named them.
 struct VerilatorSources {
   std::vector<std::string> args;
-  std::vector<std::pair<std::string, std::string>> copies;  // relative copy -> the user's path
+  std::vector<std::pair<std::string, std::string>> copies;  // path given to Verilator -> the user's spelling
   std::string named_back(std::string messages) const;
 };
 VerilatorSources verilator_sources(const std::vector<std::filesystem::path>& rtl, const std::filesystem::path& dir);
+
+// Verilator's (or the C++ compiler's) error messages in a log, on one line: the first
+// max_errors, each with its file:line, the rest counted.
+std::string verilator_errors(const std::string& log, size_t max_errors = 3);
 
 // The ports of spec.top, read with `verilator --xml-only` (parameters applied). Syntax
 // and elaboration errors: InputError quoting Verilator's messages with the user's
