@@ -100,8 +100,9 @@ BuiltUserUnit build_user_unit(const UserUnitSpec& spec, const fs::path& cache_di
   const std::string pid = std::to_string(::getpid());
   {
     RemoveOnExit scratch{cache_dir / ("ports." + pid + ".tmp")};
-    const std::vector<UserPort> ports = read_user_ports(u.spec, scratch.dir);
-    u.mapping = map_ports(u.spec, ports);
+    const UserDesign design = read_user_design(u.spec, scratch.dir);
+    u.mapping = map_ports(u.spec, design.ports);
+    u.spec.rtl = design.files;  // with the files found beside the given ones (part of the key)
   }
   u.wrapper = wrapper_verilog(u.spec, u.mapping);
   const std::string shim = shim_source(kind_ports(u.spec));

@@ -293,7 +293,7 @@ std::string VerilatorSources::named_back(std::string text) const {
   return text;
 }
 
-std::vector<UserPort> read_user_ports(const UserUnitSpec& s, const fs::path& scratch) {
+UserDesign read_user_design(const UserUnitSpec& s, const fs::path& scratch) {
   if (!find_program("verilator"))
     throw InputError("verilator not found on PATH (install the Debian package 'verilator')", {}, "verilator");
   fs::create_directories(scratch);
@@ -302,6 +302,12 @@ std::vector<UserPort> read_user_ports(const UserUnitSpec& s, const fs::path& scr
   std::vector<std::string> argv = {"verilator", "--xml-only", "--xml-output", "ports.xml", "--Mdir", "xml",
                                    "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", s.top};
   for (const auto& [k, v] : s.params) argv.push_back("-G" + k + "=" + v);
+  std::set<std::string> dirs;
+  for (const fs::path& f : s.rtl) {
+    const std::string dir = fs::absolute(f).parent_path().string();
+    if (dir.find_first_of(" \t") == std::string::npos && dirs.insert(dir).second)
+      argv.insert(argv.end(), {"-y", dir, "+libext+.sv+.v"});
+  }
   const VerilatorSources sources = verilator_sources(s.rtl, scratch);
   argv.insert(argv.end(), sources.args.begin(), sources.args.end());
   std::error_code ec;
@@ -335,7 +341,21 @@ std::vector<UserPort> read_user_ports(const UserUnitSpec& s, const fs::path& scr
       const auto left = node.get_optional<int>("<xmlattr>.left"), right = node.get_optional<int>("<xmlattr>.right");
       widths[*id] = tag == "basicdtype" ? (left && right ? std::abs(*left - *right) + 1 : 1) : -1;  // -1: not a vector
     }
-  std::vector<UserPort> ports;
+  UserDesign design;
+  std::vector<UserPort>& ports = design.ports;
+  design.files = s.rtl;
+  std::set<std::string> known;
+  for (const fs::path& f : s.rtl) known.insert(fs::weakly_canonical(fs::absolute(f)).string());
+  for (const std::string& c : sources.args)
+    if (c.rfind("src/", 0) == 0) known.insert(fs::weakly_canonical(scratch / c).string());  // copies of given files
+  if (const auto mf = tree.get_child_optional("verilator_xml.module_files"))
+    for (const auto& [tag, node] : *mf) {
+      if (tag != "file") continue;
+      const std::string name = node.get<std::string>("<xmlattr>.filename", "");
+      if (name.empty() || name[0] == '<') continue;
+      const fs::path p = fs::weakly_canonical(fs::path(name).is_absolute() ? fs::path(name) : scratch / name);
+      if (known.insert(p.string()).second) design.files.push_back(p);
+    }
   bool found = false;
   for (const auto& [tag, mod] : netlist) {
     if (tag != "module" || mod.get<std::string>("<xmlattr>.origName", mod.get<std::string>("<xmlattr>.name", "")) != s.top)
@@ -357,7 +377,7 @@ std::vector<UserPort> read_user_ports(const UserUnitSpec& s, const fs::path& scr
     }
   }
   if (!found) throw InputError("no module " + s.top + " in the design Verilator read", s.rtl.front().string(), "--top");
-  return ports;
+  return design;
 }
 
 std::map<std::string, std::string> map_ports(const UserUnitSpec& s, const std::vector<UserPort>& ports) {
@@ -519,13 +539,15 @@ UserUnitWrapper write_user_unit_wrapper(const UserUnitSpec& s, const fs::path& c
         fs::remove_all(dir, ec);
       }
     } cleanup{scratch};
-    w.mapping = map_ports(s, read_user_ports(s, scratch));
+    const UserDesign design = read_user_design(s, scratch);
+    w.mapping = map_ports(s, design.ports);
+    w.files = design.files;
   }
   const std::string text = wrapper_verilog(s, w.mapping);
   w.wrapper_file = cache_dir / "user" / (s.top + "-" + s.kind + "-" + user_unit_key(s, text, "") + ".sv");
   if (!fs::exists(w.wrapper_file)) atomic_write_file(w.wrapper_file, text);
   w.sources = {w.wrapper_file};
-  for (const fs::path& f : s.rtl) w.sources.push_back(fs::absolute(f));
+  for (const fs::path& f : w.files) w.sources.push_back(fs::absolute(f));
   return w;
 }
 

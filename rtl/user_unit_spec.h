@@ -77,10 +77,17 @@ VerilatorSources verilator_sources(const std::vector<std::filesystem::path>& rtl
 // max_errors, each with its file:line, the rest counted.
 std::string verilator_errors(const std::string& log, size_t max_errors = 3);
 
-// The ports of spec.top, read with `verilator --xml-only` (parameters applied). Syntax
-// and elaboration errors: InputError quoting Verilator's messages with the user's
-// file:line. `scratch` is a folder for Verilator's output.
-std::vector<UserPort> read_user_ports(const UserUnitSpec& spec, const std::filesystem::path& scratch);
+// The ports of spec.top, read with `verilator --xml-only` (parameters applied), and the
+// files of its hierarchy: the given ones, and those Verilator found beside them for the
+// modules they instantiate (`-y` each given file's folder: a module M in M.sv or M.v),
+// so that a multi-file design needs only its top file. Syntax and elaboration errors:
+// InputError quoting Verilator's messages with the user's file:line. `scratch` is a
+// folder for Verilator's output.
+struct UserDesign {
+  std::vector<UserPort> ports;
+  std::vector<std::filesystem::path> files;  // the given files first, then the ones found
+};
+UserDesign read_user_design(const UserUnitSpec& spec, const std::filesystem::path& scratch);
 
 // role -> user port for every role the unit has, from spec.ports and, for the roles it
 // leaves out, the usual names (a, a_i, in_a, ...). InputError naming the port on a
@@ -107,9 +114,10 @@ std::string user_unit_key(const UserUnitSpec& spec, const std::string& wrapper, 
 
 // A resolved spec made ready for Yosys: the ports read and mapped, the wrapper written
 // (atomically) under cache_dir/user/ with its key in the name; sources = the wrapper and
-// the user's files, top = kWrapperModule. InputError as read_user_ports / map_ports.
+// the unit's files, top = kWrapperModule. InputError as read_user_design / map_ports.
 struct UserUnitWrapper {
   std::map<std::string, std::string> mapping;
+  std::vector<std::filesystem::path> files;  // the unit's files (UserDesign::files)
   std::filesystem::path wrapper_file;
   std::vector<std::filesystem::path> sources;
 };
