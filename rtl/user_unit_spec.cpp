@@ -596,7 +596,9 @@ UserUnitSpec load_user_unit_spec(const fs::path& file) {
     }
     throw InputError("expected an integer, got '" + t + "'", at(v), key);
   };
+  try {
   for (const auto& kv : root) {
+    if (!kv.first.IsScalar()) throw InputError("a key must be a plain name", at(kv.first));
     const std::string key = kv.first.as<std::string>();
     const YAML::Node& v = kv.second;
     if (key == "rtl") {
@@ -643,6 +645,12 @@ UserUnitSpec load_user_unit_spec(const fs::path& file) {
                        "ports, latency, reset)",
                        at(kv.first), key);
     }
+  }
+  } catch (const YAML::Exception& e) {  // a value of the wrong shape (a list as a name, ...)
+    throw InputError("unexpected YAML here: " + e.msg,
+                     e.mark.is_null() ? file.string()
+                                      : file.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                            std::to_string(e.mark.column + 1));
   }
   for (const char* need : {"rtl", "top", "kind"})
     if (!root[need]) throw InputError(std::string("missing key ") + need, file.string(), need);

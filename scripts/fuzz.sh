@@ -9,7 +9,7 @@
 #                                         first: ~0.1 s an execution under ASan) (CI)
 #   bash scripts/fuzz.sh --runs 1000000   the long run (README: measured figures)
 #   bash scripts/fuzz.sh --runs N TARGET  one target (format_name, number_lines, scenario,
-#                                         idx, netlist, torchscript, torchscript_walker)
+#                                         unit_spec, idx, netlist, torchscript, torchscript_walker)
 #   --timeout S                           seconds one input may take before it counts as a
 #                                         hang (default 30; a long run beside other work
 #                                         on a busy machine needs more)
@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(format_name number_lines scenario idx netlist torchscript torchscript_walker)
+[ ${#targets[@]} -gt 0 ] || targets=(format_name number_lines scenario unit_spec idx netlist torchscript torchscript_walker)
 cmake --preset fuzz > /dev/null
 cmake --build --preset fuzz
 mkdir -p build-fuzz/artifacts
