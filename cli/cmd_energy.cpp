@@ -138,9 +138,14 @@ Command add_energy(CLI::App& app, const bool& json) {
   CLI::Option_group* own =
       sub->add_option_group("your own unit", "price your RTL beside lpsim's unit of the same kind (same flow, same stream)");
   o->user.add_to(own);
-  return {sub, [o, &json, format, stream, arch, a_bits, b_bits, acc_bits, sign, vectors, unit_delay] {
+  CLI::Option* unit_opt = sub->get_option("--unit");
+  return {sub, [o, &json, format, stream, arch, a_bits, b_bits, acc_bits, sign, vectors, unit_delay, unit_opt] {
             auto given = [](const CLI::Option* opt) { return opt->count() > 0; };
             if (o->user.used()) {
+              if (given(unit_opt))
+                throw InputError("names one of lpsim's units; with --rtl your unit's kind is --kind (lpsim's unit of "
+                                 "that kind is priced beside it)",
+                                 {}, "--unit");
               UserUnitOptions::Given g;
               if (given(a_bits)) g.a_bits = o->req.a_bits;
               if (given(b_bits)) g.b_bits = o->req.b_bits;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -54,25 +55,42 @@ bool has_identifier(const std::string& text, const std::string& id) {
 
 }  // namespace
 
-std::vector<std::filesystem::path> unit_sources(const std::filesystem::path& rtl_dir, const std::string& top) {
+std::vector<std::filesystem::path> referenced_module_files(const std::vector<std::filesystem::path>& roots,
+                                                          const std::vector<std::filesystem::path>& dirs) {
   namespace fs = std::filesystem;
   std::map<std::string, fs::path> files;  // module name (one module per file, named as it) -> file
-  if (fs::is_directory(rtl_dir))
-    for (const auto& e : fs::directory_iterator(rtl_dir))
-      if (e.path().extension() == ".sv") files[e.path().stem().string()] = e.path();
-  if (!files.count(top)) throw InputError("no module file " + top + ".sv", rtl_dir.string());
-  std::map<std::string, std::string> text;
-  std::vector<std::string> todo = {top};
+  for (const fs::path& dir : dirs)
+    if (fs::is_directory(dir))
+      for (const auto& e : fs::directory_iterator(dir))
+        if ((e.path().extension() == ".sv" || e.path().extension() == ".v") && !files.count(e.path().stem().string()))
+          files[e.path().stem().string()] = e.path();
+  std::map<std::string, std::string> text;  // file (as a string) -> its text without comments
+  std::vector<fs::path> todo = roots, out;
+  std::set<std::string> seen;
+  for (const fs::path& r : roots) seen.insert(fs::weakly_canonical(r).string());
   while (!todo.empty()) {
-    const std::string m = todo.back();
+    const fs::path f = todo.back();
     todo.pop_back();
-    if (text.count(m)) continue;
-    text[m] = strip_comments(read_file(files.at(m)));
-    for (const auto& [name, path] : files)
-      if (!text.count(name) && name != m && has_identifier(text[m], name)) todo.push_back(name);
+    const std::string t = strip_comments(read_file(f));
+    for (const auto& [name, path] : files) {
+      const std::string key = fs::weakly_canonical(path).string();
+      if (seen.count(key) || !has_identifier(t, name)) continue;
+      seen.insert(key);
+      todo.push_back(path);
+      out.push_back(path);
+    }
   }
-  std::vector<fs::path> out;
-  for (const auto& [name, t] : text) out.push_back(files.at(name));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::filesystem::path> unit_sources(const std::filesystem::path& rtl_dir, const std::string& top) {
+  namespace fs = std::filesystem;
+  const fs::path top_file = rtl_dir / (top + ".sv");
+  if (!fs::is_regular_file(top_file)) throw InputError("no module file " + top + ".sv", rtl_dir.string());
+  std::vector<fs::path> out = referenced_module_files({top_file}, {rtl_dir});
+  std::erase_if(out, [](const fs::path& p) { return p.extension() != ".sv"; });
+  out.push_back(top_file);
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -30,4 +30,11 @@ std::filesystem::path synthesize(const SynthRequest& request);
 // sorted. InputError if top.sv is missing.
 std::vector<std::filesystem::path> unit_sources(const std::filesystem::path& rtl_dir, const std::string& top);
 
+// The files of the modules the roots instantiate, transitively: a module M is the file
+// M.sv or M.v in one of `dirs` (one module per file, named as it), found as an identifier
+// outside comments (so also in generate branches a parameter leaves out, which Yosys still
+// reads). The roots themselves are not in the result; sorted.
+std::vector<std::filesystem::path> referenced_module_files(const std::vector<std::filesystem::path>& roots,
+                                                          const std::vector<std::filesystem::path>& dirs);
+
 }  // namespace lpsim::power

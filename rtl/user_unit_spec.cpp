@@ -18,6 +18,7 @@
 #include "arith/format.h"
 #include "arith/hash.h"
 #include "arith/process.h"
+#include "power_models/synth.h"
 
 namespace lpsim::rtl {
 
@@ -305,8 +306,7 @@ UserDesign read_user_design(const UserUnitSpec& s, const fs::path& scratch) {
   std::set<std::string> dirs;
   for (const fs::path& f : s.rtl) {
     const std::string dir = fs::absolute(f).parent_path().string();
-    if (dir.find_first_of(" \t") == std::string::npos && dirs.insert(dir).second)
-      argv.insert(argv.end(), {"-y", dir, "+libext+.sv+.v"});
+    if (dirs.insert(dir).second) argv.insert(argv.end(), {"-y", dir, "+libext+.sv+.v"});  // (a space is fine here)
   }
   const VerilatorSources sources = verilator_sources(s.rtl, scratch);
   argv.insert(argv.end(), sources.args.begin(), sources.args.end());
@@ -344,18 +344,28 @@ UserDesign read_user_design(const UserUnitSpec& s, const fs::path& scratch) {
   UserDesign design;
   std::vector<UserPort>& ports = design.ports;
   design.files = s.rtl;
-  std::set<std::string> known;
-  for (const fs::path& f : s.rtl) known.insert(fs::weakly_canonical(fs::absolute(f)).string());
-  for (const std::string& c : sources.args)
-    if (c.rfind("src/", 0) == 0) known.insert(fs::weakly_canonical(scratch / c).string());  // copies of given files
-  if (const auto mf = tree.get_child_optional("verilator_xml.module_files"))
-    for (const auto& [tag, node] : *mf) {
-      if (tag != "file") continue;
-      const std::string name = node.get<std::string>("<xmlattr>.filename", "");
-      if (name.empty() || name[0] == '<') continue;
-      const fs::path p = fs::weakly_canonical(fs::path(name).is_absolute() ? fs::path(name) : scratch / name);
-      if (known.insert(p.string()).second) design.files.push_back(p);
+  // The files of the hierarchy beyond the given ones: module M in M.sv or M.v of a given
+  // file's folder, as Verilator's -y found them — by name in the text, so that the
+  // modules of generate branches the parameters leave out, which Yosys still reads, come
+  // too (not Verilator's own list of module files: it cuts a path at a space). A module a
+  // given file declares is not taken from its folder.
+  std::string given_text;
+  for (const fs::path& f : s.rtl) given_text += read_text(f) + "\n";
+  auto declared = [&](const std::string& m) {
+    for (size_t p = given_text.find("module"); p != std::string::npos; p = given_text.find("module", p + 6)) {
+      size_t q = p + 6;
+      if (q >= given_text.size() || !std::isspace(static_cast<unsigned char>(given_text[q]))) continue;
+      while (q < given_text.size() && std::isspace(static_cast<unsigned char>(given_text[q]))) ++q;
+      if (given_text.compare(q, m.size(), m) == 0 &&
+          (q + m.size() == given_text.size() ||
+           !(std::isalnum(static_cast<unsigned char>(given_text[q + m.size()])) || given_text[q + m.size()] == '_')))
+        return true;
     }
+    return false;
+  };
+  const std::vector<fs::path> dir_list(dirs.begin(), dirs.end());
+  for (const fs::path& f : power::referenced_module_files(s.rtl, dir_list))
+    if (!declared(f.stem().string())) design.files.push_back(f);
   bool found = false;
   for (const auto& [tag, mod] : netlist) {
     if (tag != "module" || mod.get<std::string>("<xmlattr>.origName", mod.get<std::string>("<xmlattr>.name", "")) != s.top)
