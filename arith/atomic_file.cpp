@@ -38,4 +38,19 @@ void atomic_write_file(const std::filesystem::path& path, std::string_view conte
   }
 }
 
+std::string read_whole_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text;
+  if (!in) return text;
+  in.seekg(0, std::ios::end);
+  const std::streamoff n = in.tellg();
+  if (n > 0) {
+    text.resize(size_t(n));
+    in.seekg(0);
+    in.read(text.data(), n);
+    text.resize(size_t(in.gcount()));
+  }
+  return text;
+}
+
 }  // namespace lpsim

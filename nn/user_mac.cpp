@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "arith/atomic_file.h"
 #include "arith/error.h"
 #include "arith/process.h"
 
@@ -17,13 +18,6 @@ namespace lpsim::nn {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The spec as lpsim-verify-rtl --spec reads it (rtl/user_unit_spec.h), paths absolute.
 std::string spec_yaml(const rtl::UserUnitSpec& u) {
@@ -84,8 +78,8 @@ UserMacSetup prepare_user_mac(const Scenario& s, bool progress) {
   po.stderr_to = tmp.dir / "err.txt";
   const ProcessResult run = run_process(
       {program.string(), "--json", "--spec", (tmp.dir / "unit.yaml").string(), "--cache", rtl_cache.string()}, po);
-  const std::string out = read_text(tmp.dir / "out.json");
-  std::string err = read_text(tmp.dir / "err.txt");
+  const std::string out = read_whole_file(tmp.dir / "out.json");
+  std::string err = read_whole_file(tmp.dir / "err.txt");
   while (!err.empty() && err.back() == '\n') err.pop_back();
   if (const size_t p = err.find("lpsim: error: "); p != std::string::npos) err = err.substr(p + 14);
   nlohmann::json verdict;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "arith/atomic_file.h"
 #include "arith/error.h"
 #include "arith/hash.h"
 #include "arith/process.h"
@@ -18,19 +19,6 @@ namespace lpsim::rtl {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-  if (!out) throw InputError("cannot write " + p.string(), p.string());
-}
 
 // The C functions the built library exports: one model instance, its ports by index (the
 // wrapper's ports in kind_ports() order), evaluation and its own VCD.
@@ -68,7 +56,7 @@ std::string verilator_version() {
     if (fd < 0) return std::string("?");
     ::close(fd);
     run_process({"verilator", "--version"}, {std::nullopt, fs::path(tmpl), fs::path("/dev/null")});
-    std::string text = read_text(tmpl);
+    std::string text = read_whole_file(tmpl);
     fs::remove(tmpl);
     return text;
   }();
@@ -125,8 +113,8 @@ BuiltUserUnit build_user_unit(const UserUnitSpec& spec, const fs::path& cache_di
     throw InputError("Verilator's makefile cannot build in a folder whose path holds a space; set TMPDIR to another",
                      work.dir.string(), "TMPDIR");
   fs::create_directories(work.dir / "src");
-  write_text(work.dir / "wrapper.sv", u.wrapper);
-  write_text(work.dir / "shim.cpp", shim);
+  atomic_write_file(work.dir / "wrapper.sv", u.wrapper);
+  atomic_write_file(work.dir / "shim.cpp", shim);
   std::vector<std::string> argv = {"verilator", "--cc", "--build", "-j", "2", "--trace", "-Wno-fatal", "--prefix", "Vuser",
                                    "--top-module", kWrapperModule, "--Mdir", "obj", "-CFLAGS", "-fPIC", "-LDFLAGS",
                                    "-shared", "-LDFLAGS", "-Wl,-Bsymbolic", "-o", "unit.so", "--exe", "shim.cpp",
@@ -157,7 +145,7 @@ BuiltUserUnit build_user_unit(const UserUnitSpec& spec, const fs::path& cache_di
   if (run.status == ProcessResult::Status::not_found)
     throw InputError("verilator not found on PATH (install the Debian package 'verilator')", {}, "verilator");
   if (!run.ok() || !fs::exists(work.dir / "obj" / "unit.so")) {
-    const std::string text = sources.named_back(read_text(log));
+    const std::string text = sources.named_back(read_whole_file(log));
     throw InputError("Verilator could not build " + u.spec.top + " (" + run.describe() + "):" + verilator_errors(text),
                      u.spec.rtl.front().string(), "--rtl");
   }
@@ -167,7 +155,7 @@ BuiltUserUnit build_user_unit(const UserUnitSpec& spec, const fs::path& cache_di
     fs::create_directories(rt.dir, ec);
     for (const char* o : kRuntimeObjects)
       if (!ec) fs::copy_file(work.dir / "obj" / o, rt.dir / o, ec);
-    if (!ec) write_text(rt.dir / "complete", verilator_version());
+    if (!ec) atomic_write_file(rt.dir / "complete", verilator_version());
     if (!ec) fs::rename(rt.dir, runtime, ec);
     if (!ec) rt.dir.clear();
   }

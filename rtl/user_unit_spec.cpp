@@ -26,13 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string lower(std::string s) {
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -321,7 +314,7 @@ UserDesign read_user_design(const UserUnitSpec& s, const fs::path& scratch) {
     throw InputError("verilator not found on PATH (install the Debian package 'verilator')", {}, "verilator");
   if (!run.ok() || !fs::exists(xml))
     throw InputError("Verilator cannot elaborate " + s.top + param_args(s) + ":" +
-                         verilator_errors(sources.named_back(read_text(log))),
+                         verilator_errors(sources.named_back(read_whole_file(log))),
                      s.rtl.front().string(), "--rtl");
   namespace pt = boost::property_tree;
   pt::ptree tree;
@@ -350,7 +343,7 @@ UserDesign read_user_design(const UserUnitSpec& s, const fs::path& scratch) {
   // too (not Verilator's own list of module files: it cuts a path at a space). A module a
   // given file declares is not taken from its folder.
   std::string given_text;
-  for (const fs::path& f : s.rtl) given_text += read_text(f) + "\n";
+  for (const fs::path& f : s.rtl) given_text += read_whole_file(f) + "\n";
   auto declared = [&](const std::string& m) {
     for (size_t p = given_text.find("module"); p != std::string::npos; p = given_text.find("module", p + 6)) {
       size_t q = p + 6;
@@ -532,7 +525,7 @@ std::string wrapper_verilog(const UserUnitSpec& s, const std::map<std::string, s
 std::string user_unit_key(const UserUnitSpec& s, const std::string& wrapper, const std::string& salt) {
   // Not the latency or the reset kind: they change how the unit is driven, not what is built.
   uint64_t h = fnv1a(wrapper + "\n" + salt + "\n" + s.kind + " " + s.top);
-  for (const fs::path& f : s.rtl) h = fnv1a(f.filename().string() + "\n" + read_text(f), h);
+  for (const fs::path& f : s.rtl) h = fnv1a(f.filename().string() + "\n" + read_whole_file(f), h);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
   return hex;
