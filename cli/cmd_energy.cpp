@@ -155,6 +155,7 @@ Command add_energy(CLI::App& app, const bool& json) {
               if (o->model != "gate") throw InputError("a user's unit is priced at the gates only", {}, "--model");
               return price_user_unit(o->user.spec(g), o->req, o->cache, o->wire_load, given(arch), json);
             }
+            o->user.check_not_orphaned();
             const std::string& unit = o->req.unit;
             if (o->model != "gate" && o->model != "analytic")
               throw InputError("unknown model '" + o->model + "' (known: gate, analytic)", {}, "--model");

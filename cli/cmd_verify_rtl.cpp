@@ -126,6 +126,7 @@ Command add_verify_rtl(CLI::App& app, const bool& json) {
   own->add_option("--cache", o->cache, "folder of built units (keyed by file contents)")->capture_default_str();
   return {sub, [o, &json] {
             if (o->unit.used()) return verify_user_unit(*o, json);
+            o->unit.check_not_orphaned();
             if (!o->array.empty()) {
               int rows = 0, cols = 0;
               char x = 0, extra = 0;

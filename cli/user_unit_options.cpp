@@ -22,6 +22,14 @@ void UserUnitOptions::add_to(CLI::App* g) {
                   ->capture_default_str();
 }
 
+void UserUnitOptions::check_not_orphaned() const {
+  if (used()) return;
+  for (const CLI::Option* o : {top_, kind_, latency_, reset_, overflow_})
+    if (o->count()) throw InputError("names your own unit: give its files with --rtl (or --spec)", {}, o->get_name());
+  if (!params.empty()) throw InputError("names your own unit: give its files with --rtl (or --spec)", {}, "--param");
+  if (!ports.empty()) throw InputError("names your own unit: give its files with --rtl (or --spec)", {}, "--ports");
+}
+
 rtl::UserUnitSpec UserUnitOptions::spec(const Given& given) const {
   rtl::UserUnitSpec s = spec_file.empty() ? rtl::UserUnitSpec{} : rtl::load_user_unit_spec(spec_file);
   if (!rtl.empty()) s.rtl.assign(rtl.begin(), rtl.end());

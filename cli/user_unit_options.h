@@ -23,6 +23,9 @@ struct UserUnitOptions {
   // to `group`.
   void add_to(CLI::App* group);
   bool used() const { return !rtl.empty() || !spec_file.empty(); }
+  // InputError when an option of a user's unit is given without --rtl or --spec (it would
+  // otherwise be ignored).
+  void check_not_orphaned() const;
 
   struct Given {
     std::optional<int> a_bits, b_bits, acc_bits;
