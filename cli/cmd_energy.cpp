@@ -31,8 +31,9 @@ int price_user_unit(const rtl::UserUnitSpec& spec0, power::UnitEnergyRequest req
   req.acc_bits = spec.acc_bits;
   req.is_signed = spec.is_signed;
   if (!arch_given) req.arch = spec.kind == "add" ? "ripple" : "array";
-  req.format = spec.kind == "fp8_mac" && spec.format.rfind("fp8_", 0) != 0 && spec.format[0] == 'e' ? "fp8_" + spec.format
-                                                                                                       : spec.format;
+  // The format as the built-in unit names it (fp8_mac's e4m3 is fp8_e4m3): the spec's one reader.
+  const bool fp = spec.kind == "fp_add" || spec.kind == "fp_mul_rne" || spec.kind == "fp8_mac";
+  req.format = fp ? rtl::user_unit_float_format(spec).name : spec.format;
   req.rtl_dir = power::rtl_dir();
   req.cache_dir = cache;
   if (req.stream != "uniform" && req.stream != "gauss" && req.stream != "laplace") {
