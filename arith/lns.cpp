@@ -178,14 +178,17 @@ void check_sizes(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b)
 LnsAccResult lns_unit_a(const LnsLinearAcc& u, const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
   check_sizes(a, b);
   LnsAccResult res;
-  for (size_t k = 0; k < a.size(); ++k) {
-    const Term t = product_term(u, a[k], b[k]);
-    if (t.zero) continue;
-    const __int128 term = (__int128)u.lut[size_t(t.r)] << t.shift;
-    const __int128 exact = res.sum + (t.negative ? -term : term);  // |both| < 2^126: no overflow here
-    res.overflow = res.overflow || !fits128(exact, u.acc_bits);
-    res.sum = wrap128(exact, u.acc_bits);
-  }
+  for (size_t k = 0; k < a.size(); ++k) res = lns_unit_a_step(u, res, a[k], b[k]);
+  return res;
+}
+
+LnsAccResult lns_unit_a_step(const LnsLinearAcc& u, LnsAccResult res, uint32_t a, uint32_t b) {
+  const Term t = product_term(u, a, b);
+  if (t.zero) return res;
+  const __int128 term = (__int128)u.lut[size_t(t.r)] << t.shift;
+  const __int128 exact = res.sum + (t.negative ? -term : term);  // |both| < 2^126: no overflow here
+  res.overflow = res.overflow || !fits128(exact, u.acc_bits);
+  res.sum = wrap128(exact, u.acc_bits);
   return res;
 }
 
@@ -297,13 +300,15 @@ LnsLogSum lns_log_add(const LnsLogAcc& u, LnsLogSum acc, bool negative, int64_t 
 LnsLogSum lns_unit_log(const LnsLogAcc& u, const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
   check_sizes(a, b);
   LnsLogSum s;
-  for (size_t k = 0; k < a.size(); ++k) {
-    const LnsValue x = lns_unpack(u.fmt, a[k]), y = lns_unpack(u.fmt, b[k]);
-    if (x.zero || y.zero) continue;
-    const int64_t P = int64_t(x.e + y.e) << (u.acc_frac - u.fmt.frac_bits);
-    s = lns_log_add(u, s, x.negative != y.negative, P);
-  }
+  for (size_t k = 0; k < a.size(); ++k) s = lns_log_step(u, s, a[k], b[k]);
   return s;
+}
+
+LnsLogSum lns_log_step(const LnsLogAcc& u, LnsLogSum s, uint32_t a, uint32_t b) {
+  const LnsValue x = lns_unpack(u.fmt, a), y = lns_unpack(u.fmt, b);
+  if (x.zero || y.zero) return s;
+  const int64_t P = int64_t(x.e + y.e) << (u.acc_frac - u.fmt.frac_bits);
+  return lns_log_add(u, s, x.negative != y.negative, P);
 }
 
 double lns_log_value(const LnsLogAcc& u, const LnsLogSum& s) {

@@ -94,6 +94,9 @@ struct LnsAccResult {
 // Σ_k a_k · b_k in the order given (A is order-independent: the tests check that), in
 // units of 2^(q_min - alpha).
 LnsAccResult lns_unit_a(const LnsLinearAcc& u, const std::vector<uint32_t>& a, const std::vector<uint32_t>& b);
+// One step: acc + a·b, wrapped to acc_bits, the flag sticky (lns_unit_a is these steps
+// from zero; the RTL harness clocks it beside rtl/lns_mac.sv).
+LnsAccResult lns_unit_a_step(const LnsLinearAcc& u, LnsAccResult acc, uint32_t a, uint32_t b);
 // The same sum as γ bins of shifted one-hot increments, Σ LUT[r]·P_r at the end.
 LnsAccResult lns_unit_a_bins(const LnsLinearAcc& u, const std::vector<uint32_t>& a, const std::vector<uint32_t>& b);
 // The real value of an A/A' sum.
@@ -117,6 +120,9 @@ struct LnsLogSum {
 };
 // One step: sum + (-1)^s · 2^(p / γ), p = e_a + e_b (the product of two operand codes).
 LnsLogSum lns_log_add(const LnsLogAcc& u, LnsLogSum acc, bool negative, int64_t p_fixed);
+// One step on two operand codes: acc + a·b, a zero operand leaving the sum (lns_unit_log is
+// these steps from zero; the RTL harness clocks it beside rtl/lns_log_acc.sv).
+LnsLogSum lns_log_step(const LnsLogAcc& u, LnsLogSum acc, uint32_t a, uint32_t b);
 // Σ a_k · b_k in the order given.
 LnsLogSum lns_unit_log(const LnsLogAcc& u, const std::vector<uint32_t>& a, const std::vector<uint32_t>& b);
 double lns_log_value(const LnsLogAcc& u, const LnsLogSum& s);

@@ -18,10 +18,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "arith/fp_units.h"
 #include "arith/int_units.h"
+#include "arith/lns.h"
 #include "arith/philox.h"
 
 namespace lpsim::rtl {
@@ -31,6 +34,7 @@ struct CheckResult {
   uint64_t mismatches = 0;
   double seconds = 0;
   std::string first_failure;  // the first failing vector, hex, with expected and actual
+  std::string notes;          // what the sequences reached (LNS units: overflow, saturation, flush, cancellation)
 };
 
 struct CheckOptions {
@@ -1130,6 +1134,323 @@ CheckResult check_pann_mac(int wx, int wr, int acc_width, bool saturate, const C
     const bool clr = (w[0] & 511u) == 0;
     const bool start = clr ? (w[0] >> 9 & 1u) != 0 : gold.done() ? (w[0] >> 10 & 7u) != 0 : (w[0] >> 13 & 31u) == 0;
     step(clr, start, detail::biased_operand(w[1], w[0] >> 18, wx), magnitude(w[0] >> 21, w[2]), w[0] >> 24 & 1);
+  }
+  r.seconds = detail::since(t0);
+  return r;
+}
+
+// --- LNS units (issue 17): lns_mac (A), lns_mac_bins (A'), lns_log_acc (B, C) ---------------
+// Clocked beside arith's golden steps (lns_unit_a_step, lns_unit_a_bins, lns_log_step).
+// Operands of <= 8 bits are covered exhaustively first (every code pair; for the log-domain
+// sum also every pair of product values, the second added to the first), then
+// opt.random_vectors random cycles: clear 1/64, enable 7/8, an asynchronous reset before
+// 1/1024 of them (reset values checked), operands biased to zero, the largest and the
+// smallest magnitudes so that the range ends are reached. A check that requires the
+// overflow (A, A') or saturation, flush and cancellation paths (B, C) fails when its
+// sequences never reached them; CheckResult::notes counts them.
+
+namespace detail {
+
+// A random L(W_e, b) code: 1/8 zero (+0 or -0), 1/8 the largest magnitude, 1/8 the
+// smallest nonzero one, else any code.
+inline uint64_t lns_operand(const arith::LnsFormat& f, uint32_t r, uint32_t pick) {
+  const bool sign = (r >> 31) & 1u;
+  switch (pick & 7u) {
+    case 0: return (uint64_t(sign) << f.exp_bits) | arith::lns_zero(f);
+    case 1: return arith::lns_pack(f, sign, f.e_max());
+    case 2: return arith::lns_pack(f, sign, f.e_min());
+    default: return r & mask(f.total_bits());
+  }
+}
+
+// Operand codes whose product has log p (2·e_min <= p <= 2·e_max) and the given sign.
+inline std::pair<uint64_t, uint64_t> lns_product_codes(const arith::LnsFormat& f, int64_t p, bool negative) {
+  const int32_t ea = int32_t(std::max<int64_t>(f.e_min(), p - f.e_max())), eb = int32_t(p - ea);
+  return {arith::lns_pack(f, negative, ea), arith::lns_pack(f, false, eb)};
+}
+
+inline std::string lns_notes(const std::vector<std::pair<const char*, uint64_t>>& events) {
+  std::string s;
+  for (const auto& [name, n] : events) s += (s.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(n);
+  return s;
+}
+
+}  // namespace detail
+
+// Unit A: acc_o (AccWidth bits, wrapping) and the sticky overflow_o against
+// arith::lns_unit_a_step. Exhaustive part: every (a, b) pair once, accumulated without a
+// clear (each step checks acc + term, so every term is checked).
+template <typename V>
+CheckResult check_lns_mac(const arith::LnsFormat& f, int alpha, int acc_bits, bool require_overflow,
+                          const CheckOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const arith::LnsLinearAcc u(f, alpha, acc_bits);
+  const int w = f.total_bits();
+  const uint64_t n_exh = w <= 8 ? uint64_t{1} << (2 * w) : 0;
+  const arith::RandomStream rng(opt.seed, 0x4C4E41u /* "LNA" */);
+  CheckResult r;
+  uint64_t fail_step = 0, overflowed = 0;
+  auto run = [&](const std::string& trace, uint64_t steps) {
+    Clocked<V> tb(trace);
+    if (trace.empty() && !tb.reset_holds(tb.after_first_reset, "start", r)) return;
+    arith::LnsAccResult gold;
+    for (uint64_t i = 0; i < steps; ++i) {
+      bool clear = false, en = true;
+      uint64_t a = i >> w, b = i & detail::mask(w);
+      if (i >= n_exh) {
+        const auto x = rng.block(i);
+        if ((x[3] & 1023u) == 0) {
+          const std::string bad = tb.reset();
+          gold = {};
+          if (trace.empty() && !tb.reset_holds(bad, "cycle " + std::to_string(i), r)) {
+            fail_step = i;
+            return;
+          }
+        }
+        clear = (x[0] & 63u) == 0;
+        en = (x[0] >> 6 & 7u) != 0;
+        a = detail::lns_operand(f, x[1], x[0] >> 9);
+        b = detail::lns_operand(f, x[2], x[0] >> 12);
+      }
+      tb.m->clear_i = clear;
+      tb.m->en_i = en;
+      tb.m->a_i = a;
+      tb.m->b_i = b;
+      tb.clock();
+      if (clear)
+        gold = {};
+      else if (en)
+        gold = arith::lns_unit_a_step(u, gold, uint32_t(a), uint32_t(b));
+      if (!trace.empty()) continue;
+      overflowed += gold.overflow;
+      const uint64_t expect = (uint64_t(gold.sum) & detail::mask(acc_bits)) ^ (r.vectors == opt.inject_mismatch_at);
+      const uint64_t got = uint64_t(tb.m->acc_o);
+      const bool got_ovf = tb.m->overflow_o;
+      ++r.vectors;
+      if (got == expect && got_ovf == gold.overflow) continue;
+      if (r.mismatches++ == 0) {
+        fail_step = i;
+        r.first_failure = "cycle " + std::to_string(i) + ": clear=" + std::to_string(clear) + " en=" + std::to_string(en) +
+                          " a=" + hex(a) + " b=" + hex(b) + " expected acc=" + hex(expect) + " ovf=" +
+                          std::to_string(gold.overflow) + " got acc=" + hex(got) + " ovf=" + std::to_string(got_ovf);
+      }
+      if (r.mismatches >= 1000) return;
+    }
+  };
+  run("", n_exh + opt.random_vectors);
+  if (r.mismatches && !opt.trace_path.empty()) run(opt.trace_path, fail_step + 1);
+  r.notes = detail::lns_notes({{"cycles with the overflow flag set", overflowed}});
+  if (require_overflow && !overflowed && !r.mismatches) {
+    r.mismatches = 1;
+    r.first_failure = "coverage: no sequence overflowed the accumulator";
+  }
+  r.seconds = detail::since(t0);
+  return r;
+}
+
+// Unit A': the read-out (acc_o, overflow_o, with read_i) against arith::lns_unit_a_bins of
+// the products since the last clear or reset; 0 on both while read_i is low. A run is cut
+// by a clear before its bins could wrap (2^(BinWidth-1-(q_max-q_min)) - 1 products, the
+// capacity the unit is sized for). Exhaustive part: every (a, b) pair, in runs of that
+// length, read every cycle. Random part: read 3/4 of the cycles; read_i is high across each
+// reset, so that the reset bins show through the read-out.
+template <typename V>
+CheckResult check_lns_mac_bins(const arith::LnsFormat& f, int alpha, int acc_bits, int bin_bits, bool require_overflow,
+                               const CheckOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const arith::LnsLinearAcc u(f, alpha, acc_bits);
+  const int w = f.total_bits();
+  const int headroom = bin_bits - 1 - (u.q_max - u.q_min);
+  CheckResult r;
+  if (headroom < 1) {
+    r.mismatches = 1;
+    r.first_failure = "BinWidth " + std::to_string(bin_bits) + " holds no product of " + f.name();
+    return r;
+  }
+  const uint64_t max_run = (uint64_t{1} << std::min(headroom, 20)) - 1;
+  const uint64_t n_pairs = w <= 8 ? uint64_t{1} << (2 * w) : 0;
+  const arith::RandomStream rng(opt.seed, 0x4C4E42u /* "LNB" */);
+  uint64_t fail_step = 0, overflowed = 0;
+  auto run = [&](const std::string& trace, uint64_t steps) {
+    Clocked<V> tb(trace);
+    tb.m->read_i = 1;
+    if (trace.empty() && !tb.reset_holds(tb.reset(), "start", r)) return;
+    std::vector<uint32_t> run_a, run_b;  // the enabled products since the last clear
+    uint64_t pair = 0;
+    for (uint64_t i = 0; i < steps; ++i) {
+      bool clear = false, en = true, read = true;
+      uint64_t a = 0, b = 0;
+      if (pair < n_pairs) {
+        if (run_a.size() == max_run) {
+          clear = true;  // a cycle of its own: clear wins over the pair
+        } else {
+          a = pair >> w, b = pair & detail::mask(w);
+          ++pair;
+        }
+      } else {
+        const auto x = rng.block(i);
+        if ((x[3] & 1023u) == 0) {
+          tb.m->read_i = 1;
+          const std::string bad = tb.reset();
+          run_a.clear(), run_b.clear();
+          if (trace.empty() && !tb.reset_holds(bad, "cycle " + std::to_string(i), r)) {
+            fail_step = i;
+            return;
+          }
+        }
+        clear = (x[0] & 63u) == 0 || run_a.size() == max_run;
+        en = (x[0] >> 6 & 7u) != 0;
+        read = (x[0] >> 15 & 3u) != 0;
+        a = detail::lns_operand(f, x[1], x[0] >> 9);
+        b = detail::lns_operand(f, x[2], x[0] >> 12);
+      }
+      tb.m->clear_i = clear;
+      tb.m->en_i = en;
+      tb.m->read_i = read;
+      tb.m->a_i = a;
+      tb.m->b_i = b;
+      tb.clock();
+      if (clear) {
+        run_a.clear(), run_b.clear();
+      } else if (en) {
+        run_a.push_back(uint32_t(a));
+        run_b.push_back(uint32_t(b));
+      }
+      if (!trace.empty()) continue;
+      arith::LnsAccResult gold;
+      if (read) gold = arith::lns_unit_a_bins(u, run_a, run_b);
+      overflowed += gold.overflow;
+      const uint64_t expect = (uint64_t(gold.sum) & detail::mask(acc_bits)) ^ (r.vectors == opt.inject_mismatch_at);
+      const uint64_t got = uint64_t(tb.m->acc_o);
+      const bool got_ovf = tb.m->overflow_o;
+      ++r.vectors;
+      if (got == expect && got_ovf == gold.overflow) continue;
+      if (r.mismatches++ == 0) {
+        fail_step = i;
+        r.first_failure = "cycle " + std::to_string(i) + ": clear=" + std::to_string(clear) + " en=" + std::to_string(en) +
+                          " read=" + std::to_string(read) + " a=" + hex(a) + " b=" + hex(b) + " after " +
+                          std::to_string(run_a.size()) + " products since the clear: expected acc=" + hex(expect) +
+                          " ovf=" + std::to_string(gold.overflow) + " got acc=" + hex(got) + " ovf=" +
+                          std::to_string(got_ovf);
+      }
+      if (r.mismatches >= 1000) return;
+    }
+  };
+  // The exhaustive part's cycles: every pair plus one clear per full run.
+  const uint64_t exh_cycles = n_pairs ? n_pairs + (n_pairs - 1) / max_run : 0;
+  run("", exh_cycles + opt.random_vectors);
+  if (r.mismatches && !opt.trace_path.empty()) run(opt.trace_path, fail_step + 1);
+  r.notes = detail::lns_notes({{"reads with the overflow flag set", overflowed}, {"products per run at most", max_run}});
+  if (require_overflow && !overflowed && !r.mismatches) {
+    r.mismatches = 1;
+    r.first_failure = "coverage: no read-out overflowed AccWidth";
+  }
+  r.seconds = detail::since(t0);
+  return r;
+}
+
+// Units B and C: sum_o ({sign, e}, the most negative e = zero) and the sticky saturated_o
+// against arith::lns_log_step. Exhaustive part (operands <= 8 bits): every (a, b) pair as
+// the first term after a clear, then every ordered pair of product values (sign, p) as two
+// terms after a clear. Random part: 1/8 of the products the exact negation of the sum
+// (cancellation), 1/8 within two log steps of it with the opposite sign (near cancellation,
+// flush to zero near the bottom), else biased random operands.
+template <typename V>
+CheckResult check_lns_log(const arith::LnsFormat& f, int acc_frac, int acc_exp_bits, bool mitchell, bool require_events,
+                          const CheckOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const arith::LnsLogAcc u(f, acc_frac, acc_exp_bits, mitchell);
+  const int w = f.total_bits(), sh = acc_frac - f.frac_bits;
+  const uint64_t zero_code = uint64_t{1} << (acc_exp_bits - 1);
+  auto code = [&](const arith::LnsLogSum& s) {
+    return s.zero ? zero_code : (uint64_t(s.negative) << acc_exp_bits) | (uint64_t(s.e) & detail::mask(acc_exp_bits));
+  };
+  const int64_t p_lo = 2 * int64_t(f.e_min()), p_hi = 2 * int64_t(f.e_max());
+  const uint64_t n_values = 2 * uint64_t(p_hi - p_lo + 1);  // (sign, p) of a nonzero product
+  const uint64_t n_pairs = w <= 8 ? uint64_t{1} << (2 * w) : 0;
+  const uint64_t n_two = w <= 8 ? n_values * n_values : 0;
+  const uint64_t exh_cycles = 2 * n_pairs + 3 * n_two;
+  const arith::RandomStream rng(opt.seed, mitchell ? 0x4C4E43u : 0x4C4E44u);
+  CheckResult r;
+  uint64_t fail_step = 0, saturations = 0, flushes = 0, cancellations = 0;
+  auto value_codes = [&](uint64_t v) { return detail::lns_product_codes(f, p_lo + int64_t(v >> 1), v & 1u); };
+  auto run = [&](const std::string& trace, uint64_t steps) {
+    Clocked<V> tb(trace);
+    auto reset_ok = [&](const std::string& where) {  // the generic ports, then the sum's zero and the flag
+      std::string bad = tb.reset();
+      if (uint64_t(tb.m->sum_o) != zero_code || tb.m->saturated_o)
+        bad += " sum_o=" + hex(uint64_t(tb.m->sum_o)) + " saturated_o=" + std::to_string(int(tb.m->saturated_o)) +
+               " (reset values " + hex(zero_code) + ", 0)";
+      return !trace.empty() || tb.reset_holds(bad, where, r);
+    };
+    if (!reset_ok("start")) return;
+    arith::LnsLogSum gold;
+    for (uint64_t i = 0; i < steps; ++i) {
+      bool clear = false, en = true;
+      uint64_t a = 0, b = 0;
+      if (i < 2 * n_pairs) {
+        clear = i % 2 == 0;
+        a = (i / 2) >> w, b = (i / 2) & detail::mask(w);
+      } else if (i < exh_cycles) {
+        const uint64_t k = (i - 2 * n_pairs) / 3, phase = (i - 2 * n_pairs) % 3;
+        clear = phase == 0;
+        if (phase) std::tie(a, b) = value_codes(phase == 1 ? k / n_values : k % n_values);
+      } else {
+        const auto x = rng.block(i);
+        if ((x[3] & 1023u) == 0) {
+          gold = {};
+          if (!reset_ok("cycle " + std::to_string(i))) {
+            fail_step = i;
+            return;
+          }
+        }
+        clear = (x[0] & 63u) == 0;
+        en = (x[0] >> 6 & 7u) != 0;
+        a = detail::lns_operand(f, x[1], x[0] >> 9);
+        b = detail::lns_operand(f, x[2], x[0] >> 12);
+        const uint32_t pick = x[0] >> 15 & 7u;
+        if (!gold.zero && pick <= 1) {  // (near) cancellation: the sum's log in product units
+          const int64_t t = (gold.e >> sh) + (pick == 1 ? int64_t(x[3] >> 10 & 3u) - 1 - int64_t(x[3] >> 12 & 1u) : 0);
+          if ((pick == 1 || (gold.e & ((int64_t{1} << sh) - 1)) == 0) && t >= p_lo && t <= p_hi)
+            std::tie(a, b) = detail::lns_product_codes(f, t, !gold.negative);
+        }
+      }
+      tb.m->clear_i = clear;
+      tb.m->en_i = en;
+      tb.m->a_i = a;
+      tb.m->b_i = b;
+      tb.clock();
+      const arith::LnsLogSum before = gold;
+      if (clear)
+        gold = {};
+      else if (en)
+        gold = arith::lns_log_step(u, gold, uint32_t(a), uint32_t(b));
+      if (!trace.empty()) continue;
+      if (!clear && en && !before.zero && gold.zero) {
+        const arith::LnsValue x = arith::lns_unpack(f, uint32_t(a)), y = arith::lns_unpack(f, uint32_t(b));
+        ++(int64_t(x.e + y.e) << sh == before.e ? cancellations : flushes);
+      }
+      saturations += gold.saturated && !before.saturated;
+      const uint64_t expect = code(gold) ^ (r.vectors == opt.inject_mismatch_at), got = uint64_t(tb.m->sum_o);
+      const bool got_sat = tb.m->saturated_o;
+      ++r.vectors;
+      if (got == expect && got_sat == gold.saturated) continue;
+      if (r.mismatches++ == 0) {
+        fail_step = i;
+        r.first_failure = "cycle " + std::to_string(i) + ": clear=" + std::to_string(clear) + " en=" + std::to_string(en) +
+                          " a=" + hex(a) + " b=" + hex(b) + " on sum=" + hex(code(before)) + " expected sum=" +
+                          hex(expect) + " sat=" + std::to_string(gold.saturated) + " got sum=" + hex(got) + " sat=" +
+                          std::to_string(got_sat);
+      }
+      return;  // the sequence diverged: later cycles say nothing new
+    }
+  };
+  run("", exh_cycles + opt.random_vectors);
+  if (r.mismatches && !opt.trace_path.empty()) run(opt.trace_path, fail_step + 1);
+  r.notes = detail::lns_notes({{"saturations", saturations}, {"flushes to zero", flushes}, {"cancellations", cancellations}});
+  if (require_events && (!saturations || !flushes || !cancellations) && !r.mismatches) {
+    r.mismatches = 1;
+    r.first_failure = "coverage: the sequences did not reach every range path (" + r.notes + ")";
   }
   r.seconds = detail::since(t0);
   return r;
