@@ -8,6 +8,8 @@
 
 #include "arith/error.h"
 #include "arith/format.h"
+#include "arith/lns.h"
+#include "arith/lns_rom.h"
 #include "arith/philox.h"
 #include "power_models/gate_sim.h"
 #include "power_models/operand_file.h"
@@ -16,6 +18,56 @@
 namespace lpsim::power {
 
 namespace {
+
+bool is_lns_unit(const std::string& u) {
+  return u == "lns_mac" || u == "lns_mac_bins" || u == "lns_log_acc" || u == "lns_mitchell_acc";
+}
+
+int ceil_log2(uint64_t k) {
+  int n = 0;
+  while ((uint64_t{1} << n) < k) ++n;
+  return n;
+}
+
+// The LNS units' modules and parameters, checked by arith's own constructors (the golden
+// models' ranges) and against the ROMs rtl/ holds (arith/lns_rom.h).
+void prepare_lns(const UnitEnergyRequest& req, UnitEnergyReport& rep) {
+  const arith::LnsFormat f = arith::parse_lns_format(req.format);
+  const std::string e = std::to_string(f.exp_bits), b = std::to_string(f.frac_bits);
+  if (req.unit == "lns_mac" || req.unit == "lns_mac_bins") {
+    const int alpha = req.lns_alpha >= 0 ? req.lns_alpha : f.frac_bits + 3;
+    if (f.frac_bits > arith::kLnsRomMaxFracBits || alpha < f.frac_bits + 1 || alpha > arith::kLnsRomMaxAlpha)
+      throw InputError("the conversion ROM (rtl/lns_pow2_rom.sv) holds b = 0.." + std::to_string(arith::kLnsRomMaxFracBits) +
+                           " and alpha = b+1.." + std::to_string(arith::kLnsRomMaxAlpha) + ", not " + f.name() +
+                           " with alpha " + std::to_string(alpha),
+                       {}, "--alpha");
+    const int acc = req.acc_bits > 0 ? req.acc_bits : arith::lns_linear_acc_bits(f, alpha, kLnsDefaultTerms);
+    const arith::LnsLinearAcc u(f, alpha, acc);  // InputError on a width out of range
+    rep.module = req.unit;
+    rep.params = {{"ExpBits", e}, {"FracBits", b}, {"Alpha", std::to_string(alpha)}, {"AccWidth", std::to_string(acc)}};
+    if (req.unit == "lns_mac_bins")  // each bin holds kLnsDefaultTerms products of its residue
+      rep.params["BinWidth"] = std::to_string(u.q_max - u.q_min + 2 + ceil_log2(kLnsDefaultTerms));
+    return;
+  }
+  const int F = req.lns_acc_frac >= 0 ? req.lns_acc_frac : std::min(f.frac_bits + 2, arith::kLnsRomMaxAccFrac);
+  const bool mitchell = req.unit == "lns_mitchell_acc";
+  if (F < f.frac_bits || (!mitchell && F > arith::kLnsRomMaxAccFrac))
+    throw InputError("F_acc must be in [b, " + std::string(mitchell ? "20" : std::to_string(arith::kLnsRomMaxAccFrac) +
+                                                                            " (the sb/db ROMs in rtl/lns_gauss_rom.sv)") +
+                         "], got " + std::to_string(F) + " for " + f.name(),
+                     {}, "--acc-frac");
+  int acc = req.acc_bits;
+  if (acc <= 0) {  // the products' logs and log2 K of growth: e_max >= p_max + ceil(log2 K)·2^F
+    const int64_t need = (int64_t(2 * f.e_max()) << (F - f.frac_bits)) + (int64_t(ceil_log2(kLnsDefaultTerms)) << F);
+    for (acc = 2; (int64_t{1} << (acc - 1)) - 1 < need; ++acc) {
+    }
+  }
+  if (acc > 31) throw InputError("the log-domain sum's code is at most 31 bits, got " + std::to_string(acc), {}, "--acc-bits");
+  const arith::LnsLogAcc u(f, F, acc, mitchell);  // InputError when the products do not fit
+  rep.module = "lns_log_acc";
+  rep.params = {{"ExpBits", e}, {"FracBits", b}, {"AccFrac", std::to_string(F)}, {"AccExpBits", std::to_string(acc)},
+                {"Mitchell", mitchell ? "1" : "0"}};
+}
 
 // Checks the request and names the module and parameters to synthesise.
 UnitEnergyReport prepare(const UnitEnergyRequest& req) {
@@ -113,10 +165,13 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
     rep.module = req.unit;
     const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(req.format));
     rep.params = {{"ExpBits", std::to_string(f.exp_bits)}, {"ManBits", std::to_string(f.man_bits)}};
+  } else if (is_lns_unit(req.unit)) {
+    prepare_lns(req, rep);
   } else {
     throw InputError("unknown unit '" + req.unit +
                          "' (known: mul, mac, mac_ws, acc, add, pann_add, pann_mac, luq_mul, luq_mac, fp_add, fp_mul, "
-                         "fp_mul_rne, fp_mac, fp_mac_ws, fp8_mac, fp8_mac_ws)",
+                         "fp_mul_rne, fp_mac, fp_mac_ws, fp8_mac, fp8_mac_ws, lns_mac, lns_mac_bins, lns_log_acc, "
+                         "lns_mitchell_acc)",
                      {}, "--unit");
   }
   if (!req.top.empty()) {  // a user's unit of this kind: its wrapper, parameters already applied
@@ -130,9 +185,9 @@ UnitEnergyReport prepare(const UnitEnergyRequest& req) {
   if (req.stream == "chains") {
     const bool ws = req.unit.size() > 3 && req.unit.compare(req.unit.size() - 3, 3, "_ws") == 0;
     if (!ws && req.unit != "mac" && req.unit != "fp8_mac" && req.unit != "fp_mac" && req.unit != "acc" &&
-        req.unit != "pann_mac" && req.unit != "luq_mac")
-      throw InputError("chain streams drive sequential units (mac, fp8_mac, fp_mac, luq_mac, acc, pann_mac, *_ws), not " +
-                       req.unit);
+        req.unit != "pann_mac" && req.unit != "luq_mac" && !is_lns_unit(req.unit))
+      throw InputError("chain streams drive sequential units (mac, fp8_mac, fp_mac, luq_mac, acc, pann_mac, lns_*, *_ws), "
+                       "not " + req.unit);
     if (req.chain_len == 0 || req.chain_ops == 0 || req.chains.empty() || req.chains.size() % req.chain_len != 0)
       throw InputError("a chain stream needs whole chains of chain_len > 0 steps and chain_ops > 0");
   }
@@ -230,8 +285,9 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
   const arith::RandomStream rng(req.seed, 0x454E47u);
   LaneValues a{}, b{}, ones{}, zeros{};
   ones.fill(1);
-  const bool sequential =
-      req.unit == "mac" || req.unit == "fp8_mac" || req.unit == "fp_mac" || req.unit == "luq_mac" || req.unit == "acc";
+  const bool lns = is_lns_unit(req.unit);
+  const bool sequential = req.unit == "mac" || req.unit == "fp8_mac" || req.unit == "fp_mac" || req.unit == "luq_mac" ||
+                          req.unit == "acc" || lns;
   if (sequential) {
     sim.set_input("rst_ni", ones);
     sim.set_input("en_i", ones);
@@ -242,6 +298,7 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
   const bool fp = req.unit == "fp_add" || req.unit == "fp8_mac" || req.unit == "fp_mul" || req.unit == "fp_mul_rne" ||
                   req.unit == "fp_mac" || req.unit == "fp8_mac_ws" || req.unit == "fp_mac_ws";
   const arith::FloatFormat ffmt = fp ? std::get<arith::FloatFormat>(arith::parse_format(req.format)) : arith::fp16();
+  const arith::LnsFormat lfmt = lns ? arith::parse_lns_format(req.format) : arith::LnsFormat{};
   // Operand widths of the unit's ports (FP units: the format's width; add: both addends
   // have the adder's width). Recorded operands are checked against them by the reader
   // (operand_file.h); the mask only keeps a sign-extended negative value's low bits.
@@ -254,6 +311,7 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
     const double z = req.stream == "laplace" ? (u < 0.5 ? std::log(2 * u) : -std::log(2 * (1 - u)))
                                              : std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * v);
     if (fp) return arith::encode(ffmt, z).code;  // N(0,1) (or Laplace) values in the FP format
+    if (lns && req.stream != "uniform") return arith::lns_quantize_nearest(lfmt, z);  // nearest in the log domain
     if (req.stream == "uniform") return (width > 32 ? (uint64_t{r1} << 32) | r0 : uint64_t{r0}) & mask;  // adders to 64 b
     const double lo = req.is_signed ? -std::ldexp(1.0, width - 1) : -std::ldexp(1.0, width - 1);
     const double hi = std::ldexp(1.0, width - 1) - 1;
@@ -314,6 +372,11 @@ UnitEnergyReport run_stream(const UnitEnergyRequest& req, const CellLibrary& lib
       sim.set_input("en_i", en);
       sim.set_input("psum_i", psum);
     }
+    if (req.unit == "lns_mac_bins") {  // the read-out once per 64 products of each lane, staggered
+      LaneValues read{};
+      for (int l = 0; l < 64; ++l) read[l] = (t + uint64_t(l)) % 64 == 63;
+      sim.set_input("read_i", read);
+    }
     if (req.unit == "acc") {
       sim.set_input("in_i", a);  // one addend per operation
     } else {
@@ -362,6 +425,7 @@ UnitEnergyReport run_chains(const UnitEnergyRequest& req, const CellLibrary& lib
     sim.set_input(acc ? "in_i" : "a_i", a);
     if (!acc) sim.set_input("b_i", b);
     sim.set_input("en_i", en);
+    if (req.unit == "lns_mac_bins") sim.set_input("read_i", load);  // kStepLoad: the chain's read-out
     if (ws) {
       sim.set_input("psum_i", c);
       sim.set_input("w_load_i", load);
@@ -639,6 +703,9 @@ OperandWidths operand_widths(const UnitEnergyRequest& req) {
     if (!ff) throw InputError(u + " takes a floating-point format, not '" + req.format + "'", {}, "--format");
     w.a_bits = w.b_bits = ff->total_bits();
     w.a_signed = w.b_signed = false;  // codes
+  } else if (is_lns_unit(u)) {
+    w.a_bits = w.b_bits = arith::parse_lns_format(req.format).total_bits();
+    w.a_signed = w.b_signed = false;  // codes {sign, e}
   } else if (u == "luq_mul" || u == "luq_mac") {
     w.a_bits = u == "luq_mac" ? req.a_bits : 4, w.b_bits = 4;
     w.a_signed = true;    // INT4 activation (luq_mac: or 5 bits)

@@ -26,12 +26,24 @@ struct ChainStep {
 };
 inline constexpr uint8_t kStepClear = 1, kStepEnable = 2, kStepLoad = 4;
 
+inline constexpr uint64_t kLnsDefaultTerms = 4096;
+
 struct UnitEnergyRequest {
   std::string unit = "mul";   // mul | mac | mac_ws | acc | add | pann_add | pann_mac | luq_mul | luq_mac | fp_add | fp_mul |
-                              // fp_mul_rne | fp_mac | fp_mac_ws | fp8_mac | fp8_mac_ws
+                              // fp_mul_rne | fp_mac | fp_mac_ws | fp8_mac | fp8_mac_ws | lns_mac | lns_mac_bins |
+                              // lns_log_acc | lns_mitchell_acc
   std::string arch = "array"; // array | booth (mul, mac, mac_ws); ripple | kogge_stone (add)
   std::string format = "fp16";   // fp_add, fp_mul_rne, fp_mac, fp_mac_ws: fp16 | bf16 | fp32; fp_mul: fp8_e4m3 |
-                                 // fp8_e5m2; fp8_mac, fp8_mac_ws: fp8_e4m3 | fp8_e5m2 | fp16
+                                 // fp8_e5m2; fp8_mac, fp8_mac_ws: fp8_e4m3 | fp8_e5m2 | fp16;
+                                 // the LNS units (issue 17): lns<N>_b<b> (arith::parse_lns_format)
+  // The LNS units: lns_mac (A: log-multiply, exact linear accumulation), lns_mac_bins (A':
+  // γ bins, read out once per 64 products of a lane, or on a chain step with kStepLoad),
+  // lns_log_acc (B: log-domain sum with sb/db tables), lns_mitchell_acc (C: Mitchell, no
+  // ROM). acc_bits is lns_mac's AccWidth, or the log-domain sum's AccExpBits; 0 takes the
+  // width for K = kLnsDefaultTerms products (lns_linear_acc_bits; the products' log range
+  // plus log2 K of growth). lns_mac_bins' bins hold kLnsDefaultTerms products.
+  int lns_alpha = -1;     // A, A': the conversion table's fraction bits (-1: b + 3)
+  int lns_acc_frac = -1;  // B, C: F_acc, the sum's log fraction bits (-1: b + 2, at most the ROM's 7)
   // The weight-stationary units (mac_ws, fp8_mac_ws, fp_mac_ws) load a new weight every
   // 64 steps per lane (no product on that step) and get a random partial sum psum_i every
   // step: uniform codes of acc_bits (mac_ws, uniform and recorded streams), the stream's

@@ -14,11 +14,13 @@
 #include "arith/format.h"
 #include "arith/fp_units.h"
 #include "arith/int_units.h"
+#include "arith/lns.h"
 #include "arith/philox.h"
 #include "power_models/cell_library.h"
 #include "power_models/gate_sim.h"
 #include "power_models/netlist.h"
 #include "power_models/synth.h"
+#include "power_models/unit_energy.h"
 
 using namespace lpsim;
 using namespace lpsim::power;
@@ -175,6 +177,132 @@ TEST(GateSim, WeightStationaryPeMatchesTheGoldenModelInEveryLane) {
       }
       if (load[l]) w[l] = b[l];
     }
+  }
+}
+
+// The LNS units after synthesis (issue 17) compute arith's golden sums: lns_mac (A),
+// lns_mac_bins (A', read out on random cycles) and lns_log_acc as B and C, each lane a
+// random sequence of lns8_b3 products (clear 1/32, enable 3/4; a quarter of the operands
+// zero or at the ends of the range, so the narrow sums overflow, saturate and flush),
+// every step against the golden state before its edge. The netlists are the ones
+// `lpsim energy --unit lns_*` prices (the request's own module and parameters).
+TEST(GateSim, LnsNetlistsComputeTheGoldenSumsInEveryLane) {
+  const arith::LnsFormat f{7, 3};
+  auto netlist_for = [&](const std::string& unit, int alpha, int acc_bits, int acc_frac) {
+    UnitEnergyRequest req;
+    req.unit = unit, req.format = "lns8_b3", req.lns_alpha = alpha, req.acc_bits = acc_bits, req.lns_acc_frac = acc_frac;
+    const UnitEnergyReport m = unit_module(req);
+    return netlist_of(m.module, m.params);
+  };
+  struct Step {
+    LaneValues clear{}, en{}, a{}, b{}, read{};
+  };
+  auto draw = [&](const arith::RandomStream& rng, int t) {
+    Step s;
+    for (int l = 0; l < 64; ++l) {
+      const auto r = rng.block(uint64_t(t) * 64 + l);
+      s.clear[l] = (r[0] & 31) == 0;
+      s.en[l] = (r[0] >> 5 & 3) != 0;
+      s.read[l] = (r[0] >> 7 & 1) != 0;
+      auto code = [&](uint32_t x, uint32_t pick) -> uint64_t {
+        switch (pick & 7) {
+          case 0: return arith::lns_zero(f) | (x & 0x80);
+          case 1: return arith::lns_pack(f, x & 1, f.e_max());
+          case 2: return arith::lns_pack(f, x & 1, f.e_min());
+          default: return x & 0xFF;
+        }
+      };
+      s.a[l] = code(r[1], r[0] >> 8);
+      s.b[l] = code(r[2], r[0] >> 11);
+    }
+    return s;
+  };
+  LaneValues ones{};
+  ones.fill(1);
+  const int steps = 400;
+  {  // A: the wrapping sum and the sticky flag
+    const Netlist n = netlist_for("lns_mac", 5, 24, -1);
+    const arith::LnsLinearAcc u(f, 5, 24);
+    GateSim sim(n);
+    sim.set_input("rst_ni", ones);
+    std::vector<arith::LnsAccResult> gold(64);
+    const arith::RandomStream rng(11, 0);
+    int overflows = 0;
+    for (int t = 0; t < steps; ++t) {
+      const Step s = draw(rng, t);
+      sim.set_input("clear_i", s.clear), sim.set_input("en_i", s.en), sim.set_input("a_i", s.a), sim.set_input("b_i", s.b);
+      sim.step();  // outputs show the state before this edge
+      const LaneValues acc = sim.output("acc_o"), ovf = sim.output("overflow_o");
+      for (int l = 0; l < 64; ++l) {
+        ASSERT_EQ(acc[l], uint64_t(gold[l].sum) & 0xFFFFFF) << "lns_mac step " << t << " lane " << l;
+        ASSERT_EQ(ovf[l], uint64_t(gold[l].overflow)) << "lns_mac step " << t << " lane " << l;
+        overflows += gold[l].overflow;
+        if (s.clear[l])
+          gold[l] = {};
+        else if (s.en[l])
+          gold[l] = arith::lns_unit_a_step(u, gold[l], uint32_t(s.a[l]), uint32_t(s.b[l]));
+      }
+    }
+    EXPECT_GT(overflows, 0);
+  }
+  {  // A': the read-out of the bins, 0 while read_i is low
+    const Netlist n = netlist_for("lns_mac_bins", 5, 24, -1);
+    const arith::LnsLinearAcc u(f, 5, 24);
+    GateSim sim(n);
+    sim.set_input("rst_ni", ones);
+    std::vector<std::vector<uint32_t>> ra(64), rb(64);
+    const arith::RandomStream rng(12, 0);
+    int overflows = 0;
+    for (int t = 0; t < steps; ++t) {
+      const Step s = draw(rng, t);
+      sim.set_input("clear_i", s.clear), sim.set_input("en_i", s.en), sim.set_input("a_i", s.a), sim.set_input("b_i", s.b);
+      sim.set_input("read_i", s.read);
+      sim.step();
+      const LaneValues acc = sim.output("acc_o"), ovf = sim.output("overflow_o");
+      for (int l = 0; l < 64; ++l) {
+        const arith::LnsAccResult g = s.read[l] ? arith::lns_unit_a_bins(u, ra[l], rb[l]) : arith::LnsAccResult{};
+        ASSERT_EQ(acc[l], uint64_t(g.sum) & 0xFFFFFF) << "lns_mac_bins step " << t << " lane " << l;
+        ASSERT_EQ(ovf[l], uint64_t(g.overflow)) << "lns_mac_bins step " << t << " lane " << l;
+        overflows += g.overflow;
+        if (s.clear[l]) {
+          ra[l].clear(), rb[l].clear();
+        } else if (s.en[l]) {
+          ra[l].push_back(uint32_t(s.a[l]));
+          rb[l].push_back(uint32_t(s.b[l]));
+        }
+      }
+    }
+    EXPECT_GT(overflows, 0);
+  }
+  for (const char* unit : {"lns_log_acc", "lns_mitchell_acc"}) {  // B and C at F = 3 in 8 bits: saturation, flush
+    const Netlist n = netlist_for(unit, -1, 8, 3);
+    const arith::LnsLogAcc u(f, 3, 8, std::string(unit) == "lns_mitchell_acc");
+    GateSim sim(n);
+    // A reset step first: the empty sum's code is not all zeros (the flip-flops' start).
+    sim.set_input("rst_ni", LaneValues{});
+    sim.step();
+    sim.set_input("rst_ni", ones);
+    std::vector<arith::LnsLogSum> gold(64);
+    const arith::RandomStream rng(13, 0);
+    int saturated = 0;
+    for (int t = 0; t < steps; ++t) {
+      const Step s = draw(rng, t);
+      sim.set_input("clear_i", s.clear), sim.set_input("en_i", s.en), sim.set_input("a_i", s.a), sim.set_input("b_i", s.b);
+      sim.step();
+      const LaneValues sum = sim.output("sum_o"), sat = sim.output("saturated_o");
+      for (int l = 0; l < 64; ++l) {
+        const arith::LnsLogSum& g = gold[l];
+        const uint64_t expect = g.zero ? 0x80 : (uint64_t(g.negative) << 8) | (uint64_t(g.e) & 0xFF);
+        ASSERT_EQ(sum[l], expect) << unit << " step " << t << " lane " << l;
+        ASSERT_EQ(sat[l], uint64_t(g.saturated)) << unit << " step " << t << " lane " << l;
+        saturated += g.saturated;
+        if (s.clear[l])
+          gold[l] = {};
+        else if (s.en[l])
+          gold[l] = arith::lns_log_step(u, gold[l], uint32_t(s.a[l]), uint32_t(s.b[l]));
+      }
+    }
+    EXPECT_GT(saturated, 0) << unit;
   }
 }
 
