@@ -15,7 +15,7 @@ bool parse_int(std::string_view s, int& out) {
 }
 
 const char* kKnown =
-    "known: int<1..32>, uint<1..32>, fp8_e4m3, fp8_e5m2, fp4_e2m1, fp16, bf16, fp32, luq4, luq5, e<1..8>m<0..10>";
+    "known: int<1..32>, uint<1..32>, fp8_e4m3, fp8_e5m2, fp4_e2m1, fp16, bf16, fp32, luq4, luq5, e<1..8>m<0..10>, lns<3..21>_b<b>";
 
 }  // namespace
 
@@ -27,6 +27,7 @@ NumberFormat parse_format(std::string_view name) {
   for (const FloatFormat& f : named_float_formats())
     if (name == f.name) return f;
   if (name == "fp32") return fp32();  // not in the named list: too wide for exhaustive tables
+  if (name.substr(0, 3) == "lns") return parse_lns_format(name);
   int bits = 0;
   for (const auto& [prefix, is_signed] : {std::pair{std::string_view("uint"), false}, std::pair{std::string_view("int"), true}}) {
     if (name.substr(0, prefix.size()) == prefix && parse_int(name.substr(prefix.size()), bits)) {
@@ -52,16 +53,19 @@ NumberFormat parse_format(std::string_view name) {
 
 std::string format_name(const NumberFormat& fmt) {
   if (const auto* i = std::get_if<IntFormat>(&fmt)) return i->name();
+  if (const auto* l = std::get_if<LnsFormat>(&fmt)) return l->name();
   return std::get<FloatFormat>(fmt).name;
 }
 
 int format_bits(const NumberFormat& fmt) {
   if (const auto* i = std::get_if<IntFormat>(&fmt)) return i->bits;
+  if (const auto* l = std::get_if<LnsFormat>(&fmt)) return l->total_bits();
   return std::get<FloatFormat>(fmt).total_bits();
 }
 
 double code_value(const NumberFormat& fmt, uint32_t code) {
   if (const auto* i = std::get_if<IntFormat>(&fmt)) return double(i->from_code(code));
+  if (const auto* l = std::get_if<LnsFormat>(&fmt)) return lns_decode(*l, code);
   return std::get<FloatFormat>(fmt).decode(code);
 }
 

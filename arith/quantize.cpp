@@ -497,10 +497,28 @@ void parallel_chunks(size_t n, size_t chunk, int threads, const std::function<vo
   worker();
 }
 
+namespace {
+
+void check_lns(const LnsFormat& f, const QuantizeOptions& opt) {
+  if (opt.overflow == Overflow::wrap) throw InputError("wrap overflow applies to integer formats only", {}, f.name());
+}
+
+}  // namespace
+
 void quantize(const NumberFormat& fmt, std::span<const float> in, std::span<float> out, const QuantizeOptions& opt) {
   check_sizes(in.size(), out.size(), opt);
   const float scale = opt.scale;
   const bool scaled = scale != 1.0f;
+  if (const auto* lfmt = std::get_if<LnsFormat>(&fmt)) {
+    // The value 2^(e/γ) rounded to float32 (not exact for b > 0; distinct codes stay distinct).
+    check_lns(*lfmt, opt);
+    run_chunks(in.size(), opt, [&](size_t i, uint32_t r) {
+      const float y = scaled ? in[i] / scale : in[i];
+      const float q = std::isnan(y) ? 0.0f : float(lns_decode(*lfmt, lns_encode(*lfmt, y, opt.rounding, r)));
+      out[i] = scaled ? q * scale : q;
+    });
+    return;
+  }
   const auto* ifmt = std::get_if<IntFormat>(&fmt);
   if (ifmt && (opt.overflow == Overflow::wrap || ifmt->bits > 24)) {
     // Wrap-around and > 24-bit integers take the reference conversion element by element.
@@ -531,6 +549,14 @@ void quantize(const NumberFormat& fmt, std::span<const float> in, std::span<floa
 void quantize_codes(const NumberFormat& fmt, std::span<const float> in, std::span<uint32_t> codes,
                     const QuantizeOptions& opt) {
   check_sizes(in.size(), codes.size(), opt);
+  if (const auto* lfmt = std::get_if<LnsFormat>(&fmt)) {
+    check_lns(*lfmt, opt);
+    run_chunks(in.size(), opt, [&](size_t i, uint32_t r) {
+      const float y = in[i] / opt.scale;
+      codes[i] = std::isnan(y) ? lns_zero(*lfmt) : lns_encode(*lfmt, y, opt.rounding, r);  // NaN: zero, as integers
+    });
+    return;
+  }
   if (const auto* ifmt = std::get_if<IntFormat>(&fmt)) {  // integers wider than float's 24 bits
     run_chunks(in.size(), opt, [&](size_t i, uint32_t r) {
       codes[i] = ifmt->to_code(int_encode(*ifmt, in[i] / opt.scale, opt.rounding, opt.overflow, r).value);
@@ -546,6 +572,15 @@ void quantize_codes(const NumberFormat& fmt, std::span<const float> in, std::spa
   const FloatFormat& ffmt = std::get<FloatFormat>(fmt);
   for (size_t i = 0; i < in.size(); ++i)
     codes[i] = encode(ffmt, y[i], RoundMode::nearest_even, Overflow::to_special).code;
+}
+
+uint32_t lns_encode(const LnsFormat& f, double y, RoundMode mode, uint32_t r) {
+  switch (mode) {
+    case RoundMode::nearest_even: return lns_quantize_nearest(f, y);
+    case RoundMode::stochastic: return lns_quantize_stochastic(f, y, std::ldexp(double(r), -32));
+    case RoundMode::toward_zero: break;
+  }
+  return lns_quantize_stochastic(f, y, 1.0);  // u = 1: never up
 }
 
 void random_words(const RandomStream& rng, uint64_t first, size_t n, uint32_t* out) {

@@ -36,6 +36,16 @@ void quantize(const NumberFormat& fmt, std::span<const float> in, std::span<floa
 void quantize_codes(const NumberFormat& fmt, std::span<const float> in, std::span<uint32_t> codes,
                     const QuantizeOptions& opt = {});
 
+// LNS (arith/lns.h): quantize() and quantize_codes() take L(W_e, b) too, element by
+// element on the golden model's functions. quantize() writes 2^(e/γ)·scale rounded to
+// float32 (not exact for b > 0; distinct codes stay distinct). The format has neither NaN
+// nor infinity: a NaN input becomes zero (as for integer formats), ±inf and overflow the
+// largest magnitude (saturate and to_special alike); wrap is refused.
+// lns_encode: one value's code — nearest in the log domain (RoundMode::nearest_even),
+// stochastic unbiased in the linear domain with u = r / 2^32, toward zero the largest
+// magnitude not above |y| (the stochastic rule with u = 1: never up). NaN: InputError.
+uint32_t lns_encode(const LnsFormat& f, double y, RoundMode mode, uint32_t r);
+
 // Runs body(begin, end) over [0, n) in chunks on `threads` threads; chunk boundaries
 // depend only on n and chunk, never on the thread count.
 void parallel_chunks(size_t n, size_t chunk, int threads, const std::function<void(size_t, size_t)>& body);

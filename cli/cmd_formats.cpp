@@ -10,6 +10,7 @@
 #include "arith/aciq.h"
 #include "arith/error.h"
 #include "arith/format.h"
+#include "arith/quantize.h"
 #include "arith/number_lines.h"
 #include "arith/philox.h"
 #include "cli/commands.h"
@@ -47,7 +48,7 @@ Command add_quantize(CLI::App& app, const bool& json) {
             const Overflow overflow = parse_overflow(o->overflow);
             if (!(o->scale > 0) || !std::isfinite(o->scale))
               throw InputError("must be a positive finite number", {}, "--scale");
-            if (overflow == Overflow::wrap && std::holds_alternative<FloatFormat>(fmt))
+            if (overflow == Overflow::wrap && !std::holds_alternative<IntFormat>(fmt))
               throw InputError("wrap applies to integer formats only", {}, "--overflow");
             const std::vector<double> xs = read_number_lines(std::cin);
             const RandomStream rng(o->seed);
@@ -67,6 +68,9 @@ Command add_quantize(CLI::App& app, const bool& json) {
                                                xs[i], o->format),
                                    where);
                 code = f->to_code(int_encode(*f, y, mode, overflow, r).value);
+              } else if (const auto* l = std::get_if<LnsFormat>(&fmt)) {
+                if (std::isnan(y)) throw InputError("NaN has no code in " + o->format + " (the format has no NaN)", where);
+                code = lns_encode(*l, y, mode, r);
               } else {
                 const FloatFormat& ff = std::get<FloatFormat>(fmt);
                 if (std::isnan(y) && !ff.has_nan())

@@ -76,7 +76,7 @@ json price_inference(QuantizedExecutor& ex, const PricingContext& ctx, const std
                   {"weight_bits", lc.weight_bits}, {"input_bits", lc.input_bits}, {"output_bits", lc.output_bits},
                   {"weights", q.quantised ? (q.pann ? std::string("pann") : arith::format_name(q.weights)) : "fp32"},
                   {"activations", q.quantised ? arith::format_name(q.activations) : "fp32"},
-                  {"accumulator", q.quantised ? (q.accumulator == "int" ? fmt::format("int{}", q.acc_bits) : "fp32") : "fp32"},
+                  {"accumulator", q.quantised ? (q.accumulator == "int" ? fmt::format("int{}", q.acc_bits) : q.accumulator) : "fp32"},
                   {"acc_out_of_range_fraction", outs ? double(ex.out_of_range()[lc.node]) / double(outs) : 0.0},
                   {"acc_bits_needed", int_acc ? ex.acc_bits_needed(lc.node) : 0},
                   {"act_zero_point", q.quantised ? ex.input_zero(lc.node) : 0.0},

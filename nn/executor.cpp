@@ -51,6 +51,69 @@ int bits_for(double max_abs, bool is_signed) {
   return b;
 }
 
+// LNS grid values (2^(e/γ) rounded to float32, as arith::quantize writes them) back to
+// their codes, exactly: a float32 value lies within 2^-24 of its code's magnitude, far
+// inside half a log step. Returned as float32 (codes of at most 21 bits are exact there).
+torch::Tensor lns_codes_of(const arith::LnsFormat& f, const torch::Tensor& values) {
+  auto v = values.to(torch::kFloat32).contiguous();
+  auto out = torch::empty_like(v);
+  const float* in = v.data_ptr<float>();
+  float* o = out.data_ptr<float>();
+  for (int64_t i = 0; i < v.numel(); ++i) o[i] = float(arith::lns_quantize_nearest(f, double(in[i])));
+  return out;
+}
+
+// The LNS units on every output of a GEMM: a (M × K codes) times w (K × N codes), each
+// output's K products added in k order by the golden unit's own step (arith/lns.h).
+// Returns the sums' real values (float64, M × N, in units of the operands' grids), the
+// flags (overflow for A, saturation for B/C) and the largest |A sum| in table units.
+struct LnsGemm {
+  torch::Tensor values, flags;
+  double max_abs = 0;
+};
+LnsGemm lns_gemm(const LayerQuant& q, const torch::Tensor& a, const torch::Tensor& w, int threads) {
+  const int64_t M = a.size(0), K = a.size(1), N = w.size(1);
+  auto codes = [](const torch::Tensor& t) {
+    auto c = t.to(torch::kInt64).contiguous();
+    return std::vector<uint32_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+  };
+  const std::vector<uint32_t> ac = codes(a), wc = codes(w.t());  // M × K and N × K
+  LnsGemm g;
+  g.values = torch::empty({M, N}, torch::kFloat64);
+  g.flags = torch::zeros({M, N}, torch::kBool);
+  double* val = g.values.data_ptr<double>();
+  bool* flag = g.flags.data_ptr<bool>();
+  std::vector<double> max_abs(size_t(M), 0.0);
+  if (q.accumulator == "linear") {
+    const arith::LnsLinearAcc u = lns_linear_unit(q, K);
+    arith::parallel_chunks(size_t(M), 16, threads, [&](size_t m0, size_t m1) {
+      for (size_t m = m0; m < m1; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          arith::LnsAccResult r;
+          const uint32_t *x = &ac[m * size_t(K)], *y = &wc[size_t(n * K)];
+          for (int64_t k = 0; k < K; ++k) r = arith::lns_unit_a_step(u, r, x[k], y[k]);
+          val[int64_t(m) * N + n] = arith::lns_linear_value(u, r.sum);
+          flag[int64_t(m) * N + n] = r.overflow;
+          max_abs[m] = std::max(max_abs[m], std::fabs(double(r.sum)));
+        }
+    });
+  } else {
+    const arith::LnsLogAcc u = lns_log_unit(q, K);
+    arith::parallel_chunks(size_t(M), 16, threads, [&](size_t m0, size_t m1) {
+      for (size_t m = m0; m < m1; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          arith::LnsLogSum r;
+          const uint32_t *x = &ac[m * size_t(K)], *y = &wc[size_t(n * K)];
+          for (int64_t k = 0; k < K; ++k) r = arith::lns_log_step(u, r, x[k], y[k]);
+          val[int64_t(m) * N + n] = arith::lns_log_value(u, r);
+          flag[int64_t(m) * N + n] = r.saturated;
+        }
+    });
+  }
+  for (double v : max_abs) g.max_abs = std::max(g.max_abs, v);
+  return g;
+}
+
 // Σ_k a[m][k]·w[n][k] exactly, as int64, for integer grids whose sums do not fit a
 // double's 53 bits: each operand splits as hi·2^12 + lo (|hi|, lo < 2^12 for |v| < 2^24),
 // the four partial GEMMs are exact in float64 (K·2^24 < 2^53), recombined in int64.
@@ -283,11 +346,31 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
     for (const auto* f : {&q.weights, &q.activations})
       if (const std::string why = operand_format_problem(*f); !why.empty())
         throw InputError("layer " + nd.name + ": " + why, {}, "weights/activations");
+    const auto* la = std::get_if<arith::LnsFormat>(&q.activations);
+    const auto* lw = std::get_if<arith::LnsFormat>(&q.weights);
+    if (la || lw || is_lns_accumulator(q.accumulator)) {
+      if (!la || !lw || la->name() != lw->name() || !is_lns_accumulator(q.accumulator))
+        throw InputError("layer " + nd.name + ": LNS units take weights and activations of one LNS format (e.g. lns8_b3) "
+                         "with accumulator linear, log or mitchell, got " + arith::format_name(q.weights) + " x " +
+                         arith::format_name(q.activations) + " on " + q.accumulator,
+                         {}, "accumulator");
+      (void)lns_linear_unit(q, 1), (void)lns_log_unit(q, 1);  // α and F_acc in range, or an InputError naming them
+      // The integer-grid methods (their closed forms assume a uniform grid) do not apply.
+      const char* grid_only = q.pann ? "method pann" : q.offset_bits ? "unsigned offsets" : q.clip != "max" && q.clip != "none" ? "clip"
+                              : q.bias_correction ? "bias_correction" : q.per_channel_activations ? "per-channel activations"
+                              : q.weight_mean_bits > 0 || q.activation_mean_bits > 0 ? "bit_allocation" : nullptr;
+      if (grid_only)
+        throw InputError("layer " + nd.name + ": " + grid_only + " applies to integer grids, not to LNS operands", {}, grid_only);
+      wfold_[i] = w.view({nd.out_channels, -1}).contiguous();
+      quantise_layer_weights(i);
+      continue;
+    }
     const bool fa = is_int(q.activations), fw = is_int(q.weights);
     if (q.accumulator == "int" && (!fa || !fw))
       throw InputError("layer " + nd.name + ": floating-point operands need accumulator fp32", {}, "accumulator");
     if (q.accumulator != "int" && q.accumulator != "fp32")
-      throw InputError("layer " + nd.name + ": accumulator must be int or fp32", {}, "accumulator");
+      throw InputError("layer " + nd.name + ": accumulator must be int or fp32 (linear, log, mitchell: LNS operands)", {},
+                       "accumulator");
     if (q.accumulator == "int" && (q.acc_bits < 2 || q.acc_bits > 62))
       throw InputError("layer " + nd.name + ": acc_bits must be in [2, 62]", {}, "acc_bits");
     if (q.acc_overflow != arith::Overflow::wrap && q.acc_overflow != arith::Overflow::saturate)
@@ -570,6 +653,37 @@ torch::Tensor QuantizedExecutor::forward(const torch::Tensor& images) {
   return y;
 }
 
+bool is_lns_accumulator(const std::string& a) { return a == "linear" || a == "log" || a == "mitchell"; }
+
+arith::LnsLinearAcc lns_linear_unit(const LayerQuant& q, int64_t K) {
+  const auto& f = std::get<arith::LnsFormat>(q.weights);
+  const int alpha = q.lns_alpha > 0 ? q.lns_alpha : f.frac_bits + 4;
+  if (alpha < f.frac_bits + 1 || alpha > 40)
+    throw InputError(f.name() + ": lns_alpha " + std::to_string(alpha) + " outside " + std::to_string(f.frac_bits + 1) +
+                         "..40 (fewer than b + 1 table bits make neighbouring entries equal)",
+                     {}, "lns_alpha");
+  const int bits = arith::lns_linear_acc_bits(f, alpha, uint64_t(std::max<int64_t>(K, 1)));
+  if (bits > 126) throw InputError(f.name() + ": its exact linear sum needs " + std::to_string(bits) + " bits (at most 126)", {}, "weights");
+  return arith::LnsLinearAcc(f, alpha, bits);
+}
+
+arith::LnsLogAcc lns_log_unit(const LayerQuant& q, int64_t K) {
+  const auto& f = std::get<arith::LnsFormat>(q.weights);
+  const int F = q.lns_acc_frac > 0 ? q.lns_acc_frac : f.frac_bits + 6;
+  if (F < f.frac_bits || F > 20)
+    throw InputError(f.name() + ": lns_acc_frac " + std::to_string(F) + " outside " + std::to_string(f.frac_bits) + "..20",
+                     {}, "lns_acc_frac");
+  // The sum's log code holds the largest product's log plus the growth of K terms
+  // (log2 K + 1 in the integer part), two's complement.
+  const int64_t p_max = int64_t(2 * f.e_max()) << (F - f.frac_bits);
+  int growth = 1;
+  while ((int64_t{1} << growth) < std::max<int64_t>(K, 2)) ++growth;
+  const int64_t top = p_max + (int64_t(growth + 1) << F);
+  int bits = 2;
+  while (((int64_t{1} << (bits - 1)) - 1) < top) ++bits;
+  return arith::LnsLogAcc(f, F, bits, q.accumulator == "mitchell");
+}
+
 AccRange QuantizedExecutor::acc_range(int i) const {
   const LayerQuant& q = layers_.at(i);
   AccRange r;
@@ -657,6 +771,21 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
     const int64_t ho = (qx.size(2) + 2 * nd.padding - nd.kernel) / nd.stride + 1;
     return mn.view({B, hw, N}).transpose(1, 2).reshape({B, N, ho, hw / ho});
   };
+  if (const auto* lf = std::get_if<arith::LnsFormat>(&q.activations)) {
+    // LNS: codes (padding is the zero code), the golden units on every output.
+    const float zc = float(arith::lns_zero(*lf));
+    auto cols = im2col_rows(nd, lns_codes_of(*lf, qx) - zc) + zc;
+    auto w = lns_codes_of(*lf, wgrid_[i]).t().contiguous();
+    LnsGemm g = lns_gemm(q, cols, w, threads_);
+    outputs_seen_[i] += g.values.numel();
+    out_of_range_[i] += g.flags.sum().item<int64_t>();
+    acc_max_abs_[i] = std::max(acc_max_abs_[i], g.max_abs);
+    if (ops) {
+      ops->cols = cols.contiguous(), ops->w = w, ops->fp32 = false, ops->act_zero = 0;
+      ops->weight_zero = wzero_[i], ops->weight_offset = torch::Tensor(), ops->lns_flags = g.flags;
+    }
+    return to_output(g.values);
+  }
   // The im2col'ed activations and K × N weights: built once, for recording and for the
   // sequential path.
   torch::Tensor cols_kn, w_kn;

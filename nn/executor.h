@@ -39,7 +39,15 @@ struct LayerQuant {
   bool quantised = false;           // false: the layer runs in FP32
   arith::NumberFormat weights = arith::IntFormat{8, true};
   arith::NumberFormat activations = arith::IntFormat{8, true};
-  std::string accumulator = "int";  // int (acc_bits, overflow) | fp32 (sequential RNE)
+  // int (acc_bits, overflow) | fp32 (sequential RNE) | for LNS operands (arith/lns.h, both
+  // the same L(W_e, b)): linear (unit A: log-multiply, exact Kulisch sum of width
+  // arith::lns_linear_acc_bits for the layer's K: it cannot overflow; acc_bits does not
+  // apply), log (unit B: the sum kept in the log domain with lns_acc_frac fraction bits,
+  // sb/db tables) or mitchell (unit C: B with Mitchell's approximation, no table). B and C
+  // add the K products in k order (the order is part of their result).
+  std::string accumulator = "int";
+  int lns_alpha = 0;     // unit A's table fraction bits α; 0: b + 4
+  int lns_acc_frac = 0;  // units B/C: fraction bits F_acc of the sum's log; 0: b + 6
   int acc_bits = 32;
   arith::Overflow acc_overflow = arith::Overflow::wrap;  // wrap | saturate
   bool per_channel = true;          // weight scale per output channel, else per tensor
@@ -176,19 +184,27 @@ torch::Tensor im2col_rows(const Node& nd, const torch::Tensor& x);
 // cols (M_total × K, the im2col'ed activations) and w (K × N). For energy sampling and
 // for checking against the golden MAC.
 struct LayerOperands {
-  torch::Tensor cols, w;  // float32 grid values (raw codes of integer formats); FP32 layers: the float values
+  // float32 grid values (raw codes of integer and LNS formats); FP32 layers: the float values
+  torch::Tensor cols, w;
   bool fp32 = false;      // an unquantised (FP32) layer
   double act_zero = 0;    // zero point of the activations (asymmetric formats)
   torch::Tensor weight_zero;  // float64 (N): zero point of each output channel's weights
   // Bias correction: per output channel the offset in weight-code units (ζ_n = o_n/s_n),
   // multiplied by the activation row sums at run time. Undefined: none.
   torch::Tensor weight_offset;
+  // LNS layers: the sticky overflow (A) or saturation (B, C) flag of each output (bool, M × N).
+  torch::Tensor lns_flags;
   // Recorded by forward(): the layer's accumulator values as accumulate() returns them
   // (before rescaling), for checking another engine (sim/, the SystemC array) against them.
   torch::Tensor acc;
 };
 
 // Integer accumulator range of a quantised layer (see the semantics above).
+// The LNS units of a layer with LNS operands (arith/lns.h), from its LayerQuant and K.
+bool is_lns_accumulator(const std::string& accumulator);
+arith::LnsLinearAcc lns_linear_unit(const LayerQuant& q, int64_t K);
+arith::LnsLogAcc lns_log_unit(const LayerQuant& q, int64_t K);
+
 struct AccRange {
   bool mac_signed = true;   // the MAC's register: signed if either operand format is
   bool out_signed = true;   // the corrected result: signed if there is a zero point too

@@ -6,13 +6,14 @@ namespace lpsim::nn {
 
 double format_max(const arith::NumberFormat& f) {
   if (const auto* i = std::get_if<arith::IntFormat>(&f)) return double(i->max_value());
+  if (const auto* l = std::get_if<arith::LnsFormat>(&f)) return std::exp2(double(l->e_max()) / l->gamma());
   return std::get<arith::FloatFormat>(f).max_value();
 }
 
 double format_max_magnitude(const arith::NumberFormat& f) {
   if (const auto* i = std::get_if<arith::IntFormat>(&f))
     return i->is_signed ? std::ldexp(1.0, i->bits - 1) : std::ldexp(1.0, i->bits) - 1;
-  return std::get<arith::FloatFormat>(f).max_value();
+  return format_max(f);
 }
 
 double scale_target(const arith::NumberFormat& f) {

@@ -75,6 +75,7 @@ std::vector<LayerQuant> resolve(const QuantConfigSpec& c, const Graph& g) {
     std::string w = c.weights, a = c.activations;
     q.accumulator = c.accumulator;
     q.acc_bits = c.acc_bits;
+    q.lns_alpha = c.lns_alpha, q.lns_acc_frac = c.lns_acc_frac;
     q.acc_overflow = overflow_of(c.overflow);
     q.per_channel = c.per_channel;
     if (auto it = c.layers.find(n.name); it != c.layers.end()) {
@@ -143,6 +144,8 @@ std::string config_key(const QuantConfigSpec& c, const Scenario& s, const std::s
   j["w"] = c.weights, j["a"] = c.activations, j["acc"] = c.accumulator, j["bits"] = c.acc_bits;
   j["ovf"] = c.overflow, j["pc"] = c.per_channel, j["fp32"] = c.fp32;
   if (c.unsigned_mac) j["umac"] = true;
+  if (c.lns_alpha) j["lns_alpha"] = c.lns_alpha;
+  if (c.lns_acc_frac) j["lns_acc_frac"] = c.lns_acc_frac;
   // Clipping keys (only when used, so that the keys of earlier results stay valid).
   if (c.clip != "max" && c.clip != "none") j["clip"] = c.clip, j["prior"] = c.prior;
   if (c.per_channel_activations) j["pca"] = true;

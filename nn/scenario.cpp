@@ -145,6 +145,17 @@ void check_arithmetic(const Reader& r, const YAML::Node& n, const std::string& k
   const auto* ia = std::get_if<arith::IntFormat>(&fa);
   // Point at the key itself where the node has it (else it came from a default above).
   auto at = [&](const char* k) { return n[k] ? n[k] : n; };
+  const auto* lw = std::get_if<arith::LnsFormat>(&fw);
+  const auto* la = std::get_if<arith::LnsFormat>(&fa);
+  const bool lns_acc = acc == "linear" || acc == "log" || acc == "mitchell";
+  if ((lw || la) && !lns_acc)
+    r.fail(at("accumulator"), key + ".accumulator",
+           "LNS operands (" + w + " x " + a + ") need accumulator: linear, log or mitchell");
+  if (lns_acc && !(lw && la && w == a))
+    r.fail(at("accumulator"), key + ".accumulator",
+           "accumulator " + acc + " is an LNS unit: it takes weights and activations of one LNS format (e.g. lns8_b3), got " +
+               w + " x " + a);
+  if (lns_acc) return;
   if (acc == "int" && (!iw || !ia))
     r.fail(at("accumulator"), key + ".accumulator",
            "floating-point operands (" + w + " x " + a + ") need accumulator: fp32, not an integer accumulator");
@@ -832,7 +843,11 @@ std::vector<Scenario> parse_scenario_tree_checked(const ScenarioTree& tree) {
         r.format(c, "activations", key, spec.activations);
       }
       r.get(c, "accumulator", key, spec.accumulator);
-      r.one_of(c, "accumulator", key, spec.accumulator, {"int", "fp32"});
+      r.one_of(c, "accumulator", key, spec.accumulator, {"int", "fp32", "linear", "log", "mitchell"});
+      r.get(c, "lns_alpha", key, spec.lns_alpha);
+      r.range(c, "lns_alpha", key, spec.lns_alpha, 0, 40);
+      r.get(c, "lns_acc_frac", key, spec.lns_acc_frac);
+      r.range(c, "lns_acc_frac", key, spec.lns_acc_frac, 0, 20);
       r.get(c, "acc_bits", key, spec.acc_bits);
       r.range(c, "acc_bits", key, spec.acc_bits, 2, 62);
       r.get(c, "overflow", key, spec.overflow);
@@ -958,7 +973,7 @@ std::vector<Scenario> parse_scenario_tree_checked(const ScenarioTree& tree) {
           r.get(ln, "activations", lkey, o.activations);
           if (o.activations) r.format(ln, "activations", lkey, *o.activations);
           r.get(ln, "accumulator", lkey, o.accumulator);
-          if (o.accumulator) r.one_of(ln, "accumulator", lkey, *o.accumulator, {"int", "fp32"});
+          if (o.accumulator) r.one_of(ln, "accumulator", lkey, *o.accumulator, {"int", "fp32", "linear", "log", "mitchell"});
           r.get(ln, "acc_bits", lkey, o.acc_bits);
           if (o.acc_bits) r.range(ln, "acc_bits", lkey, *o.acc_bits, 2, 62);
           r.get(ln, "overflow", lkey, o.overflow);

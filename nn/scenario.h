@@ -85,8 +85,9 @@ struct QuantConfigSpec {
   PannSpec pann;
   bool fp32 = false;  // no weights/activations given: the FP32 reference
   std::string weights, activations;
-  std::string accumulator = "int";  // int | fp32
+  std::string accumulator = "int";  // int | fp32 | linear | log | mitchell (LNS operands; LayerQuant)
   int acc_bits = 32;                // default: hardware.acc_bits
+  int lns_alpha = 0, lns_acc_frac = 0;  // LNS units' table / sum fraction bits (0: the defaults)
   std::string overflow = "wrap";    // default: hardware.overflow
   bool per_channel = true;
   // intN weights and activations run on an unsigned MAC: the same codes offset by 2^(N−1)

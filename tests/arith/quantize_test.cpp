@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "arith/error.h"
 #include "arith/format.h"
 #include "arith/philox.h"
 #include "arith/quantize.h"
@@ -190,3 +191,86 @@ TEST(Philox, KnownAnswerFromRandom123) {
 }
 
 }  // namespace
+
+// LNS through the one quantiser (issue 17): parse_format names L(W_e, b); quantize_codes
+// gives the golden model's codes (nearest in the log domain, by an independent search over
+// every code here), toward zero the largest magnitude not above |x| and stochastic
+// rounding unbiased in the linear domain; quantize() writes the codes' values.
+TEST(QuantizeLns, NearestTowardZeroAndStochasticAgainstEveryCode) {
+  const NumberFormat fmt = parse_format("lns6_b2");
+  const LnsFormat& f = std::get<LnsFormat>(fmt);
+  EXPECT_EQ(format_name(fmt), "lns6_b2");
+  EXPECT_EQ(format_bits(fmt), 6);
+  EXPECT_THROW(parse_format("lns6_b5"), lpsim::InputError);
+  EXPECT_THROW(parse_format("lns"), lpsim::InputError);
+  std::vector<float> x;
+  const RandomStream rng(11, 0);
+  for (uint64_t i = 0; i < 20000; ++i)
+    x.push_back(float((rng.bits(i) & 1 ? -1 : 1) * std::exp2(rng.uniform(2 * i + 1) * 24 - 12)));
+  x.push_back(0.0f), x.push_back(INFINITY), x.push_back(-INFINITY), x.push_back(NAN);
+  std::vector<uint32_t> nearest(x.size()), down(x.size());
+  QuantizeOptions opt;
+  quantize_codes(fmt, x, nearest, opt);
+  opt.rounding = RoundMode::toward_zero;
+  quantize_codes(fmt, x, down, opt);
+  const uint32_t codes = 1u << f.total_bits();
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i])) {
+      EXPECT_TRUE(lns_unpack(f, nearest[i]).zero);
+      continue;
+    }
+    // The reference: the code whose log2|value| is nearest to log2|x| (ties: the larger),
+    // zero where |x| is below half a log step under the smallest magnitude; toward zero:
+    // the largest magnitude <= |x|.
+    const double ax = std::fabs(double(x[i]));
+    double best = -1, best_d = INFINITY, floor_v = 0;
+    for (uint32_t c = 0; c < codes; ++c) {
+      const double v = std::fabs(lns_decode(f, c));
+      if (v == 0) continue;
+      const double d = std::fabs(std::log2(v) - std::log2(ax));
+      if (d < best_d - 1e-12 || (std::fabs(d - best_d) <= 1e-12 && v > best)) best = v, best_d = d;
+      if (v <= ax) floor_v = std::max(floor_v, v);
+    }
+    const double smallest = std::exp2(double(f.e_min()) / f.gamma());
+    if (ax < smallest * std::exp2(-0.5 / f.gamma())) best = 0;
+    if (std::isinf(ax)) best = floor_v;  // saturates at the largest magnitude
+    EXPECT_EQ(std::fabs(lns_decode(f, nearest[i])), best) << x[i];
+    EXPECT_EQ(std::fabs(lns_decode(f, down[i])), std::isinf(ax) ? std::fabs(lns_decode(f, nearest[i])) : floor_v) << x[i];
+    if (best != 0) {
+      EXPECT_EQ(lns_decode(f, nearest[i]) < 0, x[i] < 0) << x[i];
+    }
+  }
+  // quantize(): the same codes' values, times the scale.
+  std::vector<float> y(x.size());
+  QuantizeOptions s;
+  s.scale = 0.25f;
+  std::vector<float> xs(x.size());
+  for (size_t i = 0; i < x.size(); ++i) xs[i] = x[i] * 0.25f;
+  quantize(fmt, xs, y, s);
+  for (size_t i = 0; i + 1 < x.size(); ++i) EXPECT_EQ(y[i], float(lns_decode(f, nearest[i])) * 0.25f) << x[i];
+  EXPECT_EQ(y.back(), 0.0f);  // NaN
+  opt.overflow = Overflow::wrap;
+  EXPECT_THROW(quantize(fmt, x, y, opt), lpsim::InputError);
+}
+
+TEST(QuantizeLns, StochasticIsUnbiasedAndThreadIndependent) {
+  const NumberFormat fmt = parse_format("lns8_b3");
+  const LnsFormat& f = std::get<LnsFormat>(fmt);
+  for (const float v : {0.3f, -5.7f, 1e-4f}) {  // between two codes; below the smallest magnitude
+    std::vector<float> x(200000, v), y(x.size()), y2(x.size());
+    QuantizeOptions opt;
+    opt.rounding = RoundMode::stochastic;
+    opt.seed = 4;
+    quantize(fmt, x, y, opt);
+    opt.threads = 3, opt.chunk = 1000;
+    quantize(fmt, x, y2, opt);
+    EXPECT_EQ(y, y2);
+    double sum = 0;
+    for (float q : y) sum += q;
+    const double mean = sum / double(y.size());
+    const double smallest = std::exp2(double(f.e_min()) / f.gamma());
+    const double hi = std::max<double>(smallest, std::exp2(std::ceil(std::log2(std::fabs(v)) * f.gamma()) / f.gamma()));
+    // Two outcomes at most hi apart: the standard error of the mean is below hi/(2·sqrt(n)).
+    EXPECT_NEAR(mean, v, 5 * hi / (2 * std::sqrt(double(y.size())))) << v;
+  }
+}

@@ -7,6 +7,7 @@
 
 #include "arith/fp_units.h"
 #include "arith/int_units.h"
+#include "arith/quantize.h"
 #include "nn/executor.h"
 #include "nn/train.h"
 #include "tests/nn/nn_fixtures.h"
@@ -456,4 +457,83 @@ TEST(Executor, UnsignedMacOffsetsGiveTheSameNetwork) {
       EXPECT_TRUE(es.acc_range(i).mac_signed);
     }
   }
+}
+
+// LNS layers (issue 17) on real LeNet-5 tensors: the activation codes are arith's
+// quantize_codes of x / s (im2col padding the zero code); every output of units A, B and C
+// equals the golden unit run over those codes (arith::lns_unit_a / lns_unit_log); A never
+// overflows its formula width and is within its table's rounding of the FP64 dot product
+// of the decoded codes; and the network keeps most of its FP32 accuracy on A.
+TEST(Executor, LnsLayersMatchGoldenUnits) {
+  GraphNet net = trained("lenet5");
+  const Graph& g = net->graph();
+  auto x = data().test.images.slice(0, 0, 1);
+  auto inputs = layer_inputs(net, x);
+  const arith::LnsFormat f = arith::parse_lns_format("lns8_b3");
+  for (const char* acc : {"linear", "log", "mitchell"}) {
+    LayerQuant q;
+    q.quantised = true;
+    q.weights = q.activations = f;
+    q.accumulator = acc;
+    QuantizedExecutor ex(net, all_layers(g, q), 1);
+    ex.calibrate(data().train.images.slice(0, 0, 256));
+    for (const char* layer : {"conv1", "conv2", "fc1"}) {  // conv1: padding (the zero code)
+      const int i = node_index(g, layer);
+      LayerOperands ops;
+      auto val = as_rows(ex.accumulate(i, inputs.at(i), &ops)).to(torch::kFloat64).contiguous();
+      const int64_t M = ops.cols.size(0), K = ops.cols.size(1), N = ops.w.size(1);
+      // The codes, by another route: quantize_codes on the real input over the scale.
+      auto xs = im2col_rows(g.nodes[size_t(i)], inputs.at(i)).contiguous();
+      std::vector<uint32_t> ref(static_cast<size_t>(xs.numel()));
+      arith::QuantizeOptions o;
+      o.scale = float(ex.input_scale(i));
+      arith::quantize_codes(f, std::span<const float>(xs.data_ptr<float>(), size_t(xs.numel())), ref, o);
+      auto cols = ops.cols.to(torch::kInt64).contiguous();
+      for (int64_t j = 0; j < cols.numel(); ++j)
+        ASSERT_EQ(uint32_t(cols.data_ptr<int64_t>()[j]), ref[size_t(j)]) << layer << " element " << j;
+      const arith::LnsLinearAcc ua = lns_linear_unit(q, K);
+      const arith::LnsLogAcc ub = lns_log_unit(q, K);
+      auto w = ops.w.to(torch::kInt64).contiguous();
+      const auto ca = cols.accessor<int64_t, 2>(), wa = w.accessor<int64_t, 2>();
+      const auto va = val.accessor<double, 2>();
+      for (int64_t m = 0; m < M; m += 7)
+        for (int64_t n = 0; n < N; ++n) {
+          std::vector<uint32_t> a(static_cast<size_t>(K)), b(static_cast<size_t>(K));
+          double exact = 0, magnitude = 0;
+          for (int64_t k = 0; k < K; ++k) {
+            a[size_t(k)] = uint32_t(ca[m][k]), b[size_t(k)] = uint32_t(wa[k][n]);
+            const double t = arith::lns_decode(f, a[size_t(k)]) * arith::lns_decode(f, b[size_t(k)]);
+            exact += t, magnitude += std::fabs(t);
+          }
+          const double got = va[m][n];
+          if (std::string(acc) == "linear") {
+            const arith::LnsAccResult r = arith::lns_unit_a(ua, a, b);
+            ASSERT_FALSE(r.overflow);
+            ASSERT_EQ(got, arith::lns_linear_value(ua, r.sum)) << layer << " m=" << m << " n=" << n;
+            // Each term's table entry is within half a unit of 2^-alpha of 2^(r/γ) in [1, 2).
+            EXPECT_LE(std::fabs(got - exact), magnitude * std::ldexp(1.0, -ua.alpha - 1) * (1 + 1e-9)) << m << " " << n;
+          } else {
+            ASSERT_EQ(got, arith::lns_log_value(ub, arith::lns_unit_log(ub, a, b))) << acc << " " << layer << " m=" << m;
+          }
+        }
+    }
+  }
+  LayerQuant q;
+  q.quantised = true;
+  q.weights = q.activations = f;
+  q.accumulator = "linear";
+  QuantizedExecutor ex(net, all_layers(g, q), 2);
+  ex.calibrate(data().train.images.slice(0, 0, 256));
+  auto xt = data().test.images.slice(0, 0, 500);
+  const double lns = (ex.forward(xt).argmax(1) == data().test.labels.slice(0, 0, 500)).to(torch::kFloat64).mean().item<double>();
+  QuantizedExecutor fp32(net, std::vector<LayerQuant>(g.nodes.size()), 1);
+  const double fp = (fp32.forward(xt).argmax(1) == data().test.labels.slice(0, 0, 500)).to(torch::kFloat64).mean().item<double>();
+  EXPECT_GT(lns, fp - 0.03) << "lns8_b3 on unit A: " << lns << " vs FP32 " << fp;
+  // Bad combinations name the key.
+  LayerQuant bad = q;
+  bad.activations = arith::IntFormat{8, true};
+  EXPECT_THROW(QuantizedExecutor(net, all_layers(g, bad), 1), InputError);
+  bad = q;
+  bad.lns_alpha = 2;  // < b + 1
+  EXPECT_THROW(QuantizedExecutor(net, all_layers(g, bad), 1), InputError);
 }
