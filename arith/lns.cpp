@@ -141,6 +141,13 @@ LnsLinearAcc::LnsLinearAcc(const LnsFormat& f, int alpha_, int acc_bits_) : fmt(
   lut = lns_pow2_table(fmt.frac_bits, alpha);
 }
 
+int lns_log_acc_bits(const LnsFormat& f, int acc_frac, uint64_t K) {
+  const int64_t need = (int64_t(2 * f.e_max()) << (acc_frac - f.frac_bits)) + (int64_t(ceil_log2(K)) << acc_frac);
+  int w = 2;
+  while ((int64_t{1} << (w - 1)) - 1 < need) ++w;
+  return w;
+}
+
 int lns_linear_acc_bits(const LnsFormat& f, int alpha, uint64_t K) {
   const int32_t q_min = (2 * f.e_min()) >> f.frac_bits, q_max = (2 * f.e_max()) >> f.frac_bits;
   return alpha + 2 + (q_max - q_min) + ceil_log2(K);

@@ -26,6 +26,7 @@
 //     F_acc-bit fixed point with truncation (no ROM).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -82,6 +83,18 @@ struct LnsLinearAcc {
   int32_t q_min = 0, q_max = 0;  // floor(p / γ) over every product of two nonzero codes
   LnsLinearAcc(const LnsFormat& f, int alpha, int acc_bits);
 };
+// The defaults of the units' free parameters, one place for the executor, the RTL
+// instances priced by power_models and the CLI: α = b + 4 (each table entry within
+// 2^-(b+5) of 2^(r/γ), a twentieth of the format's log step), F_acc = b + 4 capped at 7
+// (the largest F whose sb/db ROMs rtl/ holds, arith/lns_rom.h). A unit is sized for
+// kLnsUnitTerms products (one PE serves every layer): identical sums for any K up to it.
+inline constexpr uint64_t kLnsUnitTerms = 4096;
+inline int lns_default_alpha(const LnsFormat& f) { return f.frac_bits + 4; }
+inline int lns_default_acc_frac(const LnsFormat& f) { return f.frac_bits + 4 < 7 ? f.frac_bits + 4 : std::max(7, f.frac_bits); }
+// The log-domain sum's code width for K products: the products' logs plus log2 K of growth,
+// 2^(w-1) - 1 >= (2·e_max << (F - b)) + ceil(log2 K)·2^F.
+int lns_log_acc_bits(const LnsFormat& f, int acc_frac, uint64_t K);
+
 // The width that holds the sum of any K products exactly:
 //   alpha + 2 + (q_max - q_min) + ceil(log2 K)
 // (|term| <= LUT[γ-1] · 2^(q_max - q_min) < 2^(alpha + 1 + q_max - q_min), K of them, a sign bit).

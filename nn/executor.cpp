@@ -657,31 +657,25 @@ bool is_lns_accumulator(const std::string& a) { return a == "linear" || a == "lo
 
 arith::LnsLinearAcc lns_linear_unit(const LayerQuant& q, int64_t K) {
   const auto& f = std::get<arith::LnsFormat>(q.weights);
-  const int alpha = q.lns_alpha > 0 ? q.lns_alpha : f.frac_bits + 4;
+  const int alpha = q.lns_alpha > 0 ? q.lns_alpha : arith::lns_default_alpha(f);
   if (alpha < f.frac_bits + 1 || alpha > 40)
     throw InputError(f.name() + ": lns_alpha " + std::to_string(alpha) + " outside " + std::to_string(f.frac_bits + 1) +
                          "..40 (fewer than b + 1 table bits make neighbouring entries equal)",
                      {}, "lns_alpha");
-  const int bits = arith::lns_linear_acc_bits(f, alpha, uint64_t(std::max<int64_t>(K, 1)));
+  const uint64_t terms = std::max<uint64_t>(uint64_t(std::max<int64_t>(K, 1)), arith::kLnsUnitTerms);
+  const int bits = arith::lns_linear_acc_bits(f, alpha, terms);
   if (bits > 126) throw InputError(f.name() + ": its exact linear sum needs " + std::to_string(bits) + " bits (at most 126)", {}, "weights");
   return arith::LnsLinearAcc(f, alpha, bits);
 }
 
 arith::LnsLogAcc lns_log_unit(const LayerQuant& q, int64_t K) {
   const auto& f = std::get<arith::LnsFormat>(q.weights);
-  const int F = q.lns_acc_frac > 0 ? q.lns_acc_frac : f.frac_bits + 6;
+  const int F = q.lns_acc_frac > 0 ? q.lns_acc_frac : arith::lns_default_acc_frac(f);
   if (F < f.frac_bits || F > 20)
     throw InputError(f.name() + ": lns_acc_frac " + std::to_string(F) + " outside " + std::to_string(f.frac_bits) + "..20",
                      {}, "lns_acc_frac");
-  // The sum's log code holds the largest product's log plus the growth of K terms
-  // (log2 K + 1 in the integer part), two's complement.
-  const int64_t p_max = int64_t(2 * f.e_max()) << (F - f.frac_bits);
-  int growth = 1;
-  while ((int64_t{1} << growth) < std::max<int64_t>(K, 2)) ++growth;
-  const int64_t top = p_max + (int64_t(growth + 1) << F);
-  int bits = 2;
-  while (((int64_t{1} << (bits - 1)) - 1) < top) ++bits;
-  return arith::LnsLogAcc(f, F, bits, q.accumulator == "mitchell");
+  const uint64_t terms = std::max<uint64_t>(uint64_t(std::max<int64_t>(K, 1)), arith::kLnsUnitTerms);
+  return arith::LnsLogAcc(f, F, arith::lns_log_acc_bits(f, F, terms), q.accumulator == "mitchell");
 }
 
 AccRange QuantizedExecutor::acc_range(int i) const {

@@ -41,13 +41,15 @@ struct LayerQuant {
   arith::NumberFormat activations = arith::IntFormat{8, true};
   // int (acc_bits, overflow) | fp32 (sequential RNE) | for LNS operands (arith/lns.h, both
   // the same L(W_e, b)): linear (unit A: log-multiply, exact Kulisch sum of width
-  // arith::lns_linear_acc_bits for the layer's K: it cannot overflow; acc_bits does not
+  // arith::lns_linear_acc_bits: it cannot overflow; acc_bits does not
   // apply), log (unit B: the sum kept in the log domain with lns_acc_frac fraction bits,
   // sb/db tables) or mitchell (unit C: B with Mitchell's approximation, no table). B and C
   // add the K products in k order (the order is part of their result).
   std::string accumulator = "int";
-  int lns_alpha = 0;     // unit A's table fraction bits α; 0: b + 4
-  int lns_acc_frac = 0;  // units B/C: fraction bits F_acc of the sum's log; 0: b + 6
+  // The LNS units' parameters (0: arith::lns_default_alpha / lns_default_acc_frac); a unit
+  // is sized for max(K, arith::kLnsUnitTerms) products, as the PE that is priced.
+  int lns_alpha = 0;     // unit A's table fraction bits α
+  int lns_acc_frac = 0;  // units B/C: fraction bits F_acc of the sum's log
   int acc_bits = 32;
   arith::Overflow acc_overflow = arith::Overflow::wrap;  // wrap | saturate
   bool per_channel = true;          // weight scale per output channel, else per tensor

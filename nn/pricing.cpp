@@ -45,6 +45,21 @@ PeUnit pe_unit(const LayerQuant& q, const HardwareConfig& hw) {
     return pe;
   }
   const std::string fa = arith::format_name(q.activations), fw = arith::format_name(q.weights);
+  if (is_lns_accumulator(q.accumulator)) {
+    // The LNS units accumulate in place: output-stationary PEs. Sized for kLnsUnitTerms
+    // products (acc_bits 0), as the executor's unit for every K up to it.
+    if (ws) {
+      pe.note = "LNS units are priced output-stationary only";
+      return pe;
+    }
+    const std::string unit = q.accumulator == "linear" ? "lns_mac" : q.accumulator == "log" ? "lns_log_acc" : "lns_mitchell_acc";
+    pe.key = {unit, fa, fw, 0, "array"};
+    pe.key.lns_alpha = q.lns_alpha > 0 ? q.lns_alpha : -1;
+    pe.key.lns_acc_frac = q.lns_acc_frac > 0 ? q.lns_acc_frac : -1;
+    pe.label = unit + " " + fa;
+    pe.ok = true;
+    return pe;
+  }
   const bool ints = std::holds_alternative<arith::IntFormat>(q.activations) &&
                     std::holds_alternative<arith::IntFormat>(q.weights);
   if (ints && q.accumulator == "int" && hw.user_mac) {
@@ -106,6 +121,8 @@ LayerChains layer_chains(const LayerQuant& q, const AccRange& range, const Layer
   const bool fp_acc = ops.fp32 || q.accumulator == "fp32";
   if (ops.fp32) {
     ca = cw = OperandCoder::fp32();
+  } else if (std::holds_alternative<arith::LnsFormat>(q.activations)) {
+    ca = cw = OperandCoder::integer(r.a_bits);  // the recorded operands are LNS codes
   } else if (!r.format.empty()) {
     ca = OperandCoder::format(std::get<arith::FloatFormat>(q.activations));
     cw = OperandCoder::format(std::get<arith::FloatFormat>(q.weights));

@@ -6,7 +6,10 @@
 namespace lpsim::power {
 
 std::string OpKey::str() const {
-  return unit + " " + fmt_a + "x" + fmt_b + " acc" + std::to_string(acc_bits) + " " + arch;
+  std::string s = unit + " " + fmt_a + "x" + fmt_b + " acc" + std::to_string(acc_bits) + " " + arch;
+  if (lns_alpha >= 0) s += " alpha" + std::to_string(lns_alpha);
+  if (lns_acc_frac >= 0) s += " F" + std::to_string(lns_acc_frac);
+  return s;
 }
 
 UnitEnergyRequest request_for(const OpKey& key) {
@@ -22,6 +25,13 @@ UnitEnergyRequest request_for(const OpKey& key) {
     r.is_signed = ia->is_signed || ib->is_signed;
     r.a_bits = ia->bits + (r.is_signed && !ia->is_signed ? 1 : 0);
     r.b_bits = ib->bits + (r.is_signed && !ib->is_signed ? 1 : 0);
+    return r;
+  }
+  const auto* la = std::get_if<arith::LnsFormat>(&fa);
+  if (la && key.fmt_a == key.fmt_b && key.unit.rfind("lns_", 0) == 0) {
+    r.format = key.fmt_a;
+    r.a_bits = r.b_bits = la->total_bits();
+    r.lns_alpha = key.lns_alpha, r.lns_acc_frac = key.lns_acc_frac;
     return r;
   }
   const auto* ffa = std::get_if<arith::FloatFormat>(&fa);
@@ -41,7 +51,8 @@ UnitEnergyRequest request_for(const OpKey& key) {
     return r;
   }
   throw InputError("no RTL unit for " + key.fmt_a + " x " + key.fmt_b +
-                   " (integer x integer, int4/uint4 x luq4 on luq_mac, or one floating-point format for both operands)");
+                   " (integer x integer, int4/uint4 x luq4 on luq_mac, one floating-point format for both operands, or one LNS "
+                   "format on lns_mac, lns_mac_bins, lns_log_acc, lns_mitchell_acc)");
 }
 
 GateLevelEnergyModel::GateLevelEnergyModel(CellLibrary lib, std::filesystem::path rtl_dir,

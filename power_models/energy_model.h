@@ -25,6 +25,9 @@ struct OpKey {
   std::string fmt_b;
   int acc_bits = 32;
   std::string arch = "array";  // array | booth | ripple | kogge_stone
+  // The LNS units (lns_mac, lns_mac_bins, lns_log_acc, lns_mitchell_acc; fmt_a == fmt_b an
+  // lns<N>_b<b>): α and F_acc, -1 for arith's defaults; acc_bits 0: sized for kLnsUnitTerms.
+  int lns_alpha = -1, lns_acc_frac = -1;
   std::string str() const;
 };
 

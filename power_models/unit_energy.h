@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "arith/lns.h"
 #include "power_models/gate_energy.h"
 #include "power_models/netlist.h"
 #include "power_models/synth.h"
@@ -26,7 +27,7 @@ struct ChainStep {
 };
 inline constexpr uint8_t kStepClear = 1, kStepEnable = 2, kStepLoad = 4;
 
-inline constexpr uint64_t kLnsDefaultTerms = 4096;
+inline constexpr uint64_t kLnsDefaultTerms = arith::kLnsUnitTerms;  // (arith/lns.h)
 
 struct UnitEnergyRequest {
   std::string unit = "mul";   // mul | mac | mac_ws | acc | add | pann_add | pann_mac | luq_mul | luq_mac | fp_add | fp_mul |
@@ -42,8 +43,8 @@ struct UnitEnergyRequest {
   // ROM). acc_bits is lns_mac's AccWidth, or the log-domain sum's AccExpBits; 0 takes the
   // width for K = kLnsDefaultTerms products (lns_linear_acc_bits; the products' log range
   // plus log2 K of growth). lns_mac_bins' bins hold kLnsDefaultTerms products.
-  int lns_alpha = -1;     // A, A': the conversion table's fraction bits (-1: b + 3)
-  int lns_acc_frac = -1;  // B, C: F_acc, the sum's log fraction bits (-1: b + 2, at most the ROM's 7)
+  int lns_alpha = -1;     // A, A': the conversion table's fraction bits (-1: arith::lns_default_alpha)
+  int lns_acc_frac = -1;  // B, C: F_acc, the sum's log fraction bits (-1: arith::lns_default_acc_frac)
   // The weight-stationary units (mac_ws, fp8_mac_ws, fp_mac_ws) load a new weight every
   // 64 steps per lane (no product on that step) and get a random partial sum psum_i every
   // step: uniform codes of acc_bits (mac_ws, uniform and recorded streams), the stream's
