@@ -97,13 +97,23 @@ Command add_energy(CLI::App& app, const bool& json) {
   CLI::App* sub = app.add_subcommand("energy", "Gate-level energy per operation and area of an RTL unit (Yosys + switching)");
   sub->add_option("--unit", o->req.unit,
                   "mul | mac | mac_ws | acc | add | pann_add | pann_mac | luq_mul | luq_mac | fp_add | fp_mul | fp_mul_rne | fp_mac | "
-                  "fp_mac_ws | fp8_mac | fp8_mac_ws (*_ws: weight-stationary systolic PEs; pann_mac: the PANN PE, "
-                  "energy per addition; luq_mac: the LUQ shift unit into an accumulator, --a-bits 4 (INT4) or 5 (a uint4 code))")
+                  "fp_mac_ws | fp8_mac | fp8_mac_ws | lns_mac | lns_mac_bins | lns_log_acc | lns_mitchell_acc (*_ws: "
+                  "weight-stationary systolic PEs; pann_mac: the PANN PE, energy per addition; luq_mac: the LUQ shift unit "
+                  "into an accumulator, --a-bits 4 (INT4) or 5 (a uint4 code); lns_*: log-number-system MACs of "
+                  "--format lns<N>_b<b>: A log-multiply + exact linear sum, A' the same in 2^b bins read out once per 64 "
+                  "products, B log-domain sum with sb/db tables, C the same with Mitchell's approximation)")
       ->capture_default_str();
   CLI::Option* format = sub->add_option(
       "--format", o->req.format,
-      "FP units only. fp_add, fp_mul_rne, fp_mac, fp_mac_ws: fp16 (default) | bf16 | fp32; fp_mul: fp8_e4m3 (default) | "
-      "fp8_e5m2; fp8_mac, fp8_mac_ws: fp8_e4m3 (default) | fp8_e5m2 | fp16");
+      "FP and LNS units only. fp_add, fp_mul_rne, fp_mac, fp_mac_ws: fp16 (default) | bf16 | fp32; fp_mul: fp8_e4m3 "
+      "(default) | fp8_e5m2; fp8_mac, fp8_mac_ws: fp8_e4m3 (default) | fp8_e5m2 | fp16; lns_*: lns<N>_b<b> (default "
+      "lns8_b3: sign + 7-bit log code with 3 fraction bits)");
+  CLI::Option* alpha = sub->add_option("--alpha", o->req.lns_alpha,
+                                       "lns_mac, lns_mac_bins: fraction bits of the 2^(r/2^b) table (default: lpsim's for the format, printed with the "
+                                       "unit's parameters)");
+  CLI::Option* acc_frac = sub->add_option("--acc-frac", o->req.lns_acc_frac,
+                                          "lns_log_acc, lns_mitchell_acc: fraction bits of the sum's log (default: lpsim's for the "
+                                          "format, printed with the unit's parameters)");
   CLI::Option* stream = sub->add_option(
       "--stream", o->req.stream,
       "uniform | gauss | laplace (quantised zero-mean) | FILE of operand pairs (two integers per line, each must fit "
@@ -120,7 +130,9 @@ Command add_energy(CLI::App& app, const bool& json) {
                             ->capture_default_str();
   CLI::Option* acc_bits =
       sub->add_option("--acc-bits", o->req.acc_bits,
-                      "accumulator width (mac: a_bits + b_bits .. 64; mac_ws: partial-sum width; acc: a_bits .. 64; pann_mac: each of its two sums)")
+                      "accumulator width (mac: a_bits + b_bits .. 64; mac_ws: partial-sum width; acc: a_bits .. 64; pann_mac: each of its two sums; "
+                      "lns_mac, lns_mac_bins: the linear sum, default exact for 4096 products; lns_log_acc, lns_mitchell_acc: "
+                      "the sum's log code, default the products' range plus 12 octaves)")
           ->capture_default_str();
   CLI::Option* sign = sub->add_flag("--signed,!--unsigned", o->req.is_signed,
                                     "two's complement operands (default) or unsigned (mul, mac, mac_ws, acc)");
@@ -140,7 +152,8 @@ Command add_energy(CLI::App& app, const bool& json) {
       sub->add_option_group("your own unit", "price your RTL beside lpsim's unit of the same kind (same flow, same stream)");
   o->user.add_to(own);
   CLI::Option* unit_opt = sub->get_option("--unit");
-  return {sub, [o, &json, format, stream, arch, a_bits, b_bits, acc_bits, sign, vectors, unit_delay, unit_opt] {
+  return {sub, [o, &json, format, stream, arch, a_bits, b_bits, acc_bits, sign, vectors, unit_delay, unit_opt, alpha,
+                acc_frac] {
             auto given = [](const CLI::Option* opt) { return opt->count() > 0; };
             if (o->user.used()) {
               if (given(unit_opt))
@@ -162,25 +175,30 @@ Command add_energy(CLI::App& app, const bool& json) {
               throw InputError("unknown model '" + o->model + "' (known: gate, analytic)", {}, "--model");
             const bool fp = unit == "fp_add" || unit == "fp_mul" || unit == "fp_mul_rne" || unit == "fp_mac" ||
                             unit == "fp_mac_ws" || unit == "fp8_mac" || unit == "fp8_mac_ws";
+            const bool lns = unit == "lns_mac" || unit == "lns_mac_bins" || unit == "lns_log_acc" || unit == "lns_mitchell_acc";
             // Natural defaults per unit: the first architecture and format each takes.
             if (!given(arch)) o->req.arch = unit == "add" ? "ripple" : "array";
             if (!given(a_bits) && unit == "luq_mac") o->req.a_bits = 4;
-            if (!given(format)) o->req.format = unit == "fp_mul" || unit == "fp8_mac" || unit == "fp8_mac_ws" ? "fp8_e4m3" : "fp16";
+            if (!given(format))
+              o->req.format = lns ? "lns8_b3" : unit == "fp_mul" || unit == "fp8_mac" || unit == "fp8_mac_ws" ? "fp8_e4m3" : "fp16";
+            if (!given(acc_bits) && lns) o->req.acc_bits = 0;  // the unit's own default width
             // An option the unit does not take is an error, not silently ignored.
             auto takes = [&](const CLI::Option* opt) -> bool {
-              if (opt == format) return fp;
+              if (opt == format) return fp || lns;
+              if (opt == alpha) return unit == "lns_mac" || unit == "lns_mac_bins";
+              if (opt == acc_frac) return unit == "lns_log_acc" || unit == "lns_mitchell_acc";
               if (opt == arch) return unit == "mul" || unit == "mac" || unit == "mac_ws" || unit == "add";
-              if (opt == a_bits) return !fp && unit != "luq_mul";
+              if (opt == a_bits) return !fp && !lns && unit != "luq_mul";
               if (opt == b_bits)
                 return unit == "mul" || unit == "mac" || unit == "mac_ws" || unit == "pann_add" || unit == "pann_mac";
               if (opt == acc_bits)
-                return unit == "mac" || unit == "mac_ws" || unit == "acc" || unit == "pann_mac" || unit == "luq_mac";
+                return unit == "mac" || unit == "mac_ws" || unit == "acc" || unit == "pann_mac" || unit == "luq_mac" || lns;
               if (opt == sign) return unit == "mul" || unit == "mac" || unit == "mac_ws" || unit == "acc";
               return true;
             };
-            for (const CLI::Option* opt : {format, arch, a_bits, b_bits, acc_bits, sign})
+            for (const CLI::Option* opt : {format, arch, a_bits, b_bits, acc_bits, sign, alpha, acc_frac})
               if (given(opt) && !takes(opt))
-                throw InputError("does not apply to --unit " + unit + (fp ? " (its operands are given by --format)" : ""),
+                throw InputError("does not apply to --unit " + unit + (fp || lns ? " (its operands are given by --format)" : ""),
                                  {}, opt->get_name());
             o->req.rtl_dir = power::rtl_dir();
             o->req.cache_dir = o->cache;
