@@ -51,7 +51,7 @@ void prepare_lns_checked(const UnitEnergyRequest& req, UnitEnergyReport& rep) {
   const arith::LnsFormat f = arith::parse_lns_format(req.format);
   const std::string e = std::to_string(f.exp_bits), b = std::to_string(f.frac_bits);
   if (req.unit == "lns_mac" || req.unit == "lns_mac_bins") {
-    const int alpha = req.lns_alpha >= 0 ? req.lns_alpha : f.frac_bits + 3;
+    const int alpha = req.lns_alpha >= 0 ? req.lns_alpha : arith::lns_default_alpha(f);
     if (f.frac_bits > arith::kLnsRomMaxFracBits || alpha < f.frac_bits + 1 || alpha > arith::kLnsRomMaxAlpha)
       throw InputError("the conversion ROM (rtl/lns_pow2_rom.sv) holds b = 0.." + std::to_string(arith::kLnsRomMaxFracBits) +
                            " and alpha = b+1.." + std::to_string(arith::kLnsRomMaxAlpha) + ", not " + f.name() +
@@ -65,19 +65,14 @@ void prepare_lns_checked(const UnitEnergyRequest& req, UnitEnergyReport& rep) {
       rep.params["BinWidth"] = std::to_string(u.q_max - u.q_min + 2 + ceil_log2(kLnsDefaultTerms));
     return;
   }
-  const int F = req.lns_acc_frac >= 0 ? req.lns_acc_frac : std::min(f.frac_bits + 2, arith::kLnsRomMaxAccFrac);
+  const int F = req.lns_acc_frac >= 0 ? req.lns_acc_frac : arith::lns_default_acc_frac(f);
   const bool mitchell = req.unit == "lns_mitchell_acc";
   if (F < f.frac_bits || (!mitchell && F > arith::kLnsRomMaxAccFrac))
     throw InputError("F_acc must be in [b, " + std::string(mitchell ? "20" : std::to_string(arith::kLnsRomMaxAccFrac) +
                                                                             " (the sb/db ROMs in rtl/lns_gauss_rom.sv)") +
                          "], got " + std::to_string(F) + " for " + f.name(),
                      {}, "--acc-frac");
-  int acc = req.acc_bits;
-  if (acc <= 0) {  // the products' logs and log2 K of growth: e_max >= p_max + ceil(log2 K)·2^F
-    const int64_t need = (int64_t(2 * f.e_max()) << (F - f.frac_bits)) + (int64_t(ceil_log2(kLnsDefaultTerms)) << F);
-    for (acc = 2; (int64_t{1} << (acc - 1)) - 1 < need; ++acc) {
-    }
-  }
+  const int acc = req.acc_bits > 0 ? req.acc_bits : arith::lns_log_acc_bits(f, F, kLnsDefaultTerms);
   if (acc > 31) throw InputError("the log-domain sum's code is at most 31 bits, got " + std::to_string(acc), {}, "--acc-bits");
   const arith::LnsLogAcc u(f, F, acc, mitchell);  // InputError when the products do not fit
   rep.module = "lns_log_acc";
