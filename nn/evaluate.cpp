@@ -1,5 +1,7 @@
 #include "nn/evaluate.h"
 
+#include "nn/dot_error.h"
+
 #include <chrono>
 #include <cmath>
 
@@ -104,6 +106,14 @@ json price_inference(QuantizedExecutor& ex, const PricingContext& ctx, const std
       if (!q.activation_channel_bits.empty()) L["activation_channel_bits"] = q.activation_channel_bits;
       L["bias_corrected"] = ex.bias_correction_offsets(lc.node).defined();
       if (!p.mix.empty()) L["bit_mix"] = p.mix;
+    }
+    if (q.quantised) {  // the unit's dot-product error on this layer's real operands (nn/dot_error.h)
+      json de = json::array();
+      for (const DotErrorPoint& d : dot_product_error(q, ex.recorded()[lc.node], ex.input_scale(lc.node), {64, 256, 1024, 4096},
+                                                      64, ctx.hw.seed))
+        de.push_back({{"K", d.K}, {"samples", d.samples}, {"rel_rms_accumulation", d.rel_rms_accumulation},
+                      {"rel_rms_total", d.rel_rms_total}});
+      if (!de.empty()) L["dot_error"] = de;
     }
     wbits_sum += wb * double(lc.macs);
     abits_sum += (L.contains("activation_bits_mean") ? L["activation_bits_mean"].get<double>() : 32.0) * double(lc.macs);

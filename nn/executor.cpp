@@ -777,6 +777,8 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
     if (ops) {
       ops->cols = cols.contiguous(), ops->w = w, ops->fp32 = false, ops->act_zero = 0;
       ops->weight_zero = wzero_[i], ops->weight_offset = torch::Tensor(), ops->lns_flags = g.flags;
+      ops->cols_real = im2col_rows(nd, input.to(torch::kFloat32)).contiguous();
+      ops->w_real = wfold_[i].t().contiguous(), ops->weight_scale = wscale_[i];
     }
     return to_output(g.values);
   }
@@ -798,6 +800,8 @@ torch::Tensor QuantizedExecutor::accumulate(int i, const torch::Tensor& input, L
     ops->act_zero = za;
     ops->weight_zero = wzero_[i];
     ops->weight_offset = wcorr_[i].defined() ? wcorr_[i] / wscale_[i] : torch::Tensor();
+    ops->cols_real = im2col_rows(nd, input.to(torch::kFloat32)).contiguous();
+    ops->w_real = wfold_[i].t().contiguous(), ops->weight_scale = wscale_[i];
   }
   auto gemm_exact = [&](const torch::Tensor& a, const torch::Tensor& w, torch::ScalarType t) {
     if (conv)

@@ -196,6 +196,11 @@ struct LayerOperands {
   torch::Tensor weight_offset;
   // LNS layers: the sticky overflow (A) or saturation (B, C) flag of each output (bool, M × N).
   torch::Tensor lns_flags;
+  // The real operands behind the codes (quantised layers): the im2col'ed FP32 input
+  // (M × K, float32), the folded weights (K × N, float64) and each output channel's weight
+  // scale (float64, N); the activation scale is the executor's input_scale(). For
+  // measuring a unit's error against FP64 (nn/dot_error.h).
+  torch::Tensor cols_real, w_real, weight_scale;
   // Recorded by forward(): the layer's accumulator values as accumulate() returns them
   // (before rescaling), for checking another engine (sim/, the SystemC array) against them.
   torch::Tensor acc;

@@ -951,6 +951,19 @@ RunSummary run_scenario(const Scenario& s, const RunOptions& opt) {
   report["dataset"] = json::parse(data.report_json);  // the data and its preprocessing (nn/data.h)
   atomic_write_file(s.output_dir / "summary.csv", csv);
   atomic_write_file(s.output_dir / "layers.csv", lcsv);
+  {  // the units' dot-product error as K grows, per configuration and layer (nn/dot_error.h)
+    std::string dcsv = "config,layer,weights,activations,accumulator,K,samples,rel_rms_accumulation,rel_rms_total\n";
+    for (const auto& j : all)
+      for (const auto& l : j["layers"])
+        if (l.contains("dot_error"))
+          for (const auto& d : l["dot_error"])
+            dcsv += fmt::format("{},{},{},{},{},{},{},{:.6g},{:.6g}\n", csv_escape(j["name"].get<std::string>()),
+                                l["layer"].get<std::string>(), l["weights"].get<std::string>(),
+                                l["activations"].get<std::string>(), l["accumulator"].get<std::string>(),
+                                d["K"].get<int64_t>(), d["samples"].get<int>(), d["rel_rms_accumulation"].get<double>(),
+                                d["rel_rms_total"].get<double>());
+    atomic_write_file(s.output_dir / "dot_error.csv", dcsv);
+  }
   atomic_write_file(s.output_dir / "report.json", report.dump(2));
   atomic_write_file(s.output_dir / "timing.json", timing_all.dump(2));
   atomic_write_file(s.output_dir / "timing.csv", tcsv);

@@ -8,6 +8,7 @@
 #include "arith/fp_units.h"
 #include "arith/int_units.h"
 #include "arith/quantize.h"
+#include "nn/dot_error.h"
 #include "nn/executor.h"
 #include "nn/train.h"
 #include "tests/nn/nn_fixtures.h"
@@ -536,4 +537,41 @@ TEST(Executor, LnsLayersMatchGoldenUnits) {
   bad = q;
   bad.lns_alpha = 2;  // < b + 1
   EXPECT_THROW(QuantizedExecutor(net, all_layers(g, bad), 1), InputError);
+}
+
+// Dot-product error on real operands (nn/dot_error.h): an integer MAC accumulates exactly
+// (no accumulation error, only quantisation), unit A's error is its table's rounding (below
+// 2^-alpha relative even at K = 4096), unit B's grows with K as its sum stagnates
+// (F_acc = 7: an equal term stops counting after ~2^8/ln 2 additions), and the same seed
+// gives the same figures.
+TEST(Executor, DotProductErrorOfTheUnits) {
+  GraphNet net = trained("lenet5");
+  const Graph& g = net->graph();
+  auto x = data().test.images.slice(0, 0, 4);
+  const int i = node_index(g, "fc1");
+  auto errors = [&](LayerQuant q, uint64_t seed) {
+    QuantizedExecutor ex(net, all_layers(g, q), 1);
+    ex.calibrate(data().train.images.slice(0, 0, 256));
+    ex.record_next_forward();
+    ex.forward(x);
+    return dot_product_error(ex.layer(i), ex.recorded()[size_t(i)], ex.input_scale(i), {64, 4096}, 64, seed);
+  };
+  LayerQuant q;
+  q.quantised = true;
+  const auto i8 = errors(q, 1);
+  ASSERT_EQ(i8.size(), 2u);
+  for (const auto& d : i8) {
+    EXPECT_EQ(d.rel_rms_accumulation, 0.0);
+    EXPECT_GT(d.rel_rms_total, 0.0);
+    EXPECT_LT(d.rel_rms_total, 0.1);
+  }
+  q.weights = q.activations = arith::parse_lns_format("lns8_b3");
+  q.accumulator = "linear";
+  const auto a = errors(q, 1);
+  for (const auto& d : a) EXPECT_LT(d.rel_rms_accumulation, std::ldexp(1.0, -lns_linear_unit(q, d.K).alpha)) << d.K;
+  q.accumulator = "log";
+  const auto b = errors(q, 1), b2 = errors(q, 1);
+  EXPECT_GT(b[1].rel_rms_accumulation, 2 * b[0].rel_rms_accumulation);
+  EXPECT_GT(b[1].rel_rms_accumulation, 10 * a[1].rel_rms_accumulation);
+  EXPECT_EQ(b[1].rel_rms_total, b2[1].rel_rms_total);
 }
