@@ -27,6 +27,12 @@ declare -A SETS=(
   [fp_mac_ws]="ExpBits=8 ManBits=23|ExpBits=5 ManBits=10"
   [fp_mul_fp32]="ExpBits=4 ManBits=3 Bias=7 FnSpecials=1|ExpBits=5 ManBits=2 Bias=15 FnSpecials=0|ExpBits=5 ManBits=10 Bias=15 FnSpecials=0"
   [fp_mul]="ExpBits=4 ManBits=3 Bias=7 FnSpecials=1|ExpBits=5 ManBits=2 Bias=15 FnSpecials=0"
+  [lns_mac]="ExpBits=7 FracBits=3 Alpha=6 AccWidth=51|ExpBits=7 FracBits=3 Alpha=5 AccWidth=24|ExpBits=4 FracBits=0 Alpha=1 AccWidth=20|ExpBits=9 FracBits=5 Alpha=7 AccWidth=52"
+  [lns_mac_bins]="ExpBits=7 FracBits=3 Alpha=6 AccWidth=51 BinWidth=45|ExpBits=4 FracBits=0 Alpha=1 AccWidth=20 BinWidth=34|ExpBits=9 FracBits=5 Alpha=7 AccWidth=52 BinWidth=45"
+  [lns_log_acc]="AccFrac=3 AccExpBits=8|AccFrac=3 AccExpBits=8 Mitchell=1|AccFrac=5 AccExpBits=10|ExpBits=4 FracBits=0 AccFrac=1 AccExpBits=6|ExpBits=4 FracBits=0 AccFrac=1 AccExpBits=6 Mitchell=1|ExpBits=9 FracBits=4 AccFrac=7 AccExpBits=12|ExpBits=9 FracBits=4 AccFrac=6 AccExpBits=12 Mitchell=1"
+  # Generated ROMs (arith/lns_rom.h): the corners of their parameter ranges.
+  [lns_pow2_rom]="FracBits=0 Alpha=1|FracBits=3 Alpha=6|FracBits=5 Alpha=16"
+  [lns_gauss_rom]="AccFrac=0|AccFrac=3|AccFrac=7"
 )
 fail=0; n=0
 for unit in $(ls "$RTL"/*.sv | xargs -n1 basename | sed 's/\.sv$//'); do

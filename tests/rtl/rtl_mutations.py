@@ -52,6 +52,21 @@ FP8WS_E4M3 = ("fp8_mac_ws", "-GExpBits=4 -GManBits=3 -GBias=7 -GFnSpecials=1",
 FPWS_FP16 = ("fp_mac_ws", "-GExpBits=5 -GManBits=10", "check_fp_mac_ws<Vdut>(lpsim::arith::fp16(), o)")
 FP8MAC_FP16 = ("fp8_mac", "-GExpBits=5 -GManBits=10 -GBias=15 -GFnSpecials=0", "check_fp8_mac<Vdut>(lpsim::arith::fp16(), o)")
 
+L8 = "lpsim::arith::LnsFormat{7, 3}"
+LNS_MAC = ("lns_mac", "-GExpBits=7 -GFracBits=3 -GAlpha=5 -GAccWidth=24", f"check_lns_mac<Vdut>({L8}, 5, 24, 1, o)")
+LNS_MAC_R2 = ("lns_mac", "-GExpBits=4 -GFracBits=0 -GAlpha=1 -GAccWidth=20",
+              "check_lns_mac<Vdut>(lpsim::arith::LnsFormat{4, 0}, 1, 20, 1, o)")
+LNS_BINS = ("lns_mac_bins", "-GExpBits=7 -GFracBits=3 -GAlpha=5 -GAccWidth=24 -GBinWidth=40",
+            f"check_lns_mac_bins<Vdut>({L8}, 5, 24, 40, 1, o)")
+LNS_LOG = ("lns_log_acc", "-GExpBits=7 -GFracBits=3 -GAccFrac=3 -GAccExpBits=8 -GMitchell=0",
+           f"check_lns_log<Vdut>({L8}, 3, 8, 0, 1, o)")
+LNS_LOG5 = ("lns_log_acc", "-GExpBits=7 -GFracBits=3 -GAccFrac=5 -GAccExpBits=10 -GMitchell=0",
+            f"check_lns_log<Vdut>({L8}, 5, 10, 0, 1, o)")
+LNS_MIT = ("lns_log_acc", "-GExpBits=7 -GFracBits=3 -GAccFrac=3 -GAccExpBits=8 -GMitchell=1",
+           f"check_lns_log<Vdut>({L8}, 3, 8, 1, 1, o)")
+LNS_MIT5 = ("lns_log_acc", "-GExpBits=7 -GFracBits=3 -GAccFrac=5 -GAccExpBits=10 -GMitchell=1",
+            f"check_lns_log<Vdut>({L8}, 5, 10, 1, 1, o)")
+
 # (file, original text, mutated text, unit to check it with)
 MUTANTS = [
     ("fp_mul_rne.sv", "assign up    = guard & (rest | kept[0]);", "assign up    = guard;", FPMULRNE_E5M2),
@@ -181,6 +196,69 @@ MUTANTS = [
      "      sum_neg_o  <= '0;\n      overflow_o <= 1'b1;\n    end else if (clear_i)", PANN_MAC),
     ("pann_mac.sv", "      count_q    <= '0;\n      neg_q      <= 1'b0;", "      count_q    <= RWidth'(2);\n      neg_q      <= 1'b0;",
      PANN_MAC_SAT),
+    # The LNS units (issue 17). A: zero detection, the product's log (sign extension, floor
+    # split, q - q_min), the table index, the sign through the adder's carry, the sign
+    # extension of the sum, the sticky flag and its two-sided range test, clear over enable.
+    ("lns_mac.sv", " | (b_i[ExpBits-1:0] == {1'b1, {(ExpBits-1){1'b0}}});", ";", LNS_MAC),
+    ("lns_mac.sv", "assign p    = {a_i[ExpBits-1], a_i[ExpBits-1:0]}", "assign p    = {1'b0, a_i[ExpBits-1:0]}", LNS_MAC),
+    # (p >> b logical instead of arithmetic would be an equivalent mutant: only the low
+    # $clog2(Span + 1) bits of q - q_min are used, and those do not see the fill bits.)
+    ("lns_mac.sv", "PW'($signed(p) >>> FracBits)", "PW'($signed(p) >>> (FracBits - 1))", LNS_MAC),
+    ("lns_mac.sv", "SW'(q - PW'(QMin))", "SW'(q - PW'(QMin) - 1'b1)", LNS_MAC),
+    ("lns_mac.sv", ".r_i(p[FracBits-1:0])", ".r_i(p[FracBits:1])", LNS_MAC),
+    ("lns_mac.sv", ".cin_i(neg)", ".cin_i(1'b0)", LNS_MAC),
+    ("lns_mac.sv", "assign mag      = zero ? '0 : ", "assign mag      = ", LNS_MAC),
+    ("lns_mac.sv", "assign acc_ext  = SumW'($signed(acc_o));", "assign acc_ext  = SumW'(acc_o);", LNS_MAC),
+    ("lns_mac.sv", "overflow_o <= overflow_o | ovf;", "overflow_o <= ovf;", LNS_MAC),
+    ("lns_mac.sv", " && (sum[SumW-1:AccWidth-1] != '1)", "", LNS_MAC),
+    ("lns_mac.sv", "end else if (clear_i) begin", "end else if (clear_i && !en_i) begin", LNS_MAC),
+    ("lns_mac.sv", "if (!rst_ni) begin\n      acc_o      <= '0;\n      overflow_o <= 1'b0;",
+     "if (!rst_ni) begin\n      acc_o      <= '0;\n      overflow_o <= 1'b1;", LNS_MAC),
+    ("lns_mac.sv", "if (!rst_ni) begin\n      acc_o      <= '0;", "if (!rst_ni) begin\n      acc_o      <= AccWidth'(1);", LNS_MAC),
+    ("lns_mac.sv", ".FracBits(0), .Alpha(Alpha)) u_lut (.r_i(1'b0)", ".FracBits(0), .Alpha(Alpha)) u_lut (.r_i(1'b1)", LNS_MAC_R2),
+    # A': the enable of the addressed bin only, zero products skipped, the one-hot's sign,
+    # the read-out's operand isolation, sign extension and range test, clear, reset.
+    ("lns_mac_bins.sv", "en_i && !zero && r == RW'(g)", "en_i && r == RW'(g)", LNS_BINS),
+    ("lns_mac_bins.sv", "en_i && !zero && r == RW'(g)", "en_i && !zero", LNS_BINS),
+    ("lns_mac_bins.sv", ".cin_i(neg)", ".cin_i(1'b0)", LNS_BINS),
+    ("lns_mac_bins.sv", "assign bin_iso = bin_q & {(Gamma*BinWidth){read_i}};", "assign bin_iso = bin_q;", LNS_BINS),
+    ("lns_mac_bins.sv", "OutW'($signed(bin_iso[g*BinWidth +: BinWidth]))", "OutW'(bin_iso[g*BinWidth +: BinWidth])", LNS_BINS),
+    ("lns_mac_bins.sv", " && (total[OutW-1:AccWidth-1] != '1)", "", LNS_BINS),
+    ("lns_mac_bins.sv", "assign shift = SW'(q - PW'(QMin));", "assign shift = SW'(q - PW'(QMin) + 1'b1);", LNS_BINS),
+    ("lns_mac_bins.sv", "end else if (clear_i) begin", "end else if (clear_i && !en_i) begin", LNS_BINS),
+    ("lns_mac_bins.sv", "if (!rst_ni) begin\n        bin_q[g*BinWidth +: BinWidth] <= '0;",
+     "if (!rst_ni) begin\n        bin_q[g*BinWidth +: BinWidth] <= BinWidth'(1);", LNS_BINS),
+    # B and C: the comparison of the logs, the sign rule, exact cancellation, the first term,
+    # the scaling of the product's log, saturation (value, sign, flag) and flush, the table
+    # and Mitchell's approximations, clear, reset values.
+    ("lns_log_acc.sv", "assign ge       = ~diff[EW];", "assign ge       = diff[EW];", LNS_LOG),
+    ("lns_log_acc.sv", "assign same     = neg_q == s;", "assign same     = 1'b1;", LNS_LOG),
+    ("lns_log_acc.sv", "assign cancel = !same && d == '0;", "assign cancel = 1'b0;", LNS_LOG),
+    ("lns_log_acc.sv", "assign below  = $signed(res) < $signed(EMinSum);", "assign below  = 1'b0;", LNS_LOG),
+    ("lns_log_acc.sv", "assign above  = $signed(res) > $signed(EMaxSum);", "assign above  = 1'b0;", LNS_MIT),
+    ("lns_log_acc.sv", "        neg_q       <= top_neg;\n        saturated_o <= 1'b1;",
+     "        neg_q       <= 1'b0;\n        saturated_o <= 1'b1;", LNS_LOG),
+    ("lns_log_acc.sv", "        saturated_o <= 1'b1;", "        saturated_o <= saturated_o;", LNS_MIT),
+    ("lns_log_acc.sv", "      if (acc_zero) begin", "      if (1'b0) begin", LNS_LOG),
+    ("lns_log_acc.sv", "<< (AccFrac - FracBits);", "<< (AccFrac - FracBits + 1);", LNS_LOG5),
+    ("lns_log_acc.sv", "assign delta = same ? RW'(sb) : -(RW'(db));", "assign delta = same ? RW'(sb) : RW'(db);", LNS_LOG5),
+    ("lns_log_acc.sv", "assign d        = ge ? diff : -diff;", "assign d        = diff;", LNS_LOG5),
+    ("lns_log_acc.sv", "assign k = (d + (EW + 1)'((1 << AccFrac) - 1)) >> AccFrac;", "assign k = d >> AccFrac;", LNS_MIT5),
+    ("lns_log_acc.sv", "assign f    = AccFrac'(-d);", "assign f    = AccFrac'(d);", LNS_MIT5),
+    ("lns_log_acc.sv", "for (int i = 0; i <= AccFrac; i++)", "for (int i = 0; i < AccFrac; i++)", LNS_MIT5),
+    ("lns_log_acc.sv", "((RW'(lead) - RW'(AccFrac)) << AccFrac)", "((RW'(AccFrac) - RW'(lead)) << AccFrac)", LNS_MIT5),
+    ("lns_log_acc.sv", "assign delta = same ? RW'(pow2) : log_w;", "assign delta = same ? RW'(pow2) : RW'(0);", LNS_MIT),
+    ("lns_log_acc.sv", "end else if (clear_i) begin", "end else if (clear_i && !en_i) begin", LNS_MIT),
+    ("lns_log_acc.sv", "if (!rst_ni) begin\n      e_q         <= ZeroCode;", "if (!rst_ni) begin\n      e_q         <= '0;", LNS_LOG),
+    ("lns_log_acc.sv", "      saturated_o <= 1'b0;\n    end else if (clear_i)", "      saturated_o <= 1'b1;\n    end else if (clear_i)",
+     LNS_MIT),
+    ("lns_log_acc.sv", "      neg_q       <= 1'b0;\n      saturated_o <= 1'b0;\n    end else if (en_i",
+     "      neg_q       <= 1'b0;\n      saturated_o <= saturated_o;\n    end else if (en_i", LNS_LOG),
+    # The generated ROMs: one entry each, as a stale or hand-edited table would differ.
+    ("lns_pow2_rom.sv", "3'd5: lut_o = 6'd49;", "3'd5: lut_o = 6'd48;", LNS_MAC),
+    ("lns_gauss_rom.sv", "32'd10: begin sb_o = 4'd4; db_o = 8'd6; end", "32'd10: begin sb_o = 4'd4; db_o = 8'd7; end", LNS_LOG),
+    ("lns_gauss_rom.sv", "32'd35: begin sb_o = 4'd1; db_o = 8'd1; end", "32'd35: begin sb_o = 4'd0; db_o = 8'd1; end", LNS_LOG),
+
 ]
 
 
@@ -191,7 +269,8 @@ def build_and_run(src, unit, workdir):
     cmd = (["verilator", "--cc", "--exe", "--build", "-j", "1", "--trace", "-Wno-fatal", "-Wno-lint", "-Wno-style",
             "-O1", "--Mdir", workdir, "--prefix", "Vdut", "-y", src] + gparams.split() +
            ["--top-module", top, os.path.join(src, top + ".sv"), os.path.join(ROOT, "tests/rtl/mutant_driver.cpp"),
-            os.path.join(ROOT, "arith/float_format.cpp"),
+            os.path.join(ROOT, "arith/float_format.cpp")] +
+           ([os.path.join(ROOT, "arith/lns.cpp")] if "lns" in call else []) + [
             "-CFLAGS", f"-std=c++20 -O1 -I{ROOT}", "-CFLAGS", f"-DCHECK_CALL='{call}'", "-o", "dut"])
     b = subprocess.run(cmd, capture_output=True, text=True)
     if b.returncode != 0:
