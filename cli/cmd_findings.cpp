@@ -96,6 +96,27 @@ Command add_energy_findings(CLI::App& app, const bool& json) {
             Req i4 = req("mul", "array");
             i4.a_bits = i4.b_bits = 4;
             measure("5 LUQ vs INT4", "signed INT4 x INT4 array multiplier", i4);
+            // Log-domain units against integer MACs (issue 17), N(0,1) operands on both
+            // (quantised onto the integer grid, nearest in the log domain for LNS). Formats
+            // of matched dynamic range: lns4_b1 spans 2^3 as INT4 spans 7, lns6_b2 2^7.5 as
+            // INT8 127; lns8_b3 matches INT8's width. Linear units sized for 4096 products.
+            for (const int bits : {4, 8}) {
+              Req im = req("mac", "array");
+              im.a_bits = im.b_bits = bits;
+              im.stream = "gauss";
+              measure("7 LNS vs INT", fmt::format("signed INT{} MAC, 32b accumulator, quantised Gaussian operands", bits), im);
+            }
+            for (const char* f : {"lns4_b1", "lns6_b2", "lns8_b3"})
+              for (const auto& [unit, what] : {std::pair{"lns_mac", "A log-multiply, exact linear sum"},
+                                               std::pair{"lns_mac_bins", "A' gamma bins, read out per 64"},
+                                               std::pair{"lns_log_acc", "B log-domain sum, sb/db ROMs"},
+                                               std::pair{"lns_mitchell_acc", "C Mitchell, no ROM"}}) {
+                Req l = req(unit);
+                l.format = f;
+                l.acc_bits = 0;  // the width for arith::kLnsUnitTerms products
+                l.stream = "gauss";
+                measure("7 LNS vs INT", fmt::format("{} {}", f, what), l);
+              }
             Req a8 = req("add", "ripple");
             a8.a_bits = 8;
             measure("6 Horowitz", "int8 add (ripple)", a8, "0.03 pJ");
