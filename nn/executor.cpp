@@ -3,6 +3,7 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <limits>
 #include <span>
 
@@ -84,8 +85,30 @@ LnsGemm lns_gemm(const LayerQuant& q, const torch::Tensor& a, const torch::Tenso
   double* val = g.values.data_ptr<double>();
   bool* flag = g.flags.data_ptr<bool>();
   std::vector<double> max_abs(size_t(M), 0.0);
-  if (q.accumulator == "linear") {
-    const arith::LnsLinearAcc u = lns_linear_unit(q, K);
+  const std::optional<arith::LnsLinearAcc> lin =
+      q.accumulator == "linear" ? std::optional<arith::LnsLinearAcc>(lns_linear_unit(q, K)) : std::nullopt;
+  if (lin && lin->fmt.total_bits() <= 9 && lin->acc_bits <= 63) {
+    // Narrow codes: every product's term, as the golden step adds it to zero, in a table;
+    // the unit's width holds any K of them (lns_linear_acc_bits), so no partial sum wraps
+    // and the int64 sum of the terms is the unit's register, bit for bit.
+    const arith::LnsLinearAcc& u = *lin;
+    const int bits = u.fmt.total_bits();
+    std::vector<int64_t> term(size_t{1} << (2 * bits));
+    for (uint32_t a = 0; a < (1u << bits); ++a)
+      for (uint32_t b = 0; b < (1u << bits); ++b)
+        term[(size_t(a) << bits) | b] = int64_t(arith::lns_unit_a_step(u, {}, a, b).sum);
+    arith::parallel_chunks(size_t(M), 16, threads, [&](size_t m0, size_t m1) {
+      for (size_t m = m0; m < m1; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          int64_t sum = 0;
+          const uint32_t *x = &ac[m * size_t(K)], *y = &wc[size_t(n * K)];
+          for (int64_t k = 0; k < K; ++k) sum += term[(size_t(x[k]) << bits) | y[k]];
+          val[int64_t(m) * N + n] = arith::lns_linear_value(u, sum);
+          max_abs[m] = std::max(max_abs[m], std::fabs(double(sum)));
+        }
+    });
+  } else if (lin) {
+    const arith::LnsLinearAcc& u = *lin;
     arith::parallel_chunks(size_t(M), 16, threads, [&](size_t m0, size_t m1) {
       for (size_t m = m0; m < m1; ++m)
         for (int64_t n = 0; n < N; ++n) {
