@@ -1,5 +1,7 @@
 #include "nn/scenario.h"
 
+#include "arith/lns_rom.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -844,10 +846,12 @@ std::vector<Scenario> parse_scenario_tree_checked(const ScenarioTree& tree) {
       }
       r.get(c, "accumulator", key, spec.accumulator);
       r.one_of(c, "accumulator", key, spec.accumulator, {"int", "fp32", "linear", "log", "mitchell"});
+      // The ranges of the RTL every row is priced on (arith/lns_rom.h): the conversion ROM
+      // holds alpha up to 16, the sb/db ROMs of unit B F_acc up to 7 (C has no ROM).
       r.get(c, "lns_alpha", key, spec.lns_alpha);
-      r.range(c, "lns_alpha", key, spec.lns_alpha, 0, 40);
+      r.range(c, "lns_alpha", key, spec.lns_alpha, 0, arith::kLnsRomMaxAlpha);
       r.get(c, "lns_acc_frac", key, spec.lns_acc_frac);
-      r.range(c, "lns_acc_frac", key, spec.lns_acc_frac, 0, 20);
+      r.range(c, "lns_acc_frac", key, spec.lns_acc_frac, 0, spec.accumulator == "log" ? arith::kLnsRomMaxAccFrac : 20);
       r.get(c, "acc_bits", key, spec.acc_bits);
       r.range(c, "acc_bits", key, spec.acc_bits, 2, 62);
       r.get(c, "overflow", key, spec.overflow);
