@@ -85,52 +85,48 @@ LnsGemm lns_gemm(const LayerQuant& q, const torch::Tensor& a, const torch::Tenso
   double* val = g.values.data_ptr<double>();
   bool* flag = g.flags.data_ptr<bool>();
   std::vector<double> max_abs(size_t(M), 0.0);
-  const std::optional<arith::LnsLinearAcc> lin =
-      q.accumulator == "linear" ? std::optional<arith::LnsLinearAcc>(lns_linear_unit(q, K)) : std::nullopt;
-  if (lin && lin->fmt.total_bits() <= 9 && lin->acc_bits <= 63) {
+  // Every output (m, n) from its two code rows: one(x, y) -> {value, flag, |register|}.
+  struct Out {
+    double value;
+    bool flag;
+    double magnitude;
+  };
+  auto each_output = [&](const auto& one) {
+    arith::parallel_chunks(size_t(M), 16, threads, [&](size_t m0, size_t m1) {
+      for (size_t m = m0; m < m1; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          const Out o = one(&ac[m * size_t(K)], &wc[size_t(n * K)]);
+          val[int64_t(m) * N + n] = o.value, flag[int64_t(m) * N + n] = o.flag;
+          max_abs[m] = std::max(max_abs[m], o.magnitude);
+        }
+    });
+  };
+  if (q.accumulator != "linear") {
+    const arith::LnsLogAcc u = lns_log_unit(q, K);
+    each_output([&](const uint32_t* x, const uint32_t* y) {
+      arith::LnsLogSum r;
+      for (int64_t k = 0; k < K; ++k) r = arith::lns_log_step(u, r, x[k], y[k]);
+      return Out{arith::lns_log_value(u, r), r.saturated, 0.0};
+    });
+  } else if (const arith::LnsLinearAcc u = lns_linear_unit(q, K); u.fmt.total_bits() <= 9 && u.acc_bits <= 63) {
     // Narrow codes: every product's term, as the golden step adds it to zero, in a table;
     // the unit's width holds any K of them (lns_linear_acc_bits), so no partial sum wraps
     // and the int64 sum of the terms is the unit's register, bit for bit.
-    const arith::LnsLinearAcc& u = *lin;
     const int bits = u.fmt.total_bits();
     std::vector<int64_t> term(size_t{1} << (2 * bits));
     for (uint32_t a = 0; a < (1u << bits); ++a)
       for (uint32_t b = 0; b < (1u << bits); ++b)
         term[(size_t(a) << bits) | b] = int64_t(arith::lns_unit_a_step(u, {}, a, b).sum);
-    arith::parallel_chunks(size_t(M), 16, threads, [&](size_t m0, size_t m1) {
-      for (size_t m = m0; m < m1; ++m)
-        for (int64_t n = 0; n < N; ++n) {
-          int64_t sum = 0;
-          const uint32_t *x = &ac[m * size_t(K)], *y = &wc[size_t(n * K)];
-          for (int64_t k = 0; k < K; ++k) sum += term[(size_t(x[k]) << bits) | y[k]];
-          val[int64_t(m) * N + n] = arith::lns_linear_value(u, sum);
-          max_abs[m] = std::max(max_abs[m], std::fabs(double(sum)));
-        }
-    });
-  } else if (lin) {
-    const arith::LnsLinearAcc& u = *lin;
-    arith::parallel_chunks(size_t(M), 16, threads, [&](size_t m0, size_t m1) {
-      for (size_t m = m0; m < m1; ++m)
-        for (int64_t n = 0; n < N; ++n) {
-          arith::LnsAccResult r;
-          const uint32_t *x = &ac[m * size_t(K)], *y = &wc[size_t(n * K)];
-          for (int64_t k = 0; k < K; ++k) r = arith::lns_unit_a_step(u, r, x[k], y[k]);
-          val[int64_t(m) * N + n] = arith::lns_linear_value(u, r.sum);
-          flag[int64_t(m) * N + n] = r.overflow;
-          max_abs[m] = std::max(max_abs[m], std::fabs(double(r.sum)));
-        }
+    each_output([&](const uint32_t* x, const uint32_t* y) {
+      int64_t sum = 0;
+      for (int64_t k = 0; k < K; ++k) sum += term[(size_t(x[k]) << bits) | y[k]];
+      return Out{arith::lns_linear_value(u, sum), false, std::fabs(double(sum))};
     });
   } else {
-    const arith::LnsLogAcc u = lns_log_unit(q, K);
-    arith::parallel_chunks(size_t(M), 16, threads, [&](size_t m0, size_t m1) {
-      for (size_t m = m0; m < m1; ++m)
-        for (int64_t n = 0; n < N; ++n) {
-          arith::LnsLogSum r;
-          const uint32_t *x = &ac[m * size_t(K)], *y = &wc[size_t(n * K)];
-          for (int64_t k = 0; k < K; ++k) r = arith::lns_log_step(u, r, x[k], y[k]);
-          val[int64_t(m) * N + n] = arith::lns_log_value(u, r);
-          flag[int64_t(m) * N + n] = r.saturated;
-        }
+    each_output([&](const uint32_t* x, const uint32_t* y) {
+      arith::LnsAccResult r;
+      for (int64_t k = 0; k < K; ++k) r = arith::lns_unit_a_step(u, r, x[k], y[k]);
+      return Out{arith::lns_linear_value(u, r.sum), r.overflow, std::fabs(double(r.sum))};
     });
   }
   for (double v : max_abs) g.max_abs = std::max(g.max_abs, v);
