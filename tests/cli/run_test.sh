@@ -105,17 +105,32 @@ expect_error $'quantization:\n  configs:\n    - name: a\n      weights: int8\n  
 expect_error "hardware: {dataflow: row_stationary}" "hardware.dataflow: 'row_stationary' is not one of: output_stationary, weight_stationary"
 touch "$d/afile"
 expect_error "outputs: {dir: $d/afile/sub}" "bad.yaml:1:16: outputs.dir: cannot create output directory"
-# Weight-stationary pricing of the same network: every layer on the WS PE.
-sed -e "s#dir: $d/out#dir: $d/ws#" -e 's/hardware: {/hardware: {dataflow: weight_stationary, /' "$d/s.yaml" > "$d/ws.yaml"
+# Weight-stationary pricing of the same network (its cached model): every layer on the WS
+# PE, for the FP32 reference and INT8 (the other rows would only synthesise more WS PEs).
+cat > "$d/ws.yaml" <<YAML
+name: small
+seed: 3
+dataset: {train_limit: 3000, test_limit: 500}
+model: {arch: mlp, cache: $d/models, train: {epochs: 1}}
+hardware: {dataflow: weight_stationary, energy_vectors: 1024, energy_images: 8, netlist_cache: $CACHE}
+quantization:
+  calibration_images: 128
+  configs:
+    - name: fp32
+    - name: int8
+      weights: int8
+      activations: int8
+outputs: {dir: $d/ws, plot: false}
+YAML
 "$LPSIM" run -q "$d/ws.yaml" > /dev/null || fail "weight-stationary scenario"
-grep -q "mac int8x8 acc32 array ws" "$d/ws/layers.csv" || fail "ws unit"
-grep -q "fp_mac fp32 ws" "$d/ws/layers.csv" || fail "ws fp32 unit"
+[ "$(grep -c "^int8,.*,mac int8x8 acc32 array ws" "$d/ws/layers.csv")" -eq 3 ] || fail "ws unit: $(cat "$d/ws/layers.csv")"
+[ "$(grep -c "^fp32,.*,fp_mac fp32 ws" "$d/ws/layers.csv")" -eq 3 ] || fail "ws fp32 unit: $(cat "$d/ws/layers.csv")"
 # PANN under power budgets (papers.md §1) on two models of one file: a search under a
 # budget on the held-out slice, PANN-aware fine-tuning, the dial, budget columns.
 cat > "$d/p.yaml" <<YAML
 name: pann
 seed: 3
-dataset: {train_limit: 3000, test_limit: 300}
+dataset: {train_limit: 1000, test_limit: 100}
 models:
   - {arch: mlp, name: a, cache: $d/models, train: {epochs: 1}}
   - {arch: mlp, name: b, cache: $d/models, train: {epochs: 1, lr: 0.02}}
@@ -125,7 +140,7 @@ power_budget:
   - {name: tiny, nj_per_inference: 0.001}
 quantization:
   calibration_images: 128
-  validation_images: 300
+  validation_images: 200
   configs:
     - {name: int8, weights: int8, activations: int8}
     - {name: fit, method: pann, pann: {budget: i8, R: [0.5, 2], activation_bits: [4, 8]}}
@@ -168,7 +183,7 @@ grep -q "OVER" "$d/pann.txt" || fail "over-budget rows not marked: $(cat "$d/pan
 cat > "$d/a.yaml" <<YAML
 name: aciq
 seed: 3
-dataset: {train_limit: 3000, test_limit: 300}
+dataset: {train_limit: 3000, test_limit: 100}
 models:
   - {arch: mlp, name: m, cache: $d/models, train: {epochs: 1}}
   - {name: t, torchscript: $SRC/tests/nn/fixtures/tiny_cnn.pt, normalize: {mean: [0.5], std: [0.5]}}
@@ -212,7 +227,7 @@ test -s "$d/aciq/models_accuracy.png" && test -s "$d/aciq/models.csv" || fail "t
 cat > "$d/t.yaml" <<YAML
 name: lowp
 seed: 5
-dataset: {train_limit: 1500, test_limit: 200}
+dataset: {train_limit: 500, test_limit: 100}
 model: {arch: mlp, cache: $d/models, train: {epochs: 1}}
 hardware: {energy_model: none}
 quantization:
