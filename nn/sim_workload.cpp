@@ -38,7 +38,8 @@ std::string sim_config_problem(const QuantConfigSpec& c) {
     // FP8 × FP8 of one format into FP32: the fp8_mac PEs.
     const bool fp8 = (c.weights == "fp8_e4m3" || c.weights == "fp8_e5m2") && c.activations == c.weights;
     if (!fp8)
-      return "floating-point operands other than one FP8 format for both (" + c.weights + " x " + c.activations + ")";
+      return "operands other than integers or one FP8 format for both (" + c.weights + " x " + c.activations +
+             "; LNS units are not array PEs yet)";
     if (c.accumulator != "fp32") return "FP8 operands need accumulator: fp32";
   } else {
     if (c.accumulator != "int") return "accumulator " + c.accumulator + " (integer operands accumulate in integers)";
