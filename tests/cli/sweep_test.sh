@@ -23,7 +23,7 @@ cat > "$d/base.yaml" <<YAML
 name: tiny
 seed: 3
 threads: 1
-dataset: {train_limit: 2000, test_limit: 300}
+dataset: {train_limit: 1000, test_limit: 100}
 model: {arch: mlp, cache: $d/models, train: {epochs: 1}}
 hardware: {energy_vectors: 512, energy_images: 4, netlist_cache: $CACHE}
 quantization: {calibration_images: 64}
