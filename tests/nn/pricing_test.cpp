@@ -255,3 +255,41 @@ TEST(Pricing, ZeroPointCorrectionPricedOnlyWhereItRuns) {
   EXPECT_EQ(pa.unit, "mac int9x8 acc32 array");  // the raw uint8 code zero-extended
   EXPECT_EQ(pa.correction_pj_per_image, 0);
 }
+
+// LNS layers (issue 17) are priced on the unit their accumulator names, output-stationary,
+// with the executor's defaults (alpha / F_acc left to arith); the chains carry the recorded
+// codes unchanged (masked to the format's width), and a weight-stationary dataflow says why
+// it has no price.
+TEST(Pricing, LnsLayersOnTheirUnits) {
+  HardwareConfig hw;
+  LayerQuant q;
+  q.quantised = true;
+  q.weights = q.activations = arith::parse_lns_format("lns6_b2");
+  for (const auto& [acc, unit] : {std::pair{"linear", "lns_mac"}, std::pair{"log", "lns_log_acc"},
+                                  std::pair{"mitchell", "lns_mitchell_acc"}}) {
+    q.accumulator = acc;
+    const PeUnit pe = pe_unit(q, hw);
+    ASSERT_TRUE(pe.ok) << pe.note;
+    EXPECT_EQ(pe.key.unit, unit);
+    EXPECT_EQ(pe.key.fmt_a, "lns6_b2");
+    EXPECT_EQ(pe.key.lns_alpha, -1);
+    const power::UnitEnergyRequest r = power::request_for(pe.key);
+    EXPECT_EQ(r.format, "lns6_b2");
+    EXPECT_EQ(r.a_bits, 6);
+    LayerOperands ops;
+    ops.cols = torch::tensor({{33.0f, 16.0f}}), ops.w = torch::tensor({{5.0f}, {63.0f}});  // 1 × 2 and 2 × 1 codes
+    const LayerChains ch = layer_chains(q, AccRange{}, ops, pe, hw, 0, 0);
+    ASSERT_EQ(ch.steps.size(), 3u);  // a clear presenting the first operands, then K = 2 products
+    EXPECT_EQ(ch.steps[1].a, 33u);
+    EXPECT_EQ(ch.steps[1].b, 5u);
+    EXPECT_EQ(ch.steps[2].a, 16u);
+    EXPECT_EQ(ch.steps[2].b, 63u);
+  }
+  q.lns_alpha = 7;
+  q.accumulator = "linear";
+  EXPECT_EQ(pe_unit(q, hw).key.lns_alpha, 7);
+  hw.dataflow = Dataflow::weight_stationary;
+  const PeUnit ws = pe_unit(q, hw);
+  EXPECT_FALSE(ws.ok);
+  EXPECT_NE(ws.note.find("output-stationary"), std::string::npos);
+}
