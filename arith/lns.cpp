@@ -64,14 +64,26 @@ void LnsFormat::validate() const {
 }
 
 LnsFormat parse_lns_format(std::string_view name) {
+  // lns<N>_b<b> with one or two decimal digits each (no sign, no overflow to guard).
   const std::string s(name);
+  auto bad = [&] { return InputError("not an LNS format name (lns<N>_b<b>, e.g. lns8_b3): '" + s + "'", {}, "format"); };
+  const size_t us = name.find("_b");
+  if (name.substr(0, 3) != "lns" || us == std::string_view::npos) throw bad();
+  const std::string_view nd = name.substr(3, us - 3), bd = name.substr(us + 2);
+  auto small = [](std::string_view d, int& v) {
+    if (d.empty() || d.size() > 2) return false;
+    v = 0;
+    for (const char c : d) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    return true;
+  };
   int n = 0, b = 0;
-  char tail = 0;
-  if (std::sscanf(s.c_str(), "lns%d_b%d%c", &n, &b, &tail) != 2 || s.rfind("lns", 0) != 0)
-    throw InputError("not an LNS format name (lns<N>_b<b>, e.g. lns8_b3): '" + s + "'", {}, "format");
+  if (!small(nd, n) || !small(bd, b) || n < 1) throw bad();
   LnsFormat f{n - 1, b};
   f.validate();
-  if (f.name() != s) throw InputError("not an LNS format name (lns<N>_b<b>, e.g. lns8_b3): '" + s + "'", {}, "format");
+  if (f.name() != s) throw bad();  // no leading zeros: one spelling per format
   return f;
 }
 
