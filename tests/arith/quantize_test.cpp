@@ -203,6 +203,8 @@ TEST(QuantizeLns, NearestTowardZeroAndStochasticAgainstEveryCode) {
   EXPECT_EQ(format_bits(fmt), 6);
   EXPECT_THROW(parse_format("lns6_b5"), lpsim::InputError);
   EXPECT_THROW(parse_format("lns"), lpsim::InputError);
+  for (const char* bad : {"lns-2147483648_b0", "lns08_b3", "lns8_b", "lns8_b-1", "lns123_b1", "lns0_b0", "lns8_b3x"})
+    EXPECT_THROW(parse_format(bad), lpsim::InputError) << bad;
   std::vector<float> x;
   const RandomStream rng(11, 0);
   for (uint64_t i = 0; i < 20000; ++i)
