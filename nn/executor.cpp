@@ -373,7 +373,12 @@ QuantizedExecutor::QuantizedExecutor(GraphNet net, std::vector<LayerQuant> layer
                          "with accumulator linear, log or mitchell, got " + arith::format_name(q.weights) + " x " +
                          arith::format_name(q.activations) + " on " + q.accumulator,
                          {}, "accumulator");
-      (void)lns_linear_unit(q, 1), (void)lns_log_unit(q, 1);  // α and F_acc in range, or an InputError naming them
+      // The unit's parameters in range (α for A, F_acc for B/C), or an InputError naming them;
+      // only the named unit is built (B's sb/db tables are thousands of entries).
+      if (q.accumulator == "linear")
+        (void)lns_linear_unit(q, 1);
+      else
+        (void)lns_log_unit(q, 1);
       // The integer-grid methods (their closed forms assume a uniform grid) do not apply.
       const char* grid_only = q.pann ? "method pann" : q.offset_bits ? "unsigned offsets" : q.clip != "max" && q.clip != "none" ? "clip"
                               : q.bias_correction ? "bias_correction" : q.per_channel_activations ? "per-channel activations"
