@@ -121,7 +121,7 @@ class Reader {
   void range(const YAML::Node& parent, const char* name, const std::string& key, double v, double lo, double hi) const {
     if (v < lo || v > hi)
       fail(parent[name] ? parent[name] : parent, key.empty() ? name : key + "." + name,
-           "value " + std::to_string(v) + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+           fmt::format("value {:g} is outside [{:g}, {:g}]", v, lo, hi));  // 99, not 99.000000
   }
   void format(const YAML::Node& parent, const char* name, const std::string& key, const std::string& v) const {
     arith::NumberFormat f;
