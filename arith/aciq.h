@@ -43,12 +43,14 @@ double aciq_clip(std::span<const float> x, ClipPrior prior, int bits, bool one_s
 double sawb_clip(std::span<const float> x, double c1 = 12.1, double c2 = 12.2);
 
 // sawb_clip with the same sums in the same order (the same bits), plus the range of x,
-// in one pass (the SAWB quantisers of training need all three).
+// in one pass (the SAWB quantisers of training need all three). The sums run over fixed
+// blocks of 16 384 values, each in 8 interleaved lanes (vectorised), lanes and blocks
+// added in order: the same bits for any thread count.
 struct SawbStats {
   double clip = 0;
   float min = 0, max_abs = 0;
 };
-SawbStats sawb_stats(std::span<const float> x, double c1 = 12.1, double c2 = 12.2);
+SawbStats sawb_stats(std::span<const float> x, double c1 = 12.1, double c2 = 12.2, int threads = 1);
 
 }  // namespace lpsim::arith
 

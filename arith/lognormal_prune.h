@@ -14,7 +14,8 @@ struct LognormalFit {
   double mu = 0;
   double sigma = 0;
   double zero_fraction = 0;  // s0: zeros already present (e.g. ReLU masks)
-  size_t nonzeros = 0;
+  size_t nonzeros = 0;       // finite, non-zero entries (the fit's sample)
+  size_t nans = 0;           // NaN entries (the rest of the non-zeros are ±inf)
 };
 
 // μ, σ (unbiased std) of ln|g| over the non-zero, finite entries; zero_fraction counts
@@ -42,7 +43,8 @@ struct PruneResult {
 // so out[i] is a function of (g[i], τ, seed, stream, i) only. τ itself is fitted on the whole
 // span, so pruning sub-spans separately is NOT equivalent to pruning the whole.
 // fit: fit_lognormal(g) when the caller has it already (nullptr: fitted here).
+// threads: the work's split only (the result is the same for any count).
 PruneResult lognormal_prune(std::span<const float> g, std::span<float> out, double target_sparsity, uint64_t seed,
-                            uint32_t stream = 0, const LognormalFit* fit = nullptr);
+                            uint32_t stream = 0, const LognormalFit* fit = nullptr, int threads = 1);
 
 }  // namespace lpsim::arith

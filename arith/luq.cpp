@@ -1,7 +1,9 @@
 #include "arith/luq.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
+#include <vector>
 
 #include "arith/error.h"
 #include "arith/quantize.h"
@@ -17,11 +19,20 @@ LuqResult luq_quantize(std::span<const float> g, std::span<float> out, const Luq
   LPSIM_CHECK(g.size() == out.size());
   // max|g| on the raw bits: for non-negative floats the integer order is the value
   // order, and an integer max reduction vectorises. NaN (bits above inf) is skipped.
+  // Fixed blocks, each on one thread: a max is the same in any order.
+  constexpr size_t kBlock = 1 << 16;
+  std::vector<uint32_t> block_max((g.size() + kBlock - 1) / kBlock, 0);
+  parallel_chunks(g.size(), kBlock, opt.threads, [&](size_t b, size_t e) {
+    // Signed 32-bit (the sign bit is cleared) and & not &&: SSE2 vectorises it.
+    int32_t m = 0;
+    for (size_t i = b; i < e; ++i) {
+      const int32_t a = std::bit_cast<int32_t>(g[i]) & 0x7FFFFFFF;
+      m = (a > m) & (a <= 0x7F800000) ? a : m;
+    }
+    block_max[b / kBlock] = uint32_t(m);
+  });
   uint32_t max_bits = 0;
-  for (float v : g) {
-    const uint32_t a = std::bit_cast<uint32_t>(v) & 0x7FFFFFFFu;
-    max_bits = (a > max_bits && a <= 0x7F800000u) ? a : max_bits;
-  }
+  for (uint32_t m : block_max) max_bits = std::max(max_bits, m);
   const float max_abs = std::bit_cast<float>(max_bits);
   const float alpha = luq_alpha(max_abs, opt.levels);
   if (!(alpha > 0) || !std::isfinite(alpha)) {

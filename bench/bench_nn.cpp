@@ -5,6 +5,8 @@
 // (operand recording + weight-stationary sampling + gate-level pricing), separately.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
+
 #include "nn/data.h"
 #include "nn/executor.h"
 #include "nn/lowp_train.h"
@@ -135,6 +137,54 @@ void BM_TrainStep(benchmark::State& st) {
 }
 
 BENCHMARK(BM_TrainStep)->ArgsProduct({{0, 1}, {0, 1, 2, 3}})->Unit(benchmark::kMillisecond)->MinTime(2);
+
+// Args: {model, method (1 luq, 2 fp8, 3 prune)}. The issue-12 ratio, robust to a machine
+// whose speed drifts (shared cores): every iteration times one FP32 LibTorch step and one
+// step of the method back to back, on the same batch from the same initialisation, two
+// threads each; counters fp32_ms, method_ms (means) and ratio = Σ method / Σ FP32.
+void BM_TrainStepVsFp32(benchmark::State& st) {
+  static const char* methods[] = {"fp32", "luq", "fp8", "prune"};
+  torch::set_num_threads(2);
+  static const TensorDataset train = [] {
+    const ImageDataset ds = load_fashion_mnist(default_fashion_mnist_dir());
+    return to_tensors(ds.train_images, ds.train_labels, 64);
+  }();
+  struct Arm {
+    GraphNet net;
+    LowpNet lp;
+    torch::optim::SGD opt;
+    double seconds = 0;
+    Arm(const std::string& arch, const std::string& method)
+        : net([&] {
+            torch::manual_seed(1);
+            return GraphNet(make_builtin_model(arch));
+          }()),
+          lp(net, [&] {
+            GradientSpec s;
+            s.method = method;
+            return s;
+          }(), 1),
+          opt(net->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9)) {
+      net->train();
+    }
+    void step(int64_t i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      lp.set_step(i, false);
+      opt.zero_grad();
+      torch::nn::functional::cross_entropy(lp.forward(train.images), train.labels).backward();
+      opt.step();
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  };
+  Arm base(kArchs[st.range(0)], "fp32"), arm(kArchs[st.range(0)], methods[st.range(1)]);
+  int64_t i = 0;
+  for (auto _ : st) base.step(i), arm.step(i), ++i;
+  st.counters["fp32_ms"] = 1e3 * base.seconds / double(i);
+  st.counters["method_ms"] = 1e3 * arm.seconds / double(i);
+  st.counters["ratio"] = arm.seconds / base.seconds;
+  st.SetLabel(kArchs[st.range(0)] + " " + methods[st.range(1)] + " vs fp32");
+}
+BENCHMARK(BM_TrainStepVsFp32)->ArgsProduct({{0, 1}, {1, 2, 3}})->Unit(benchmark::kMillisecond)->MinTime(4);
 BENCHMARK(BM_Fp32LibTorch)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK(BM_QuantisedInt8)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK(BM_Pann)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->MinTime(2);

@@ -19,11 +19,13 @@ struct GradientSpec {
 };
 
 // The version of a method's numerics, in every key that caches its results (the trained
-// model, a configuration's results): lowp-4 for fp8/prune (float32 forward, thread-
-// independent backward reductions, the ln|g| fit in float logs); LUQ's and fp32's bits
-// are unchanged since lowp-2.
+// model, a configuration's results): lowp-5 for fp8/prune (float32 forward, thread-
+// independent backward reductions, the ln|g| fit by a vectorised log summed in 8 lanes
+// per block), lowp-3 for LUQ (SAWB's sums in 8 lanes per block); fp32's bits are
+// unchanged since lowp-2.
 inline const char* lowp_version(const GradientSpec& spec) {
-  return spec.method == "fp8" || spec.method == "prune" ? "lowp-4" : "lowp-2";
+  if (spec.method == "fp8" || spec.method == "prune") return "lowp-5";
+  return spec.method == "luq" ? "lowp-3" : "lowp-2";
 }
 
 }  // namespace lpsim::nn

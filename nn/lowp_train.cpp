@@ -46,13 +46,30 @@ uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combined with b
 std::span<const float> span_of(const torch::Tensor& t) { return {t.data_ptr<float>(), size_t(t.numel())}; }
 std::span<float> mspan_of(torch::Tensor& t) { return {t.data_ptr<float>(), size_t(t.numel())}; }
 
+// float(double(t) · k) element by element (t float32 or float64): the bits of
+// (t.to(kFloat64) * k).to(kFloat32) in one pass instead of three.
+torch::Tensor scaled_to_float(const torch::Tensor& t_in, double k) {
+  if (k == 1 && t_in.scalar_type() == torch::kFloat32) return t_in;
+  const auto t = t_in.contiguous();
+  auto out = torch::empty(t.sizes(), torch::kFloat32);
+  float* o = out.data_ptr<float>();
+  const auto run = [&](const auto* in) {
+    at::parallel_for(0, t.numel(), 1 << 15, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) o[i] = float(double(in[i]) * k);
+    });
+  };
+  if (t.scalar_type() == torch::kFloat64) run(t.data_ptr<double>());
+  else run(t.to(torch::kFloat32).data_ptr<float>());
+  return out;
+}
+
 }  // namespace
 
 uint64_t lowp_step_seed(uint64_t seed, int64_t step) { return mix(seed, uint64_t(step)); }
 
 std::pair<torch::Tensor, double> sawb_int4(const torch::Tensor& x, bool is_weight) {
   auto f = x.detach().to(torch::kFloat32).contiguous();
-  const arith::SawbStats st = arith::sawb_stats(span_of(f));  // one pass: clip, min, max|x|
+  const arith::SawbStats st = arith::sawb_stats(span_of(f), 12.1, 12.2, torch::get_num_threads());  // clip, min, max|x|
   if (st.max_abs == 0) return {torch::zeros_like(f), 1.0};
   const double clip = st.clip > 0 ? st.clip : double(st.max_abs);  // near-constant magnitudes: SAWB's formula goes ≤ 0
   const bool unsigned_codes = !is_weight && st.min >= 0;
@@ -60,13 +77,17 @@ std::pair<torch::Tensor, double> sawb_int4(const torch::Tensor& x, bool is_weigh
   const double scale = 2 * clip / (qp - qn);
   // x/scale, clamped, then rounded half to even, as the reference code (torch.round of
   // torch.clamp): the division as LibTorch's by a scalar, a multiplication by the float
-  // reciprocal; one pass, element-wise (any chunking gives the same bits).
+  // reciprocal; one pass, element-wise (any chunking gives the same bits). Rounding: for
+  // |v| ≤ 2^22, v + 1.5·2^23 lands where a float's unit is 1, so the addition rounds v
+  // to an integer, half to even (the default rounding mode, as nearbyint), and the
+  // subtraction is exact: the vectorisable form of nearbyint.
   auto out = torch::empty_like(f);
   const float inv = 1.0f / float(scale), lo = float(qn), hi = float(qp);
   const float* in = f.data_ptr<float>();
   float* o = out.data_ptr<float>();
   arith::parallel_chunks(size_t(f.numel()), 1 << 16, torch::get_num_threads(), [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) o[i] = std::nearbyint(std::clamp(in[i] * inv, lo, hi));
+    constexpr float kRound = 0x1.8p23f;
+    for (size_t i = b; i < e; ++i) o[i] = (std::clamp(in[i] * inv, lo, hi) + kRound) - kRound;
   });
   return {out, scale};
 }
@@ -91,9 +112,12 @@ torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g
   auto out = torch::empty_like(g);
   const auto gs = span_of(g);
   auto os = mspan_of(out);
-  const bool any = g.abs().max().item<float>() > 0;
+  // fp8/prune need the fit at every step (the scale, the threshold); LUQ only for the log.
   arith::LognormalFit fit;
-  if (any && ((log && fit_for_log) || spec.method != "luq")) fit = arith::fit_lognormal(gs, torch::get_num_threads());
+  if ((log && fit_for_log) || spec.method != "luq") fit = arith::fit_lognormal(gs, torch::get_num_threads());
+  // A value to quantise: a non-zero and no NaN (as max|g| > 0: a NaN makes the max NaN).
+  // LUQ finds its max itself.
+  const bool any = spec.method == "luq" || (fit.nans == 0 && fit.zero_fraction < 1);
   if (log) log->mu = fit.mu, log->sigma = fit.sigma;
   if (spec.method == "luq") {
     arith::LuqOptions o;
@@ -119,7 +143,7 @@ torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g
     }
     if (log) log->format = format->name;
   } else if (spec.method == "prune") {
-    if (any) arith::lognormal_prune(gs, os, spec.sparsity, seed, stream, &fit);
+    if (any) arith::lognormal_prune(gs, os, spec.sparsity, seed, stream, &fit, torch::get_num_threads());
     else out.zero_();
   } else {
     out.copy_(g);
@@ -158,37 +182,83 @@ torch::Tensor conv_weight_grad_in_chunks(const Node& nd, const torch::Tensor& x,
 }
 
 // The backward GEMMs on integer operands (INT4 codes, LUQ gradient ±2^k with |k| < levels),
-// exactly: float32 wherever every partial sum stays below 2^24 (the input gradient sums
-// N·k² terms of at most top·7; the weight gradient sums batch·positions terms of at most
-// top·15, so the batch is cut into chunks that stay below, each chunk exact in float32,
-// the chunks added in float64; conv_weight_grad_in_chunks), else float64. Any summation
-// order gives the same bits.
+// exactly: every partial sum is an integer, so float32 adds it exactly wherever its
+// magnitude stays below 2^24, and then any summation order, any thread count, gives the
+// same bits. The input gradient sums N·k² terms of at most top·7 (a static bound). The
+// weight gradient w.r.t. output channel n sums B·positions terms g·x, bounded by
+// Σ_{b,p} |g[b,n,p]| · 15: measured on the step's own gradient (LUQ's is mostly zeros and
+// small powers of two), under 2^24 it is one LibTorch call on all threads like FP32's;
+// else the batch is cut into chunks whose static bound (positions·top·15 per image) stays
+// below, each exact in float32, the chunks added in float64
+// (conv_weight_grad_in_chunks), or float64 throughout.
+// LUQ's gradient ±α·2^k → the codes ±2^k, in place (a float division, exact: LibTorch's
+// division by a scalar multiplies by the rounded reciprocal), in the same pass the largest
+// Σ|code| of one output channel over images and positions (integers: exact in double in
+// any order). g: B × N × … float32, contiguous.
+double to_codes(torch::Tensor& g, float alpha) {
+  const int64_t B = g.size(0), N = g.size(1), P = g.numel() / std::max<int64_t>(1, B * N);
+  float* p = g.data_ptr<float>();
+  std::vector<double> l1(size_t(N), 0.0);
+  at::parallel_for(0, N, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      double sum = 0;
+      for (int64_t b = 0; b < B; ++b) {
+        float* q = p + (b * N + n) * P;
+        int64_t run = 0;  // |code| ≤ 2^7, integers: an integer sum (vectorised)
+        for (int64_t i = 0; i < P; ++i) q[i] /= alpha, run += int32_t(std::fabs(q[i]));
+        sum += double(run);
+      }
+      l1[size_t(n)] = sum;
+    }
+  });
+  return l1.empty() ? 0.0 : *std::max_element(l1.begin(), l1.end());
+}
+
 std::pair<torch::Tensor, torch::Tensor> exact_code_grads(const Node& nd, const torch::Tensor& xo, const torch::Tensor& wo,
-                                                         const torch::Tensor& gq, double top) {
+                                                         const torch::Tensor& gq, double top, double channel_l1,
+                                                         bool want_dx) {
   const bool conv = nd.kind == OpKind::conv;
   const int64_t B = xo.size(0), N = nd.out_channels;
   const int64_t taps = conv ? int64_t(nd.kernel) * nd.kernel : 1;
   const int64_t positions = conv ? gq.size(2) * gq.size(3) : 1;
   const auto tx = double(N * taps) * top * 7 < 0x1p24 ? torch::kFloat32 : torch::kFloat64;
+  const auto& g32 = gq;  // the codes, float32
+  const bool one_call = channel_l1 * 15 < 0x1p24;
   const int64_t chunk = std::max<int64_t>(1, int64_t(0x1p24 / (double(positions) * top * 15)) - 1);
-  const auto tw = chunk >= 1 && double(positions) * top * 15 < 0x1p24 ? torch::kFloat32 : torch::kFloat64;
+  const auto tw = one_call || double(positions) * top * 15 < 0x1p24 ? torch::kFloat32 : torch::kFloat64;
   auto w4 = conv ? wo.view({N, nd.in_channels, nd.kernel, nd.kernel}) : wo.view({N, -1});
+  const auto gx_in = tx == torch::kFloat32 ? g32 : gq.to(tx);
+  const auto gw_in = tw == torch::kFloat32 ? g32 : gq.to(tw);
   torch::Tensor dx, dw;
   if (conv) {
     const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
-    dx = std::get<0>(at::convolution_backward(gq.to(tx), xo.to(tx), w4.to(tx), c10::nullopt, stride, pad, dil, false,
-                                              outpad, 1, {true, false, false}));
-    dw = conv_weight_grad_in_chunks(nd, xo.to(tw), w4.to(tw), gq.to(tw), chunk, torch::kFloat64);
+    if (one_call && tx == torch::kFloat32) {
+      // Both gradients in one call (as LibTorch's own layer does): operands and type agree.
+      auto [gi, gw, unused_gb] = at::convolution_backward(g32, xo, w4, c10::nullopt, stride, pad, dil, false, outpad, 1,
+                                                   {want_dx, true, false});
+      return {gi, gw.view(wo.sizes())};  // float32, exact integers: scaled_to_float reads them as they are
+    }
+    if (want_dx)
+      dx = std::get<0>(at::convolution_backward(gx_in, xo.to(tx), w4.to(tx), c10::nullopt, stride, pad, dil, false,
+                                                outpad, 1, {true, false, false}));
+    if (one_call) {
+      dw = std::get<1>(at::convolution_backward(gw_in, xo.to(tw), w4.to(tw), c10::nullopt, stride, pad, dil, false, outpad,
+                                                1, {false, true, false}))
+               .to(torch::kFloat64);
+    } else {
+      dw = conv_weight_grad_in_chunks(nd, xo.to(tw), w4.to(tw), gw_in, chunk, torch::kFloat64);
+    }
   } else {
-    dx = gq.to(tx).mm(w4.to(tx));
+    if (want_dx) dx = gx_in.mm(w4.to(tx));
     auto xr = xo.reshape({B, -1});
-    for (int64_t b0 = 0; b0 < B; b0 += chunk) {
-      const int64_t b1 = std::min(B, b0 + chunk);
-      auto part = gq.slice(0, b0, b1).to(tw).t().mm(xr.slice(0, b0, b1).to(tw)).to(torch::kFloat64);
+    const int64_t step = one_call ? B : chunk;
+    for (int64_t b0 = 0; b0 < B; b0 += step) {
+      const int64_t b1 = std::min(B, b0 + step);
+      auto part = gw_in.slice(0, b0, b1).t().mm(xr.slice(0, b0, b1).to(tw)).to(torch::kFloat64);
       dw = dw.defined() ? dw + part : part;
     }
   }
-  return {dx.to(torch::kFloat64), dw.view(wo.sizes())};
+  return {dx, dw.view(wo.sizes())};  // dx float32 or float64 as computed (exact either way)
 }
 
 // Σ of g (B × C × …) over images and positions per channel, in one fixed order in
@@ -240,7 +310,7 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
                     F::Conv2dFuncOptions().stride(nd.stride).padding(nd.padding));
     else
       y = F::linear(xo.to(t), wo.to(t).view({nd.out_channels, -1}));
-    if (luq) y = (y.to(torch::kFloat64) * (sx * sw)).to(torch::kFloat32);
+    if (luq) y = scaled_to_float(y, sx * sw);
     if (b.numel() > 0) y = y + (nd.kind == OpKind::conv ? b.view({1, -1, 1, 1}) : b.view({1, -1}));
     return y;
   }
@@ -256,6 +326,9 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
     const double sx = ctx->saved_data["sx"].toDouble(), sw = ctx->saved_data["sw"].toDouble();
     const bool has_bias = ctx->saved_data["has_bias"].toBool();
     const auto g = grads[0];
+    // The network's first layer: no gradient w.r.t. the images (LibTorch's own layers skip
+    // it too).
+    const bool want_dx = ctx->needs_input_grad(0);
     GradientLog& log = net.log_[size_t(L->index)];
     if (spec.method == "fp8" && spec.format != "auto" && L->format.name.empty())
       L->format = std::get<arith::FloatFormat>(arith::parse_format(spec.format));
@@ -264,14 +337,16 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
     for (int s = 0; s < samples; ++s) {
       const uint64_t seed = lowp_step_seed(net.seed_, net.step_);
       const uint32_t stream = uint32_t(L->index * 16 + s);
-      // LUQ: float64 holds the integer gradient exactly before the GEMMs pick their
-      // precision; fp8/prune: float32 GEMMs, as the FP32 baseline's.
+      // LUQ: the gradient as integers ±2^k (exact sums) in float32, times α; fp8/prune:
+      // float32 GEMMs, as the FP32 baseline's.
       GradientLog step_log;  // a step whose statistics are not logged
       GradientLog& slog = net.log_stats_ ? log : step_log;
       auto gq = quantise_gradient(spec, g, seed, stream, &L->format, &slog, net.log_stats_);
-      if (spec.method == "luq") gq = gq.to(torch::kFloat64);
-      double unit = 1;  // LUQ: the gradient as integers ±2^k (exact sums), times α
-      if (spec.method == "luq" && slog.alpha > 0) unit = slog.alpha, gq = gq / unit;
+      double unit = 1, channel_l1 = 0;
+      if (spec.method == "luq") {
+        if (slog.alpha > 0) unit = slog.alpha;
+        channel_l1 = to_codes(gq, float(unit));
+      }
       if (net.record_ && s == 0) {
         auto& r = (*net.record_)[size_t(L->index)];
         r.g = gq, r.format = L->format;
@@ -281,27 +356,35 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
       }
       torch::Tensor dx, dw;
       if (spec.method == "luq") {
-        std::tie(dx, dw) = exact_code_grads(nd, xo, wo, gq, double(1 << (spec.luq_levels - 1)));
+        std::tie(dx, dw) = exact_code_grads(nd, xo, wo, gq, double(1 << (spec.luq_levels - 1)), channel_l1, want_dx);
       } else if (nd.kind == OpKind::conv) {
         const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
-        dx = std::get<0>(at::convolution_backward(gq, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
-                                                  c10::nullopt, stride, pad, dil, false, outpad, 1, {true, false, false}));
+        if (want_dx)
+          dx = std::get<0>(at::convolution_backward(gq, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
+                                                    c10::nullopt, stride, pad, dil, false, outpad, 1, {true, false, false}));
         dw = conv_weight_grad_in_chunks(nd, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}), gq, 8,
                                         torch::kFloat32)
                  .view(wo.sizes());
       } else {
-        dx = gq.mm(wo.view({nd.out_channels, -1}));
+        if (want_dx) dx = gq.mm(wo.view({nd.out_channels, -1}));
         dw = gq.t().mm(xo.reshape({xo.size(0), -1})).view(wo.sizes());
       }
-      // Straight-through: the real gradients are the code gradients times the other scale.
-      dx = dx * (unit * sw), dw = dw * (unit * sx);
+      // Straight-through: the real gradients are the code gradients times the other scale,
+      // in float64 (one sample: rounded to float32 in the same pass).
+      const double kx = unit * sw, kw = unit * sx;
       auto db = has_bias ? ordered_channel_sum(gq) * unit : torch::Tensor();
-      gx = s == 0 ? dx : gx + dx, gw = s == 0 ? dw : gw + dw;
-      if (has_bias) gb = s == 0 ? db : gb + db;
+      if (samples == 1) {
+        gx = want_dx ? scaled_to_float(dx, kx) : dx, gw = scaled_to_float(dw, kw), gb = db;
+      } else {
+        if (want_dx) dx = dx.to(torch::kFloat64) * kx, gx = s == 0 ? dx : gx + dx;
+        dw = dw.to(torch::kFloat64) * kw;
+        gw = s == 0 ? dw : gw + dw;
+        if (has_bias) gb = s == 0 ? db : gb + db;
+      }
     }
-    if (samples > 1) gx = gx / samples, gw = gw / samples, gb = has_bias ? gb / samples : gb;
+    if (samples > 1) gx = want_dx ? gx / samples : gx, gw = gw / samples, gb = has_bias ? gb / samples : gb;
     ++log.steps;
-    return {gx.to(torch::kFloat32), gw.to(torch::kFloat32), has_bias ? gb.to(torch::kFloat32) : torch::Tensor(),
+    return {want_dx ? gx.to(torch::kFloat32) : torch::Tensor(), gw.to(torch::kFloat32), has_bias ? gb.to(torch::kFloat32) : torch::Tensor(),
             torch::Tensor()};
   }
 };

@@ -2,6 +2,8 @@
 // one-sided/two-sided identity, and the analytic MSE against a simulated quantizer.
 #include <gtest/gtest.h>
 
+#include <bit>
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -132,6 +134,39 @@ TEST(Aciq, OneSidedScaleIgnoresReluZeros) {
 TEST(Sawb, ClosedFormsOfPapersSection2) {
   EXPECT_NEAR(sawb_clip(gauss_samples(400000, 5)), 12.1 - 12.2 * std::sqrt(2 / std::numbers::pi), 0.02);  // 2.3658
   EXPECT_NEAR(sawb_clip(laplace_samples(400000, 1.0, 6)), 12.1 * std::sqrt(2.0) - 12.2, 0.05);  // 4.9120
+}
+
+// sawb_stats (blocked, 8 lanes, AVX2 or baseline) against a direct double sum, the range
+// against std::minmax over the non-NaN values, and the same bits for any thread count.
+TEST(Sawb, StatsMatchADirectSumAndAreThreadIndependent) {
+  std::vector<float> x = laplace_samples(100003, 0.3, 12);  // not a multiple of the block or the lanes
+  x[5] = NAN, x[17] = -0.0f, x[99999] = -7.5f, x[50000] = 9.25f;
+  double s2 = 0, s1 = 0;
+  float lo = INFINITY, hi = 0;
+  for (float v : x) {
+    if (std::isnan(v)) continue;
+    s2 += double(v) * v, s1 += std::fabs(double(v)), lo = std::min(lo, v), hi = std::max(hi, std::fabs(v));
+  }
+  std::vector<float> finite = x;
+  finite[5] = 0;  // the clip compared without the NaN (which makes both sums NaN)
+  double f2 = 0, f1 = 0;
+  for (float v : finite) f2 += double(v) * v, f1 += std::fabs(double(v));
+  const double n = double(x.size());
+  const SawbStats one = sawb_stats(finite, 12.1, 12.2, 1);
+  EXPECT_NEAR(one.clip, 12.1 * std::sqrt(f2 / n) - 12.2 * f1 / n, 1e-12);
+  const SawbStats with_nan = sawb_stats(x, 12.1, 12.2, 1);
+  EXPECT_EQ(with_nan.min, lo);  // -7.5: the NaN skipped
+  EXPECT_EQ(with_nan.max_abs, hi);
+  EXPECT_EQ(lo, -7.5f);
+  for (int t : {2, 3}) {
+    const SawbStats s = sawb_stats(finite, 12.1, 12.2, t);
+    EXPECT_EQ(std::bit_cast<uint64_t>(s.clip), std::bit_cast<uint64_t>(one.clip)) << t;
+    EXPECT_EQ(s.min, one.min);
+    EXPECT_EQ(s.max_abs, one.max_abs);
+  }
+  const SawbStats positive = sawb_stats(std::vector<float>{3.0f, 0.5f, 2.0f}, 12.1, 12.2, 1);
+  EXPECT_EQ(positive.min, 0.5f);
+  EXPECT_EQ(positive.max_abs, 3.0f);
 }
 
 TEST(Aciq, BadInputIsAnInputError) {

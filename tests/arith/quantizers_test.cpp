@@ -100,6 +100,25 @@ TEST(Luq, DeterministicForASeed) {
   EXPECT_NE(a, b);
 }
 
+// The max|g| behind α is found in fixed blocks (in parallel): the largest magnitude in any
+// block, NaN skipped, and the same output for any thread count.
+TEST(Luq, MaxOverBlocksSkipsNanAndIsThreadIndependent) {
+  std::vector<float> g(200003), a(g.size()), b(g.size());
+  const RandomStream rng(9, 0);
+  for (size_t i = 0; i < g.size(); ++i) g[i] = float(rng.uniform(i) - 0.5);
+  g[150001] = -3.0f, g[3] = NAN;
+  const LuqResult ra = luq_quantize(g, a, {7, 5, 0, 0, 1});
+  const LuqResult rb = luq_quantize(g, b, {7, 5, 0, 0, 3});
+  EXPECT_EQ(ra.max_abs, 3.0f);
+  EXPECT_EQ(ra.alpha, 3.0f / 64);
+  EXPECT_EQ(rb.max_abs, 3.0f);
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (i == 3) continue;  // the NaN
+    ASSERT_EQ(std::bit_cast<uint32_t>(a[i]), std::bit_cast<uint32_t>(b[i])) << i;
+  }
+  EXPECT_EQ(a[150001], -3.0f);  // the max is a grid point
+}
+
 TEST(Uniform, SymmetricGridClipsAtAlpha) {
   const UniformSpec spec{4, true};  // levels -7..7, scale = α/7
   std::vector<float> x = {-10.f, -1.0f, -0.1f, 0.0f, 0.2f, 0.3f, 0.99f, 5.0f}, q(x.size());
