@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <numbers>
 #include <string>
 #include <vector>
@@ -102,39 +103,54 @@ struct SawbPart {
   float lo = INFINITY, amax = 0;
 };
 
-// One block of sawb_stats: Σx², Σ|x| in 8 interleaved lanes (added in order), min and
-// max|x|. The sums first (element-wise squares and magnitudes, vectorised, then the
-// lanes), the range in its own loop; AVX2 and baseline clones give the same bits (the
-// same IEEE operations per lane, -ffp-contract=off).
+// One block of sawb_stats: Σx², Σ|x| in 8 interleaved lanes (element i of the block in
+// lane i mod 8; the lanes added in order at the end), min and max|x|. Written with GCC's
+// vector types so that both clones (AVX2 and the x86-64 baseline) run lane-wise IEEE
+// operations: the same bits on both (and -ffp-contract=off: no fused multiply-add).
 __attribute__((target_clones("avx2", "default"))) SawbPart sawb_block(const float* x, size_t count) {
-  constexpr size_t kLanes = 8, kPiece = 512;
-  double s2[kLanes] = {}, s1[kLanes] = {};
-  double sq[kPiece], ab[kPiece];
-  int32_t lo_key = 0x7F800000, amax_bits = 0;  // +inf, +0
-  for (size_t p0 = 0; p0 < count; p0 += kPiece) {
-    const size_t n = std::min(kPiece, count - p0);
-    for (size_t j = 0; j < n; ++j) {
-      const double v = x[p0 + j];
-      sq[j] = v * v, ab[j] = std::fabs(v);
-    }
-    for (size_t j = n; j < kPiece; ++j) sq[j] = 0, ab[j] = 0;  // adding 0 changes no sum
-    for (size_t j = 0; j < kPiece; j += kLanes)
-      for (size_t l = 0; l < kLanes; ++l) s2[l] += sq[j + l], s1[l] += ab[j + l];
-    // The range on the bits, as integers (vectorised): |x| orders as its bits; x orders
-    // as the key bits ^ (sign ? 0x7FFFFFFF : 0), a signed integer. NaN is skipped (as by
-    // std::min / std::max): its |bits| exceed inf's.
-    for (size_t j = 0; j < n; ++j) {
-      const int32_t bits = std::bit_cast<int32_t>(x[p0 + j]), a = bits & 0x7FFFFFFF;
-      const bool nan = a > 0x7F800000;
-      const int32_t key = bits ^ ((bits >> 31) & 0x7FFFFFFF);
-      lo_key = std::min(lo_key, nan ? int32_t(0x7F800000) : key);
-      amax_bits = std::max(amax_bits, nan ? 0 : a);
+  using v4d = double __attribute__((vector_size(32)));
+  using v8i = int32_t __attribute__((vector_size(32)));
+  constexpr size_t kLanes = 8;
+  v4d s2a = {}, s2b = {}, s1a = {}, s1b = {};
+  const v8i inf = {0x7F800000, 0x7F800000, 0x7F800000, 0x7F800000, 0x7F800000, 0x7F800000, 0x7F800000, 0x7F800000};
+  const v8i magnitude = inf | 0x007FFFFF;  // 0x7FFFFFFF
+  v8i lo_key = inf, amax_bits = {};        // +inf, +0
+  const auto sums = [&](const float* g) {
+    const v4d a = {g[0], g[1], g[2], g[3]}, b = {g[4], g[5], g[6], g[7]};
+    s2a += a * a, s2b += b * b;
+    s1a += a < 0 ? -a : a, s1b += b < 0 ? -b : b;
+  };
+  // The range on the bits, as integers: |x| orders as its bits; x orders as the key
+  // bits ^ (sign ? 0x7FFFFFFF : 0), a signed integer. NaN (|bits| above inf's) skipped,
+  // as by std::min / std::max.
+  const auto range = [&](const float* g) {
+    v8i bits;
+    std::memcpy(&bits, g, sizeof bits);
+    const v8i abs_bits = bits & magnitude;
+    const v8i nan = abs_bits > inf;  // all ones where NaN
+    const v8i key = bits ^ ((bits >> 31) & magnitude);
+    const v8i key_or_inf = nan ? inf : key, abs_or_zero = nan ? v8i{} : abs_bits;
+    lo_key = key_or_inf < lo_key ? key_or_inf : lo_key;
+    amax_bits = abs_or_zero > amax_bits ? abs_or_zero : amax_bits;
+  };
+  size_t i = 0;
+  for (; i + kLanes <= count; i += kLanes) sums(x + i), range(x + i);
+  int32_t lo = 0x7F800000, am = 0;
+  if (i < count) {  // the tail: zero-padded for the sums (+0 changes no sum), its range directly
+    float g[kLanes] = {};
+    std::memcpy(g, x + i, (count - i) * sizeof(float));
+    sums(g);
+    for (size_t j = i; j < count; ++j) {
+      const int32_t b = std::bit_cast<int32_t>(x[j]), a = b & 0x7FFFFFFF;
+      if (a <= 0x7F800000) lo = std::min(lo, b ^ ((b >> 31) & 0x7FFFFFFF)), am = std::max(am, a);
     }
   }
   SawbPart p;
-  for (size_t l = 0; l < kLanes; ++l) p.s2 += s2[l], p.s1 += s1[l];
-  p.lo = std::bit_cast<float>(lo_key ^ ((lo_key >> 31) & 0x7FFFFFFF));  // the key's inverse is itself
-  p.amax = std::bit_cast<float>(amax_bits);
+  for (int l = 0; l < 4; ++l) p.s2 += s2a[l], p.s1 += s1a[l];  // lanes 0-3, then 4-7: in order
+  for (int l = 0; l < 4; ++l) p.s2 += s2b[l], p.s1 += s1b[l];
+  for (int l = 0; l < 8; ++l) lo = std::min(lo, lo_key[l]), am = std::max(am, amax_bits[l]);
+  p.lo = std::bit_cast<float>(lo ^ ((lo >> 31) & 0x7FFFFFFF));  // the key's inverse is itself
+  p.amax = std::bit_cast<float>(am);
   return p;
 }
 

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cstdint>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numbers>
 #include <string>
@@ -69,7 +70,8 @@ struct FitPart {
 // order (no reassociation, no contraction: -ffp-contract=off).
 __attribute__((target_clones("avx2", "default"))) FitPart fit_chunk(const float* g, size_t count, double shift) {
   constexpr size_t kLanes = 8, kPiece = 512;  // element-wise logs first, then the lanes' sums
-  double sum[kLanes] = {}, sum_sq[kLanes] = {};
+  using v4d = double __attribute__((vector_size(32)));  // lane-wise IEEE adds on every clone
+  v4d sum_a = {}, sum_b = {}, sq_a = {}, sq_b = {};
   uint32_t nz[kLanes] = {}, zeros[kLanes] = {}, nans[kLanes] = {};
   double x[kPiece];
   uint32_t use[kPiece], zero[kPiece], nan[kPiece];
@@ -83,14 +85,17 @@ __attribute__((target_clones("avx2", "default"))) FitPart fit_chunk(const float*
       use[j] = u, zero[j] = a == 0.0f, nan[j] = a != a;
     }
     for (size_t j = n; j < kPiece; ++j) x[j] = 0, use[j] = 0, zero[j] = 0, nan[j] = 0;
-    for (size_t j = 0; j < kPiece; j += kLanes)
-      for (size_t l = 0; l < kLanes; ++l)
-        sum[l] += x[j + l], sum_sq[l] += x[j + l] * x[j + l], nz[l] += use[j + l], zeros[l] += zero[j + l],
-            nans[l] += nan[j + l];
+    for (size_t j = 0; j < kPiece; j += kLanes) {  // lane l of a vector: element j + l
+      v4d a, b;
+      std::memcpy(&a, x + j, sizeof a), std::memcpy(&b, x + j + 4, sizeof b);
+      sum_a += a, sum_b += b, sq_a += a * a, sq_b += b * b;
+      for (size_t l = 0; l < kLanes; ++l) nz[l] += use[j + l], zeros[l] += zero[j + l], nans[l] += nan[j + l];
+    }
   }
   FitPart p;
-  for (size_t l = 0; l < kLanes; ++l)
-    p.sum += sum[l], p.sum_sq += sum_sq[l], p.nz += nz[l], p.zeros += zeros[l], p.nans += nans[l];
+  for (int l = 0; l < 4; ++l) p.sum += sum_a[l], p.sum_sq += sq_a[l];  // lanes 0-3, then 4-7: in order
+  for (int l = 0; l < 4; ++l) p.sum += sum_b[l], p.sum_sq += sq_b[l];
+  for (size_t l = 0; l < kLanes; ++l) p.nz += nz[l], p.zeros += zeros[l], p.nans += nans[l];
   return p;
 }
 

@@ -449,7 +449,10 @@ void blocked_quantize(const NumberFormat& fmt, std::span<const float> in, std::s
       }
       const float* src = x;
       if (scaled) {  // divide once into the output block, then round it in place
-        for (size_t i = 0; i < n; ++i) y[i] = x[i] / opt.scale;
+        // The scale in a local: a store to y could otherwise alias opt.scale (a float),
+        // which kept the division from vectorising.
+        const float scale = opt.scale;
+        for (size_t i = 0; i < n; ++i) y[i] = x[i] / scale;
         src = y;
       }
       if (k->M == 0 && opt.rounding != RoundMode::stochastic) {

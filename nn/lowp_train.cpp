@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <omp.h>
 #include <ATen/ops/convolution_backward.h>
 
@@ -47,11 +48,15 @@ std::span<const float> span_of(const torch::Tensor& t) { return {t.data_ptr<floa
 std::span<float> mspan_of(torch::Tensor& t) { return {t.data_ptr<float>(), size_t(t.numel())}; }
 
 // float(double(t) · k) element by element (t float32 or float64): the bits of
-// (t.to(kFloat64) * k).to(kFloat32) in one pass instead of three.
-torch::Tensor scaled_to_float(const torch::Tensor& t_in, double k) {
+// (t.to(kFloat64) * k).to(kFloat32) in one pass instead of three. A float32 t that the
+// caller owns alone (fresh from a kernel) is scaled in place: no new buffer (a large one
+// costs its page faults at every step).
+torch::Tensor scaled_to_float(const torch::Tensor& t_in, double k, bool in_place = false) {
+  RECORD_FUNCTION("lpsim::scaled_to_float", std::vector<c10::IValue>());
   if (k == 1 && t_in.scalar_type() == torch::kFloat32) return t_in;
   const auto t = t_in.contiguous();
-  auto out = torch::empty(t.sizes(), torch::kFloat32);
+  const bool same = in_place && t.scalar_type() == torch::kFloat32 && t.is_same(t_in);
+  auto out = same ? t : torch::empty(t.sizes(), torch::kFloat32);
   float* o = out.data_ptr<float>();
   const auto run = [&](const auto* in) {
     at::parallel_for(0, t.numel(), 1 << 15, [&](int64_t b, int64_t e) {
@@ -68,6 +73,7 @@ torch::Tensor scaled_to_float(const torch::Tensor& t_in, double k) {
 uint64_t lowp_step_seed(uint64_t seed, int64_t step) { return mix(seed, uint64_t(step)); }
 
 std::pair<torch::Tensor, double> sawb_int4(const torch::Tensor& x, bool is_weight) {
+  RECORD_FUNCTION("lpsim::sawb_int4", std::vector<c10::IValue>());
   auto f = x.detach().to(torch::kFloat32).contiguous();
   const arith::SawbStats st = arith::sawb_stats(span_of(f), 12.1, 12.2, torch::get_num_threads());  // clip, min, max|x|
   if (st.max_abs == 0) return {torch::zeros_like(f), 1.0};
@@ -108,6 +114,7 @@ arith::FloatFormat chosen_format(int bits, double sigma) {
 
 torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g_in, uint64_t seed, uint32_t stream,
                                 arith::FloatFormat* format, GradientLog* log, bool fit_for_log) {
+  RECORD_FUNCTION("lpsim::quantise_gradient", std::vector<c10::IValue>());
   auto g = g_in.detach().to(torch::kFloat32).contiguous();
   auto out = torch::empty_like(g);
   const auto gs = span_of(g);
@@ -196,6 +203,7 @@ torch::Tensor conv_weight_grad_in_chunks(const Node& nd, const torch::Tensor& x,
 // Σ|code| of one output channel over images and positions (integers: exact in double in
 // any order). g: B × N × … float32, contiguous.
 double to_codes(torch::Tensor& g, float alpha) {
+  RECORD_FUNCTION("lpsim::to_codes", std::vector<c10::IValue>());
   const int64_t B = g.size(0), N = g.size(1), P = g.numel() / std::max<int64_t>(1, B * N);
   float* p = g.data_ptr<float>();
   std::vector<double> l1(size_t(N), 0.0);
@@ -217,6 +225,7 @@ double to_codes(torch::Tensor& g, float alpha) {
 std::pair<torch::Tensor, torch::Tensor> exact_code_grads(const Node& nd, const torch::Tensor& xo, const torch::Tensor& wo,
                                                          const torch::Tensor& gq, double top, double channel_l1,
                                                          bool want_dx) {
+  RECORD_FUNCTION("lpsim::exact_code_grads", std::vector<c10::IValue>());
   const bool conv = nd.kind == OpKind::conv;
   const int64_t B = xo.size(0), N = nd.out_channels;
   const int64_t taps = conv ? int64_t(nd.kernel) * nd.kernel : 1;
@@ -310,7 +319,7 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
                     F::Conv2dFuncOptions().stride(nd.stride).padding(nd.padding));
     else
       y = F::linear(xo.to(t), wo.to(t).view({nd.out_channels, -1}));
-    if (luq) y = scaled_to_float(y, sx * sw);
+    if (luq) y = scaled_to_float(y, sx * sw, true);
     if (b.numel() > 0) y = y + (nd.kind == OpKind::conv ? b.view({1, -1, 1, 1}) : b.view({1, -1}));
     return y;
   }
@@ -374,7 +383,7 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
       const double kx = unit * sw, kw = unit * sx;
       auto db = has_bias ? ordered_channel_sum(gq) * unit : torch::Tensor();
       if (samples == 1) {
-        gx = want_dx ? scaled_to_float(dx, kx) : dx, gw = scaled_to_float(dw, kw), gb = db;
+        gx = want_dx ? scaled_to_float(dx, kx, true) : dx, gw = scaled_to_float(dw, kw, true), gb = db;
       } else {
         if (want_dx) dx = dx.to(torch::kFloat64) * kx, gx = s == 0 ? dx : gx + dx;
         dw = dw.to(torch::kFloat64) * kw;
