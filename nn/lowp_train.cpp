@@ -160,16 +160,19 @@ torch::Tensor quantise_gradient(const GradientSpec& spec, const torch::Tensor& g
   return out;
 }
 
-// A convolution's weight gradient with a fixed reduction order: the batch in fixed chunks,
-// each chunk's gradient by LibTorch's kernel inside a parallel task on one thread, the
-// chunks added in order in sum_type. (Called on the whole batch, the kernel splits the
-// batch over the threads: the bits would depend on their number. The other convolution
-// passes reduce each output within one thread.)
-torch::Tensor conv_weight_grad_in_chunks(const Node& nd, const torch::Tensor& x, const torch::Tensor& w,
-                                         const torch::Tensor& g, int64_t chunk, torch::ScalarType sum_type) {
+// A convolution's gradients with a fixed reduction order: the batch in fixed chunks, each
+// chunk's weight gradient (and, with want_dx, its images' input gradient, which sums over
+// no image) by LibTorch's kernel inside a parallel task on one thread, the chunks' weight
+// gradients added in order in sum_type. (Called on the whole batch, the kernel splits the
+// batch over the threads: the bits would depend on their number.) Returns {dx or an
+// undefined tensor, dw}.
+std::pair<torch::Tensor, torch::Tensor> conv_grads_in_chunks(const Node& nd, const torch::Tensor& x,
+                                                             const torch::Tensor& w, const torch::Tensor& g,
+                                                             int64_t chunk, torch::ScalarType sum_type, bool want_dx) {
   const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
   const int64_t B = x.size(0), n = (B + chunk - 1) / chunk;
   std::vector<torch::Tensor> parts(static_cast<size_t>(n));
+  torch::Tensor dx = want_dx ? torch::empty(x.sizes(), g.options()) : torch::Tensor();
   at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
     // One thread per chunk: the kernel's own OpenMP team would otherwise be as wide as this
     // task's nthreads setting (a per-task value, restored when the task ends).
@@ -177,15 +180,16 @@ torch::Tensor conv_weight_grad_in_chunks(const Node& nd, const torch::Tensor& x,
     omp_set_num_threads(1);
     for (int64_t i = b; i < e; ++i) {
       const int64_t lo = i * chunk, hi = std::min(B, lo + chunk);
-      parts[size_t(i)] = std::get<1>(at::convolution_backward(g.slice(0, lo, hi), x.slice(0, lo, hi), w, c10::nullopt,
-                                                              stride, pad, dil, false, outpad, 1, {false, true, false}))
-                             .to(sum_type);
+      auto [gi, gw, unused_gb] = at::convolution_backward(g.slice(0, lo, hi), x.slice(0, lo, hi), w, c10::nullopt, stride,
+                                                          pad, dil, false, outpad, 1, {want_dx, true, false});
+      if (want_dx) dx.slice(0, lo, hi).copy_(gi);
+      parts[size_t(i)] = gw.to(sum_type);
     }
     omp_set_num_threads(prev);
   });
   auto dw = parts[0];
   for (int64_t i = 1; i < n; ++i) dw = dw + parts[size_t(i)];
-  return dw;
+  return {dx, dw};
 }
 
 // The backward GEMMs on integer operands (INT4 codes, LUQ gradient ±2^k with |k| < levels),
@@ -197,7 +201,7 @@ torch::Tensor conv_weight_grad_in_chunks(const Node& nd, const torch::Tensor& x,
 // small powers of two), under 2^24 it is one LibTorch call on all threads like FP32's;
 // else the batch is cut into chunks whose static bound (positions·top·15 per image) stays
 // below, each exact in float32, the chunks added in float64
-// (conv_weight_grad_in_chunks), or float64 throughout.
+// (conv_grads_in_chunks), or float64 throughout.
 // LUQ's gradient ±α·2^k → the codes ±2^k, in place (a float division, exact: LibTorch's
 // division by a scalar multiplies by the rounded reciprocal), in the same pass the largest
 // Σ|code| of one output channel over images and positions (integers: exact in double in
@@ -255,7 +259,7 @@ std::pair<torch::Tensor, torch::Tensor> exact_code_grads(const Node& nd, const t
                                                 1, {false, true, false}))
                .to(torch::kFloat64);
     } else {
-      dw = conv_weight_grad_in_chunks(nd, xo.to(tw), w4.to(tw), gw_in, chunk, torch::kFloat64);
+      dw = conv_grads_in_chunks(nd, xo.to(tw), w4.to(tw), gw_in, chunk, torch::kFloat64, false).second;
     }
   } else {
     if (want_dx) dx = gx_in.mm(w4.to(tx));
@@ -367,13 +371,12 @@ struct LowpGemmFn : public torch::autograd::Function<LowpGemmFn> {
       if (spec.method == "luq") {
         std::tie(dx, dw) = exact_code_grads(nd, xo, wo, gq, double(1 << (spec.luq_levels - 1)), channel_l1, want_dx);
       } else if (nd.kind == OpKind::conv) {
-        const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
-        if (want_dx)
-          dx = std::get<0>(at::convolution_backward(gq, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
-                                                    c10::nullopt, stride, pad, dil, false, outpad, 1, {true, false, false}));
-        dw = conv_weight_grad_in_chunks(nd, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}), gq, 8,
-                                        torch::kFloat32)
-                 .view(wo.sizes());
+        // Both gradients per chunk of 8 images (one im2col per chunk, as LibTorch's own
+        // layer computes both in one call); the input gradient's bits do not depend on the
+        // chunking's thread count either.
+        std::tie(dx, dw) = conv_grads_in_chunks(nd, xo, wo.view({nd.out_channels, nd.in_channels, nd.kernel, nd.kernel}),
+                                                gq, 8, torch::kFloat32, want_dx);
+        dw = dw.view(wo.sizes());
       } else {
         if (want_dx) dx = gq.mm(wo.view({nd.out_channels, -1}));
         dw = gq.t().mm(xo.reshape({xo.size(0), -1})).view(wo.sizes());
