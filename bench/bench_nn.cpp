@@ -5,6 +5,7 @@
 // (operand recording + weight-stationary sampling + gate-level pricing), separately.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "nn/data.h"
@@ -141,7 +142,9 @@ BENCHMARK(BM_TrainStep)->ArgsProduct({{0, 1}, {0, 1, 2, 3}})->Unit(benchmark::kM
 // Args: {model, method (1 luq, 2 fp8, 3 prune)}. The issue-12 ratio, robust to a machine
 // whose speed drifts (shared cores): every iteration times one FP32 LibTorch step and one
 // step of the method back to back, on the same batch from the same initialisation, two
-// threads each; counters fp32_ms, method_ms (means) and ratio = Σ method / Σ FP32.
+// threads each; counters fp32_ms, method_ms (medians of the steps' times) and ratio, their
+// quotient (the median ignores the steps a neighbour's burst of load slowed down), and
+// ratio_mean = Σ method / Σ FP32.
 void BM_TrainStepVsFp32(benchmark::State& st) {
   static const char* methods[] = {"fp32", "luq", "fp8", "prune"};
   torch::set_num_threads(2);
@@ -154,6 +157,7 @@ void BM_TrainStepVsFp32(benchmark::State& st) {
     LowpNet lp;
     torch::optim::SGD opt;
     double seconds = 0;
+    std::vector<double> times;
     Arm(const std::string& arch, const std::string& method)
         : net([&] {
             torch::manual_seed(1);
@@ -173,15 +177,23 @@ void BM_TrainStepVsFp32(benchmark::State& st) {
       opt.zero_grad();
       torch::nn::functional::cross_entropy(lp.forward(train.images), train.labels).backward();
       opt.step();
-      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      seconds += t;
+      times.push_back(t);
+    }
+    double median() {
+      std::sort(times.begin(), times.end());
+      return times.empty() ? 0.0 : times[times.size() / 2];
     }
   };
   Arm base(kArchs[st.range(0)], "fp32"), arm(kArchs[st.range(0)], methods[st.range(1)]);
   int64_t i = 0;
   for (auto _ : st) base.step(i), arm.step(i), ++i;
-  st.counters["fp32_ms"] = 1e3 * base.seconds / double(i);
-  st.counters["method_ms"] = 1e3 * arm.seconds / double(i);
-  st.counters["ratio"] = arm.seconds / base.seconds;
+  const double b = base.median(), m = arm.median();
+  st.counters["fp32_ms"] = 1e3 * b;
+  st.counters["method_ms"] = 1e3 * m;
+  st.counters["ratio"] = m / b;
+  st.counters["ratio_mean"] = arm.seconds / base.seconds;
   st.SetLabel(kArchs[st.range(0)] + " " + methods[st.range(1)] + " vs fp32");
 }
 BENCHMARK(BM_TrainStepVsFp32)->ArgsProduct({{0, 1}, {1, 2, 3}})->Unit(benchmark::kMillisecond)->MinTime(4);
