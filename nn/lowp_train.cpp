@@ -217,7 +217,11 @@ double to_codes(torch::Tensor& g, float alpha) {
       for (int64_t b = 0; b < B; ++b) {
         float* q = p + (b * N + n) * P;
         int64_t run = 0;  // |code| ≤ 2^7, integers: an integer sum (vectorised)
-        for (int64_t i = 0; i < P; ++i) q[i] /= alpha, run += int32_t(std::fabs(q[i]));
+        for (int64_t i = 0; i < P; ++i) {
+          q[i] /= alpha;
+          const float a = std::fabs(q[i]);
+          run += a < 256.0f ? int32_t(a) : 256;  // a NaN (from a NaN gradient) counts as large
+        }
         sum += double(run);
       }
       l1[size_t(n)] = sum;
