@@ -145,6 +145,49 @@ TEST(LowpTrain, LuqBackwardIsTheShiftAndAddGoldenBitForBit) {
   }
 }
 
+// The weight gradient's other path: a positive gradient whose codes are 2^6 but for one
+// in 16, which is 1, over 64 images of 40×40 positions of positive activations: the
+// bound Σ|code|·15 exceeds 2^24 (so LowpNet cannot take LibTorch's one call and cuts the
+// batch into chunks that stay exact in float32, added in float64), and so do the sums
+// themselves, with odd terms (one float32 sum over the batch would round them).
+TEST(LowpTrain, LuqWeightGradientAboveTheFloat32BoundIsStillExact) {
+  torch::manual_seed(7);
+  GraphNet net(one_layer(OpKind::conv));
+  GradientSpec spec;
+  spec.method = "luq";
+  const uint64_t seed = 13;
+  LowpNet lp(net, spec, seed);
+  lp.set_step(1);
+  const int64_t B = 64;
+  auto x = torch::rand({B, 3, 40, 40});
+  auto y = lp.forward(x);
+  auto R = torch::where(torch::rand(y.sizes()) < 1.0 / 16, torch::full(y.sizes(), 1e-3 / 64), torch::full(y.sizes(), 1e-3));
+  (y * R).sum().backward();
+  GradientLog log;
+  auto gq = quantise_gradient(spec, R, lowp_step_seed(seed, 1), 0, nullptr, &log);
+  const double alpha = log.alpha;
+  ASSERT_GT(alpha, 0);
+  auto codes = ints(gq / alpha);
+  ASSERT_EQ(codes.min().item<int64_t>(), 1);
+  ASSERT_EQ(codes.max().item<int64_t>(), 64);
+  auto& w = net->conv(0)->weight;
+  auto [xi, sx] = sawb_int4(x, false);
+  const int64_t N = w.size(0);
+  auto cols = torch::nn::functional::unfold(xi.to(torch::kFloat64), torch::nn::functional::UnfoldFuncOptions({3, 3}).padding(1));
+  const int64_t L = cols.size(2);
+  auto X = ints(cols.transpose(1, 2).reshape({B * L, -1}));
+  auto G = codes.flatten(2).transpose(1, 2).reshape({B * L, N});
+  const int64_t M = X.size(0), K = X.size(1);
+  auto Xa = X.accessor<int64_t, 2>(), Ga = G.accessor<int64_t, 2>();
+  auto dW = torch::zeros({N, K}, torch::kInt64);
+  auto dWa = dW.accessor<int64_t, 2>();
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) dWa[n][k] += shift_mul(Xa[m][k], Ga[m][n]);
+  ASSERT_GT(double(dW.max().item<int64_t>()), 0x1p24);  // beyond float32's integers
+  EXPECT_TRUE(torch::equal(w.grad(), (dW.to(torch::kFloat64) * (alpha * sx)).to(torch::kFloat32).view(w.sizes())));
+}
+
 TEST(LowpTrain, InputGradientIsTheGoldenToo) {
   torch::manual_seed(6);
   GraphNet net(one_layer(OpKind::conv));
