@@ -46,8 +46,10 @@ void quantize_codes(const NumberFormat& fmt, std::span<const float> in, std::spa
 // magnitude not above |y| (the stochastic rule with u = 1: never up). NaN: InputError.
 uint32_t lns_encode(const LnsFormat& f, double y, RoundMode mode, uint32_t r);
 
-// Runs body(begin, end) over [0, n) in chunks on `threads` threads; chunk boundaries
-// depend only on n and chunk, never on the thread count.
+// Runs body(begin, end) over [0, n) in chunks on `threads` threads (OpenMP where the
+// compiler has it: LibTorch's pool); chunk boundaries depend only on n and chunk, never on
+// the thread count. An exception thrown by body is rethrown here (the first one; chunks
+// not yet started are skipped).
 void parallel_chunks(size_t n, size_t chunk, int threads, const std::function<void(size_t, size_t)>& body);
 
 namespace detail {

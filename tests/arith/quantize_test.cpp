@@ -3,6 +3,8 @@
 // and chunkings (issue: "(seed, element index) fixes the random bits").
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include <bit>
 #include <cstring>
 #include <cmath>
@@ -82,6 +84,29 @@ TEST(Quantize, KernelEqualsReferenceConversion) {
         }
       }
     }
+  }
+}
+
+// parallel_chunks: every element visited once, in the fixed chunks, on any thread count;
+// an exception from a chunk (on any thread) reaches the caller instead of terminating.
+TEST(ParallelChunks, CoversEveryChunkOnceAndRethrows) {
+  for (int threads : {1, 2, 3}) {
+    std::vector<std::atomic<int>> seen(1000);
+    std::vector<std::atomic<int>> starts(1000);
+    parallel_chunks(1000, 64, threads, [&](size_t b, size_t e) {
+      ++starts[b];
+      for (size_t i = b; i < e; ++i) ++seen[i];
+    });
+    for (size_t i = 0; i < seen.size(); ++i) {
+      ASSERT_EQ(seen[i].load(), 1) << i;
+      ASSERT_EQ(starts[i].load(), i % 64 == 0 ? 1 : 0) << i;
+    }
+    EXPECT_THROW(parallel_chunks(1000, 10, threads,
+                                 [](size_t b, size_t) {
+                                   if (b == 570) throw lpsim::InputError("chunk 57", {}, "test");
+                                 }),
+                 lpsim::InputError)
+        << threads;
   }
 }
 
