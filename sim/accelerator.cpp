@@ -57,6 +57,7 @@ const char* dataflow_name(Dataflow d) {
 
 std::string PeSpec::label() const {
   if (fp8()) return format + " acc fp32";
+  if (luq()) return (a_bits == 5 ? std::string("uint4") : "int4") + "xluq4 acc" + std::to_string(acc_bits) + " shift";
   const std::string t = is_signed ? "int" : "uint";
   return t + std::to_string(a_bits) + "x" + std::to_string(w_bits) + " acc" + std::to_string(acc_bits) +
          (saturate ? " sat" : "") + " " + arch;
@@ -75,6 +76,20 @@ void AcceleratorSpec::validate() const {
   need(ofmap_sram_bytes > 0, "accelerator.ofmap_sram_kb", "must be above 0");
   need(sram_port_bits >= 8 && sram_port_bits <= 4096, "accelerator.sram_port_bits", "must be in [8, 4096]");
   need(window_cycles >= 1, "accelerator.window_cycles", "must be at least 1");
+  if (pe.luq()) {
+    need(dataflow == Dataflow::output_stationary, "accelerator.dataflow",
+         "a LUQ PE (rtl/luq_mac) accumulates in place: output_stationary only");
+    need(pe.a_bits == 4 || pe.a_bits == 5, "accelerator.pe.a_bits",
+         "a LUQ PE takes 4-bit signed activations, or 5 bits (an unsigned 4-bit code zero-extended), got " +
+             std::to_string(pe.a_bits));
+    need(pe.w_bits == 4 && pe.is_signed && !pe.saturate && pe.arch == "array", "accelerator.pe",
+         "a LUQ PE takes radix-2 FP4 weights (w_bits 4) into a signed, wrapping accumulator");
+    need(pe.acc_bits >= pe.a_bits + 7 && pe.acc_bits <= 62, "accelerator.pe.acc_bits",
+         "must be in [a_bits + 7, 62] = [" + std::to_string(pe.a_bits + 7) + ", 62], got " + std::to_string(pe.acc_bits));
+    return;
+  }
+  if (!pe.format.empty() && !pe.fp8())
+    need(false, "accelerator.pe.format", "must be fp8_e4m3, fp8_e5m2 or luq4, got '" + pe.format + "'");
   if (pe.fp8()) {
     need(pe.format == "fp8_e4m3" || pe.format == "fp8_e5m2", "accelerator.pe.format",
          "must be fp8_e4m3 or fp8_e5m2, got '" + pe.format + "'");
@@ -127,8 +142,9 @@ std::vector<int64_t> reference_gemm(const Gemm& g, const PeSpec& pe, uint64_t* o
       arith::AccumulatorModel acc{pe.acc_bits, pe.is_signed, pe.saturate};
       for (int64_t k = 0; k < g.K; ++k) {
         acc.clock(false, true,
-                  arith::operand_value(g.a[m * g.K + k], pe.a_bits, pe.is_signed) *
-                      arith::operand_value(g.w[k * g.N + n], pe.w_bits, pe.is_signed));
+                  pe.luq() ? arith::luq_mul_golden(uint32_t(g.a[m * g.K + k]), uint32_t(g.w[k * g.N + n]), pe.a_bits)
+                           : arith::operand_value(g.a[m * g.K + k], pe.a_bits, pe.is_signed) *
+                                 arith::operand_value(g.w[k * g.N + n], pe.w_bits, pe.is_signed));
         ovf += acc.overflow;
       }
       out[m * g.N + n] = acc.value;
@@ -282,7 +298,9 @@ struct Accelerator::Impl {
       fp_acc[p] = arith::fp8_mac_golden(fp8_format, fp_acc[p], uint32_t(a), uint32_t(b));
       return false;
     }
-    acc[p].clock(false, true, arith::operand_value(a, S.a_bits, S.is_signed) * arith::operand_value(b, S.w_bits, S.is_signed));
+    acc[p].clock(false, true,
+                 S.luq() ? arith::luq_mul_golden(uint32_t(a), uint32_t(b), S.a_bits)
+                         : arith::operand_value(a, S.a_bits, S.is_signed) * arith::operand_value(b, S.w_bits, S.is_signed));
     return acc[p].overflow;
   }
   void os_clear(size_t p) {
@@ -532,7 +550,7 @@ Accelerator::Accelerator(AcceleratorSpec spec, const power::CellLibrary& lib, st
   I.ofmap_e = power::sram_energy(table, spec.ofmap_sram_bytes, spec.sram_port_bits, spec.sram_source);
   if (spec.gate_level) {
     power::UnitEnergyRequest req;
-    req.unit = spec.pe.fp8() ? (I.ws ? "fp8_mac_ws" : "fp8_mac") : (I.ws ? "mac_ws" : "mac");
+    req.unit = spec.pe.luq() ? "luq_mac" : spec.pe.fp8() ? (I.ws ? "fp8_mac_ws" : "fp8_mac") : (I.ws ? "mac_ws" : "mac");
     req.format = spec.pe.format;
     req.arch = spec.pe.arch;
     req.a_bits = spec.pe.a_bits, req.b_bits = spec.pe.w_bits, req.acc_bits = spec.pe.acc_bits;

@@ -40,14 +40,21 @@ const char* dataflow_name(Dataflow d);
 // FP8 (format fp8_e4m3 | fp8_e5m2): rtl/fp8_mac_ws / rtl/fp8_mac — FP8 codes in, the exact
 // product widened to FP32, one RNE FP32 addition per MAC (arith::fp8_mac_golden); outputs
 // are FP32 codes; a_bits = w_bits = 8, acc_bits = 32.
+// LUQ (format luq4): rtl/luq_mac, the multiplier-free shift unit of 4-bit training — a
+// signed a_bits activation (4, or 5: an unsigned 4-bit code zero-extended) times a radix-2
+// FP4 code w ({sign, e}: 0 or ±2^(e−1)), shifted and negated (arith::luq_mul_golden), into
+// a wrapping acc_bits accumulator; output-stationary only (it accumulates in place: no
+// partial-sum port for weight-stationary).
 struct PeSpec {
   int a_bits = 8, w_bits = 8, acc_bits = 32;
   bool is_signed = true;
   bool saturate = false;
   std::string arch = "array";  // array | booth multiplier (integer PEs)
-  std::string format;          // "" integer | fp8_e4m3 | fp8_e5m2
-  bool fp8() const { return !format.empty(); }
+  std::string format;          // "" integer | fp8_e4m3 | fp8_e5m2 | luq4
+  bool fp8() const { return format.rfind("fp8", 0) == 0; }
+  bool luq() const { return format == "luq4"; }
   static PeSpec fp8_pe(const std::string& fmt) { return {8, 8, 32, true, false, "array", fmt}; }
+  static PeSpec luq_pe(int a_bits = 4, int acc_bits = 32) { return {a_bits, 4, acc_bits, true, false, "array", "luq4"}; }
   std::string label() const;   // e.g. "int8x8 acc32 array", "fp8_e4m3 acc fp32"
 };
 

@@ -152,6 +152,52 @@ TEST_P(Dataflows, Fp8PeSumsInKOrderInFp32AndItsNetlistAgrees) {
 INSTANTIATE_TEST_SUITE_P(Sim, Dataflows, ::testing::Values(Dataflow::weight_stationary, Dataflow::output_stationary),
                          [](const auto& i) { return std::string(dataflow_name(i.param)); });
 
+// The LUQ shift PE (rtl/luq_mac) in an output-stationary array: every output against an
+// independent reference — each product written out as a·(±2^(e−1)) in int64, the sum
+// wrapped to the accumulator's width at the end (a wrapping sum is the same in any
+// order) — for signed INT4 and zero-extended 5-bit activations, with a 32-bit and a
+// narrow (a_bits + 7) accumulator that wraps; the netlist equals the golden PE on every
+// cycle; weight-stationary is refused naming the key.
+TEST(Sim, LuqShiftPeSumsShiftedActivationsAndItsNetlistAgrees) {
+  for (int a_bits : {4, 5})
+    for (int acc_bits : {32, a_bits + 7}) {
+      AcceleratorSpec s = spec(3, 5, Dataflow::output_stationary, true);
+      s.pe = PeSpec::luq_pe(a_bits, acc_bits);
+      s.verify_gates = true;
+      Accelerator acc(s, lib(), rtl(), cache());
+      const Gemm g = random_gemm(11, 40, 7, a_bits, 4, 31 + uint64_t(a_bits));
+      const GemmResult r = acc.run(g);
+      std::vector<int64_t> want(size_t(g.M * g.N));
+      for (int64_t m = 0; m < g.M; ++m)
+        for (int64_t n = 0; n < g.N; ++n) {
+          int64_t sum = 0;
+          for (int64_t k = 0; k < g.K; ++k) {
+            const int64_t code = int64_t(g.a[m * g.K + k]);
+            const int64_t a = code >= (int64_t{1} << (a_bits - 1)) ? code - (int64_t{1} << a_bits) : code;
+            const uint64_t w = g.w[k * g.N + n], e = w & 7;
+            sum += e == 0 ? 0 : ((w & 8) ? -1 : 1) * a * (int64_t{1} << (e - 1));
+          }
+          const uint64_t wrapped = uint64_t(sum) & ((uint64_t{1} << acc_bits) - 1);
+          want[m * g.N + n] = wrapped >> (acc_bits - 1) ? int64_t(wrapped) - (int64_t{1} << acc_bits) : int64_t(wrapped);
+        }
+      EXPECT_EQ(r.out, want) << a_bits << " " << acc_bits;
+      EXPECT_EQ(r.out, reference_gemm(g, s.pe));
+      EXPECT_EQ(r.gate_mismatches, 0u);
+      EXPECT_GT(r.mac_energy_pj, 0);
+      if (acc_bits < 32) {
+        EXPECT_GT(r.overflows, 0u) << "the narrow accumulator must wrap";
+      }
+    }
+  AcceleratorSpec ws = spec(3, 5, Dataflow::weight_stationary);
+  ws.pe = PeSpec::luq_pe();
+  try {
+    Accelerator acc(ws, lib(), rtl(), cache());
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("accelerator.dataflow"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Sim, EnergyPerMacOfADenseLayerIsTheUnitsOwnFigure) {
   // A dense weight-stationary layer (every fold uses the whole array, M ≫ R + C) on
   // uniform codes: the array's PE energy per MAC should be close to the same netlist's
