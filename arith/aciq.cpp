@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "arith/error.h"
-#include "arith/quantize.h"  // parallel_chunks
+#include "arith/quantize.h"  // per_block
 
 namespace lpsim::arith {
 
@@ -159,11 +159,9 @@ __attribute__((target_clones("avx2", "default"))) SawbPart sawb_block(const floa
 SawbStats sawb_stats(std::span<const float> x, double c1, double c2, int threads) {
   if (x.empty()) throw InputError("empty tensor", {}, "tensor");
   constexpr size_t kBlock = 1 << 14;
-  std::vector<SawbPart> parts((x.size() + kBlock - 1) / kBlock);
-  parallel_chunks(x.size(), kBlock, threads, [&](size_t b, size_t e) { parts[b / kBlock] = sawb_block(x.data() + b, e - b); });
   double s2 = 0, s1 = 0;
   float lo = INFINITY, amax = 0;
-  for (const SawbPart& p : parts) s2 += p.s2, s1 += p.s1, lo = std::min(lo, p.lo), amax = std::max(amax, p.amax);
+  for (const SawbPart& p : per_block(x.size(), kBlock, threads, [&](size_t b, size_t e) { return sawb_block(x.data() + b, e - b); })) s2 += p.s2, s1 += p.s1, lo = std::min(lo, p.lo), amax = std::max(amax, p.amax);
   const double n = double(x.size());
   return {c1 * std::sqrt(s2 / n) - c2 * s1 / n, lo, amax};
 }

@@ -112,12 +112,10 @@ LognormalFit fit_lognormal(std::span<const float> g, int threads) {
   while (first < g.size() && !(g[first] != 0.0f && std::isfinite(g[first]))) ++first;
   const double shift = first < g.size() ? ln_positive(std::fabs(g[first])) : 0.0;
   constexpr size_t kChunk = 1 << 15;
-  std::vector<FitPart> parts((g.size() + kChunk - 1) / kChunk);
-  parallel_chunks(g.size(), kChunk, threads,
-                  [&](size_t b, size_t e) { parts[b / kChunk] = fit_chunk(g.data() + b, e - b, shift); });
   double sum = 0, sum_sq = 0;
   size_t nz = 0, zeros = 0, nans = 0;
-  for (const FitPart& p : parts) sum += p.sum, sum_sq += p.sum_sq, nz += p.nz, zeros += p.zeros, nans += p.nans;
+  for (const FitPart& p :
+       per_block(g.size(), kChunk, threads, [&](size_t b, size_t e) { return fit_chunk(g.data() + b, e - b, shift); })) sum += p.sum, sum_sq += p.sum_sq, nz += p.nz, zeros += p.zeros, nans += p.nans;
   LognormalFit f;
   f.nonzeros = nz;
   f.nans = nans;
@@ -177,8 +175,7 @@ PruneResult lognormal_prune(std::span<const float> g, std::span<float> out, doub
   const RandomStream rng(seed, stream);
   const float tau_f = float(tau);
   // Blocks of kRandomBlock elements, each on one thread; element i's draw depends on i only.
-  std::vector<size_t> block_zeros((g.size() + kRandomBlock - 1) / kRandomBlock, 0);
-  parallel_chunks(g.size(), kRandomBlock, threads, [&](size_t i0, size_t i1) {
+  const auto block_zeros = per_block(g.size(), kRandomBlock, threads, [&](size_t i0, size_t i1) {
     uint32_t words[kRandomBlock];
     const size_t n = i1 - i0;
     random_words(rng, i0, n, words);  // element i draws rng.uniform(i), vectorised
@@ -196,10 +193,10 @@ PruneResult lognormal_prune(std::span<const float> g, std::span<float> out, doub
       o[j] = r;
       zeros += r == 0.0f;
     }
-    block_zeros[i0 / kRandomBlock] = zeros;
+    return zeros;
   });
   size_t zeros = 0;
-  for (size_t z : block_zeros) zeros += z;
+  for (uint32_t z : block_zeros) zeros += z;
   return {tau, double(zeros) / double(g.size())};
 }
 

@@ -36,12 +36,9 @@ LuqResult luq_quantize(std::span<const float> g, std::span<float> out, const Luq
   // order, and an integer max reduction vectorises. NaN (bits above inf) is skipped.
   // Fixed blocks, each on one thread: a max is the same in any order.
   constexpr size_t kBlock = 1 << 16;
-  std::vector<uint32_t> block_max((g.size() + kBlock - 1) / kBlock, 0);
-  parallel_chunks(g.size(), kBlock, opt.threads, [&](size_t b, size_t e) {
-    block_max[b / kBlock] = max_abs_bits(g.data() + b, e - b);
-  });
   uint32_t max_bits = 0;
-  for (uint32_t m : block_max) max_bits = std::max(max_bits, m);
+  for (uint32_t m : per_block(g.size(), kBlock, opt.threads, [&](size_t b, size_t e) { return max_abs_bits(g.data() + b, e - b); }))
+    max_bits = std::max(max_bits, m);
   const float max_abs = std::bit_cast<float>(max_bits);
   const float alpha = luq_alpha(max_abs, opt.levels);
   if (!(alpha > 0) || !std::isfinite(alpha)) {

@@ -492,11 +492,6 @@ void parallel_chunks(size_t n, size_t chunk, int threads, const std::function<vo
     for (size_t c = 0; c < n_chunks; ++c) body(c * chunk, std::min(n, (c + 1) * chunk));
     return;
   }
-#ifdef _OPENMP
-  // OpenMP, not threads of our own: LibTorch runs its kernels on the same (GNU) OpenMP
-  // pool, whose workers spin for a while after each parallel region; threads started here
-  // would compete with them for the cores (measured: the LUQ quantiser's wall time was 9×
-  // its work inside a training step).
   // An exception may not leave an OpenMP region (or a thread): the first one thrown by
   // body is kept, the remaining chunks are skipped, and it is rethrown here.
   std::exception_ptr error;
@@ -509,23 +504,20 @@ void parallel_chunks(size_t n, size_t chunk, int threads, const std::function<vo
       if (!failed.exchange(true)) error = std::current_exception();
     }
   };
+#ifdef _OPENMP
+  // OpenMP, not threads of our own: LibTorch runs its kernels on the same (GNU) OpenMP
+  // pool, whose workers spin for a while after each parallel region; threads started here
+  // would compete with them for the cores (measured: the LUQ quantiser's wall time was 9×
+  // its work inside a training step).
   const int team = int(std::min<size_t>(size_t(threads), n_chunks));
   const int64_t count = int64_t(n_chunks);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(team)
   for (int64_t c = 0; c < count; ++c) run(size_t(c));
 #else
   // A compiler without OpenMP (arith needs none): threads of our own, the same chunks.
-  std::exception_ptr error;
-  std::atomic<bool> failed{false};
   std::atomic<size_t> next{0};
   auto worker = [&] {
-    for (size_t c; !failed.load(std::memory_order_relaxed) && (c = next.fetch_add(1)) < n_chunks;) {
-      try {
-        body(c * chunk, std::min(n, (c + 1) * chunk));
-      } catch (...) {
-        if (!failed.exchange(true)) error = std::current_exception();
-      }
-    }
+    for (size_t c; (c = next.fetch_add(1)) < n_chunks;) run(c);
   };
   {
     std::vector<std::jthread> pool;

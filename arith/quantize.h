@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <vector>
 
 #include "arith/format.h"
 #include "arith/philox.h"
@@ -51,6 +52,15 @@ uint32_t lns_encode(const LnsFormat& f, double y, RoundMode mode, uint32_t r);
 // the thread count. An exception thrown by body is rethrown here (the first one; chunks
 // not yet started are skipped).
 void parallel_chunks(size_t n, size_t chunk, int threads, const std::function<void(size_t, size_t)>& body);
+
+// f(begin, end) for every fixed block of [0, n) (parallel_chunks), the results in block
+// order: a reduction over them in that order gives the same bits for any thread count.
+template <typename F>
+auto per_block(size_t n, size_t block, int threads, F&& f) {
+  std::vector<decltype(f(size_t{}, size_t{}))> out((n + block - 1) / block);
+  parallel_chunks(n, block, threads, [&](size_t b, size_t e) { out[b / block] = f(b, e); });
+  return out;
+}
 
 namespace detail {
 // Test hook: the vectorised Philox behind stochastic rounding, forced to a code path
