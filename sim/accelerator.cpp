@@ -88,11 +88,9 @@ void AcceleratorSpec::validate() const {
          "must be in [a_bits + 7, 62] = [" + std::to_string(pe.a_bits + 7) + ", 62], got " + std::to_string(pe.acc_bits));
     return;
   }
-  if (!pe.format.empty() && !pe.fp8())
-    need(false, "accelerator.pe.format", "must be fp8_e4m3, fp8_e5m2 or luq4, got '" + pe.format + "'");
   if (pe.fp8()) {
     need(pe.format == "fp8_e4m3" || pe.format == "fp8_e5m2", "accelerator.pe.format",
-         "must be fp8_e4m3 or fp8_e5m2, got '" + pe.format + "'");
+         "must be fp8_e4m3, fp8_e5m2 or luq4, got '" + pe.format + "'");
     need(pe.a_bits == 8 && pe.w_bits == 8 && pe.acc_bits == 32, "accelerator.pe",
          "an FP8 PE takes 8-bit codes into an FP32 accumulator");
     return;
@@ -109,6 +107,12 @@ namespace {
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 uint64_t mask_of(int bits) { return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1; }
+
+// An integer PE's product of two codes: a·w, or the LUQ unit's shift of a by w's exponent.
+int64_t int_product(const PeSpec& pe, uint64_t a, uint64_t w) {
+  return pe.luq() ? arith::luq_mul_golden(uint32_t(a), uint32_t(w), pe.a_bits)
+                  : arith::operand_value(a, pe.a_bits, pe.is_signed) * arith::operand_value(w, pe.w_bits, pe.is_signed);
+}
 
 }  // namespace
 
@@ -141,10 +145,7 @@ std::vector<int64_t> reference_gemm(const Gemm& g, const PeSpec& pe, uint64_t* o
     for (int64_t n = 0; n < g.N; ++n) {
       arith::AccumulatorModel acc{pe.acc_bits, pe.is_signed, pe.saturate};
       for (int64_t k = 0; k < g.K; ++k) {
-        acc.clock(false, true,
-                  pe.luq() ? arith::luq_mul_golden(uint32_t(g.a[m * g.K + k]), uint32_t(g.w[k * g.N + n]), pe.a_bits)
-                           : arith::operand_value(g.a[m * g.K + k], pe.a_bits, pe.is_signed) *
-                                 arith::operand_value(g.w[k * g.N + n], pe.w_bits, pe.is_signed));
+        acc.clock(false, true, int_product(pe, g.a[m * g.K + k], g.w[k * g.N + n]));
         ovf += acc.overflow;
       }
       out[m * g.N + n] = acc.value;
@@ -298,9 +299,7 @@ struct Accelerator::Impl {
       fp_acc[p] = arith::fp8_mac_golden(fp8_format, fp_acc[p], uint32_t(a), uint32_t(b));
       return false;
     }
-    acc[p].clock(false, true,
-                 S.luq() ? arith::luq_mul_golden(uint32_t(a), uint32_t(b), S.a_bits)
-                         : arith::operand_value(a, S.a_bits, S.is_signed) * arith::operand_value(b, S.w_bits, S.is_signed));
+    acc[p].clock(false, true, int_product(S, a, b));
     return acc[p].overflow;
   }
   void os_clear(size_t p) {

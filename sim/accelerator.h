@@ -51,7 +51,7 @@ struct PeSpec {
   bool saturate = false;
   std::string arch = "array";  // array | booth multiplier (integer PEs)
   std::string format;          // "" integer | fp8_e4m3 | fp8_e5m2 | luq4
-  bool fp8() const { return format.rfind("fp8", 0) == 0; }
+  bool fp8() const { return !format.empty() && !luq(); }  // any other format is checked as FP8
   bool luq() const { return format == "luq4"; }
   static PeSpec fp8_pe(const std::string& fmt) { return {8, 8, 32, true, false, "array", fmt}; }
   static PeSpec luq_pe(int a_bits = 4, int acc_bits = 32) { return {a_bits, 4, acc_bits, true, false, "array", "luq4"}; }
