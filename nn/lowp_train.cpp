@@ -192,16 +192,6 @@ std::pair<torch::Tensor, torch::Tensor> conv_grads_in_chunks(const Node& nd, con
   return {dx, dw};
 }
 
-// The backward GEMMs on integer operands (INT4 codes, LUQ gradient ±2^k with |k| < levels),
-// exactly: every partial sum is an integer, so float32 adds it exactly wherever its
-// magnitude stays below 2^24, and then any summation order, any thread count, gives the
-// same bits. The input gradient sums N·k² terms of at most top·7 (a static bound). The
-// weight gradient w.r.t. output channel n sums B·positions terms g·x, bounded by
-// Σ_{b,p} |g[b,n,p]| · 15: measured on the step's own gradient (LUQ's is mostly zeros and
-// small powers of two), under 2^24 it is one LibTorch call on all threads like FP32's;
-// else the batch is cut into chunks whose static bound (positions·top·15 per image) stays
-// below, each exact in float32, the chunks added in float64
-// (conv_grads_in_chunks), or float64 throughout.
 // LUQ's gradient ±α·2^k → the codes ±2^k, in place (a float division, exact: LibTorch's
 // division by a scalar multiplies by the rounded reciprocal), in the same pass the largest
 // Σ|code| of one output channel over images and positions (integers: exact in double in
@@ -230,6 +220,16 @@ double to_codes(torch::Tensor& g, float alpha) {
   return l1.empty() ? 0.0 : *std::max_element(l1.begin(), l1.end());
 }
 
+// The backward GEMMs on integer operands (INT4 codes, LUQ gradient ±2^k with |k| < levels),
+// exactly: every partial sum is an integer, so float32 adds it exactly wherever its
+// magnitude stays below 2^24, and then any summation order, any thread count, gives the
+// same bits. The input gradient sums N·k² terms of at most top·7 (a static bound). The
+// weight gradient w.r.t. output channel n sums B·positions terms g·x, bounded by
+// Σ_{b,p} |g[b,n,p]| · 15: measured on the step's own gradient (LUQ's is mostly zeros and
+// small powers of two), under 2^24 it is one LibTorch call on all threads like FP32's;
+// else the batch is cut into chunks whose static bound (positions·top·15 per image) stays
+// below, each exact in float32, the chunks added in float64
+// (conv_grads_in_chunks), or float64 throughout.
 std::pair<torch::Tensor, torch::Tensor> exact_code_grads(const Node& nd, const torch::Tensor& xo, const torch::Tensor& wo,
                                                          const torch::Tensor& gq, double top, double channel_l1,
                                                          bool want_dx) {
@@ -239,19 +239,17 @@ std::pair<torch::Tensor, torch::Tensor> exact_code_grads(const Node& nd, const t
   const int64_t taps = conv ? int64_t(nd.kernel) * nd.kernel : 1;
   const int64_t positions = conv ? gq.size(2) * gq.size(3) : 1;
   const auto tx = double(N * taps) * top * 7 < 0x1p24 ? torch::kFloat32 : torch::kFloat64;
-  const auto& g32 = gq;  // the codes, float32
   const bool one_call = channel_l1 * 15 < 0x1p24;
   const int64_t chunk = std::max<int64_t>(1, int64_t(0x1p24 / (double(positions) * top * 15)) - 1);
   const auto tw = one_call || double(positions) * top * 15 < 0x1p24 ? torch::kFloat32 : torch::kFloat64;
   auto w4 = conv ? wo.view({N, nd.in_channels, nd.kernel, nd.kernel}) : wo.view({N, -1});
-  const auto gx_in = tx == torch::kFloat32 ? g32 : gq.to(tx);
-  const auto gw_in = tw == torch::kFloat32 ? g32 : gq.to(tw);
+  const auto gx_in = gq.to(tx), gw_in = gq.to(tw);  // gq: the codes in float32 (no copy when kept)
   torch::Tensor dx, dw;
   if (conv) {
     const std::vector<int64_t> stride{nd.stride, nd.stride}, pad{nd.padding, nd.padding}, dil{1, 1}, outpad{0, 0};
     if (one_call && tx == torch::kFloat32) {
       // Both gradients in one call (as LibTorch's own layer does): operands and type agree.
-      auto [gi, gw, unused_gb] = at::convolution_backward(g32, xo, w4, c10::nullopt, stride, pad, dil, false, outpad, 1,
+      auto [gi, gw, unused_gb] = at::convolution_backward(gq, xo, w4, c10::nullopt, stride, pad, dil, false, outpad, 1,
                                                    {want_dx, true, false});
       return {gi, gw.view(wo.sizes())};  // float32, exact integers: scaled_to_float reads them as they are
     }
