@@ -2,9 +2,8 @@
 // one-sided/two-sided identity, and the analytic MSE against a simulated quantizer.
 #include <gtest/gtest.h>
 
-#include <bit>
-
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <numbers>
 #include <string>

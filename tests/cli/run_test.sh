@@ -9,11 +9,13 @@ d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-cat > "$d/s.yaml" <<YAML
-name: small
+# The small network both dataflow runs below price (one cached model).
+small="name: small
 seed: 3
 dataset: {train_limit: 3000, test_limit: 500}
-model: {arch: mlp, cache: $d/models, train: {epochs: 1}}
+model: {arch: mlp, cache: $d/models, train: {epochs: 1}}"
+cat > "$d/s.yaml" <<YAML
+$small
 hardware: {energy_vectors: 1024, energy_images: 8, netlist_cache: $CACHE}
 quantization:
   calibration_images: 128
@@ -108,10 +110,7 @@ expect_error "outputs: {dir: $d/afile/sub}" "bad.yaml:1:16: outputs.dir: cannot 
 # Weight-stationary pricing of the same network (its cached model): every layer on the WS
 # PE, for the FP32 reference and INT8 (the other rows would only synthesise more WS PEs).
 cat > "$d/ws.yaml" <<YAML
-name: small
-seed: 3
-dataset: {train_limit: 3000, test_limit: 500}
-model: {arch: mlp, cache: $d/models, train: {epochs: 1}}
+$small
 hardware: {dataflow: weight_stationary, energy_vectors: 1024, energy_images: 8, netlist_cache: $CACHE}
 quantization:
   calibration_images: 128

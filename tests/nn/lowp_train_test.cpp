@@ -83,6 +83,31 @@ int64_t shift_mul(int64_t int4, int64_t pow2) {
   return (pow2 < 0 ? -1 : 1) * (int4 * (int64_t{1} << k));
 }
 
+// A layer's operands as int64 rows: activation codes X (B·L × K, the conv's 3×3 receptive
+// fields, padding 1) and gradient codes G (B·L × N), L positions per image (1: linear).
+struct CodeRows {
+  torch::Tensor X, G;
+};
+CodeRows code_rows(OpKind kind, const torch::Tensor& xi, const torch::Tensor& codes) {
+  const int64_t B = xi.size(0), N = codes.size(1);
+  if (kind == OpKind::linear) return {ints(xi), ints(codes)};
+  auto cols = torch::nn::functional::unfold(xi.to(torch::kFloat64), torch::nn::functional::UnfoldFuncOptions({3, 3}).padding(1));
+  const int64_t L = cols.size(2);
+  return {ints(cols.transpose(1, 2).reshape({B * L, -1})), ints(codes.flatten(2).transpose(1, 2).reshape({B * L, N}))};
+}
+
+// dW[n][k] = Σ_m g[m][n]·x[m][k] through the shift-and-add unit, in int64.
+torch::Tensor golden_weight_grad(const CodeRows& r) {
+  const int64_t M = r.X.size(0), K = r.X.size(1), N = r.G.size(1);
+  auto Xa = r.X.accessor<int64_t, 2>(), Ga = r.G.accessor<int64_t, 2>();
+  auto dW = torch::zeros({N, K}, torch::kInt64);
+  auto dWa = dW.accessor<int64_t, 2>();
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) dWa[n][k] += shift_mul(Xa[m][k], Ga[m][n]);
+  return dW;
+}
+
 // The last layer's output gradient is the loss weights R, so the LUQ-quantised gradient is
 // known exactly; the weight and input gradients must equal Σ sign·(INT4 << k) in int64,
 // times α and the other operand's scale — bit for bit.
@@ -109,27 +134,17 @@ TEST(LowpTrain, LuqBackwardIsTheShiftAndAddGoldenBitForBit) {
     auto [wi, sw] = sawb_int4(w, true);
     const int64_t N = w.size(0);
     // Operands as int64 rows: activations (B·L × K), weights (N × K), gradient (B·L × N).
-    torch::Tensor X, W = ints(wi).reshape({N, -1}), G;
-    int64_t L = 1;
-    if (kind == OpKind::linear) {
-      X = ints(xi), G = ints(gq / alpha);
-    } else {
-      auto cols = torch::nn::functional::unfold(xi.to(torch::kFloat64), torch::nn::functional::UnfoldFuncOptions({3, 3}).padding(1));
-      L = cols.size(2);
-      X = ints(cols.transpose(1, 2).reshape({B * L, -1}));
-      G = ints((gq / alpha).flatten(2).transpose(1, 2).reshape({B * L, N}));
-    }
-    const int64_t M = X.size(0), K = X.size(1);
-    auto Xa = X.accessor<int64_t, 2>(), Wa = W.accessor<int64_t, 2>(), Ga = G.accessor<int64_t, 2>();
-    // dW[n][k] = Σ_m g[m][n]·x[m][k];  dcols[m][k] = Σ_n g[m][n]·w[n][k]
-    auto dW = torch::zeros({N, K}, torch::kInt64), dC = torch::zeros({M, K}, torch::kInt64);
-    auto dWa = dW.accessor<int64_t, 2>(), dCa = dC.accessor<int64_t, 2>();
+    const CodeRows rows = code_rows(kind, xi, gq / alpha);
+    const torch::Tensor W = ints(wi).reshape({N, -1});
+    const int64_t M = rows.X.size(0), K = rows.X.size(1);
+    const torch::Tensor dW = golden_weight_grad(rows);
+    // dcols[m][k] = Σ_n g[m][n]·w[n][k]
+    auto Wa = W.accessor<int64_t, 2>(), Ga = rows.G.accessor<int64_t, 2>();
+    auto dC = torch::zeros({M, K}, torch::kInt64);
+    auto dCa = dC.accessor<int64_t, 2>();
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n)
-        for (int64_t k = 0; k < K; ++k) {
-          dWa[n][k] += shift_mul(Xa[m][k], Ga[m][n]);
-          dCa[m][k] += shift_mul(Wa[n][k], Ga[m][n]);
-        }
+        for (int64_t k = 0; k < K; ++k) dCa[m][k] += shift_mul(Wa[n][k], Ga[m][n]);
     auto want_w = (dW.to(torch::kFloat64) * (alpha * sx)).to(torch::kFloat32).view(w.sizes());
     EXPECT_TRUE(torch::equal(w.grad(), want_w)) << (kind == OpKind::conv ? "conv" : "linear");
     // dcols is the input gradient before the receptive fields are summed back: checked
@@ -172,18 +187,7 @@ TEST(LowpTrain, LuqWeightGradientAboveTheFloat32BoundIsStillExact) {
   ASSERT_EQ(codes.max().item<int64_t>(), 64);
   auto& w = net->conv(0)->weight;
   auto [xi, sx] = sawb_int4(x, false);
-  const int64_t N = w.size(0);
-  auto cols = torch::nn::functional::unfold(xi.to(torch::kFloat64), torch::nn::functional::UnfoldFuncOptions({3, 3}).padding(1));
-  const int64_t L = cols.size(2);
-  auto X = ints(cols.transpose(1, 2).reshape({B * L, -1}));
-  auto G = codes.flatten(2).transpose(1, 2).reshape({B * L, N});
-  const int64_t M = X.size(0), K = X.size(1);
-  auto Xa = X.accessor<int64_t, 2>(), Ga = G.accessor<int64_t, 2>();
-  auto dW = torch::zeros({N, K}, torch::kInt64);
-  auto dWa = dW.accessor<int64_t, 2>();
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k) dWa[n][k] += shift_mul(Xa[m][k], Ga[m][n]);
+  const torch::Tensor dW = golden_weight_grad(code_rows(OpKind::conv, xi, codes));
   ASSERT_GT(double(dW.max().item<int64_t>()), 0x1p24);  // beyond float32's integers
   EXPECT_TRUE(torch::equal(w.grad(), (dW.to(torch::kFloat64) * (alpha * sx)).to(torch::kFloat32).view(w.sizes())));
 }
