@@ -33,7 +33,7 @@ struct SimOpts {
 };
 
 struct LayerRow {
-  std::string config, layer;
+  std::string config, layer, pe;
   int64_t M = 0, K = 0, N = 0, macs = 0;
   sim::GemmResult r;
   bool bit_exact = false;
@@ -55,9 +55,10 @@ sim::AcceleratorSpec spec_of(const nn::Scenario& s, const nn::SimLayer& L) {
   spec.sram_source = A.sram_energy;
   spec.window_cycles = A.window_cycles;
   spec.verify_gates = A.verify_gates;
-  spec.pe = L.format.empty() ? sim::PeSpec{L.a_bits, L.w_bits, L.acc_bits, L.is_signed, L.saturate,
-                                           A.pe_arch.empty() ? s.mac_arch : A.pe_arch, ""}
-                             : sim::PeSpec::fp8_pe(L.format);
+  spec.pe = L.format.empty()     ? sim::PeSpec{L.a_bits, L.w_bits, L.acc_bits, L.is_signed, L.saturate,
+                                               A.pe_arch.empty() ? s.mac_arch : A.pe_arch, ""}
+            : L.format == "pann" ? sim::PeSpec::pann_pe(L.a_bits, L.w_bits - 1, L.acc_bits, L.saturate)
+                                 : sim::PeSpec::fp8_pe(L.format);
   return spec;
 }
 
@@ -69,17 +70,19 @@ void write_outputs(const nn::Scenario& s, const std::filesystem::path& dir, cons
   std::string csv =
       "layer,M,K,N,rows,cols,dataflow,folds,cycles,scalesim_cycles,utilization,mac_energy_pj,sram_energy_pj,"
       "leakage_pj,avg_power_mw,peak_power_mw,bit_exact,config,macs,paper_cycles,peak_to_avg,inv_utilization,"
-      "pj_per_mac,executor_pj_per_mac,executor_ci95_pj,overflows,ifmap_reads,filter_reads,ofmap_reads,ofmap_writes\n";
+      "pj_per_mac,executor_pj_per_mac,executor_ci95_pj,overflows,ifmap_reads,filter_reads,ofmap_reads,ofmap_writes,pe,"
+      "pann_additions\n";
   const nn::AcceleratorSection& A = s.accelerator;
   for (const LayerRow& x : rows) {
     const sim::GemmResult& r = x.r;
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                        nn::csv_escape(x.layer), x.M, x.K, x.N, A.rows, A.cols, A.dataflow, r.folds, r.cycles,
                        r.scalesim_cycles, f6(r.utilization), f6(r.mac_energy_pj), f6(r.sram_energy_pj()),
                        f6(r.leakage_pj), f6(x.p.avg_mw), f6(x.p.peak_mw), x.bit_exact ? "true" : "false",
                        nn::csv_escape(x.config), r.macs, r.paper_cycles, f6(x.p.peak_mw / x.p.avg_mw),
                        f6(1 / r.utilization), f6(r.mac_energy_pj / double(r.macs)), f6(x.executor_pj_per_mac),
-                       f6(x.executor_ci95), r.overflows, r.ifmap.reads, r.filter.reads, r.ofmap.reads, r.ofmap.writes);
+                       f6(x.executor_ci95), r.overflows, r.ifmap.reads, r.filter.reads, r.ofmap.reads, r.ofmap.writes,
+                       nn::csv_escape(x.pe), r.pann_additions);
   }
   atomic_write_file(dir / "sim_layers.csv", csv);
   // Wall times apart (the results above are bit-identical from run to run; these are not).
@@ -163,8 +166,11 @@ int run_sim(const SimOpts& o, bool json_out) {
     // The configurations: named (flag or accelerator.configs), else every integer one.
     std::vector<std::string> names = !o.configs.empty() ? o.configs : A.configs;
     if (names.empty()) {
+      const bool ws = sim::parse_dataflow(A.dataflow) == sim::Dataflow::weight_stationary;
       for (const auto& c : s.configs) {
-        const std::string why = nn::sim_config_problem(c);
+        std::string why = nn::sim_config_problem(c);
+        if (why.empty() && ws && c.method == "pann")
+          why = "PANN's PE (rtl/pann_mac) accumulates in place: output_stationary only (accelerator.dataflow)";
         if (why.empty())
           names.push_back(c.name);
         else if (!o.quiet && !json_out)
@@ -218,6 +224,7 @@ int run_sim(const SimOpts& o, bool json_out) {
           if (progress) std::cerr << "lpsim sim: VCD of " << name << " " << L.name << " (" << spec.trace_pes
                                   << " PEs, row by row from PE(0,0)): " << A.vcd.string() << "\n";
         }
+        x.pe = spec.pe.label();
         x.config = name, x.layer = L.name, x.M = L.M, x.K = L.K, x.N = L.N, x.macs = int64_t(x.r.macs);
         // Zero points: the executor's corrections applied to the array's raw sums first.
         x.bit_exact = x.r.out.size() == L.executor_acc.size();
@@ -235,6 +242,7 @@ int run_sim(const SimOpts& o, bool json_out) {
                       {"mac_energy_pj", x.r.mac_energy_pj}, {"sram_energy_pj", x.r.sram_energy_pj()},
                       {"leakage_pj", x.r.leakage_pj}, {"avg_power_mw", x.p.avg_mw}, {"peak_power_mw", x.p.peak_mw},
                       {"bit_exact", x.bit_exact}, {"overflows", x.r.overflows}, {"gate_mismatches", x.r.gate_mismatches},
+                      {"pe", spec.pe.label()}, {"pann_additions", x.r.pann_additions},
                       {"executor_pj_per_mac", L.executor_pj_per_mac}, {"executor_ci95_pj", L.executor_ci95_pj},
                       {"executor_unit", L.executor_unit}});
         if (A.verify_gates && x.r.gate_mismatches > 0) all_exact = false;

@@ -268,6 +268,12 @@ void price_correction(const LayerQuant& q, const LayerOperands& ops, int64_t row
 
 }  // namespace
 
+int pann_r_bits(double max_abs_w) {
+  int rw = 2;
+  while (std::ldexp(1.0, rw) - 1 < max_abs_w) ++rw;
+  return rw;
+}
+
 LayerChains pann_chains(const LayerQuant& q, const LayerOperands& ops, uint64_t chains, uint64_t seed) {
   LayerChains out;
   const int bx = std::get<arith::IntFormat>(q.activations).bits;
@@ -328,9 +334,7 @@ namespace {
 void price_pann(const LayerQuant& q, const LayerOperands& ops, int64_t rows_per_image, const HardwareConfig& hw,
                 power::GateLevelEnergyModel& gate, LayerPrice& p) {
   const int bx = std::get<arith::IntFormat>(q.activations).bits;
-  const double wmax = ops.w.abs().max().item<double>();
-  int rw = 2;
-  while (std::ldexp(1.0, rw) - 1 < wmax) ++rw;
+  const int rw = pann_r_bits(ops.w.abs().max().item<double>());
   const power::OpKey key{"pann_mac", "uint" + std::to_string(bx), "uint" + std::to_string(rw), q.acc_bits, "array"};
   const int64_t K = ops.cols.size(1), N = ops.w.size(1);
   const uint64_t slots = std::max<uint64_t>(hw.min_slots, (hw.energy_vectors + 64 * K - 1) / (64 * K));

@@ -121,6 +121,9 @@ LayerChains layer_chains(const LayerQuant& q, const AccRange& range, const Layer
 // job's last addition a step without a start: 2 + Σ|w̃| steps (1 if every w̃ = 0); padded
 // with idle cycles to the longest chain. ops = 1: the price is per output.
 LayerChains pann_chains(const LayerQuant& q, const LayerOperands& ops, uint64_t chains, uint64_t seed);
+// The width of pann_mac's count of additions for a layer whose largest |w̃| is max_abs_w
+// (at least 2 bits): the PE both the executor's pricing and the SystemC array use.
+int pann_r_bits(double max_abs_w);
 
 // Prices a layer: rows_per_image = output positions per image (for the correction term).
 LayerPrice price_layer(const LayerQuant& q, const AccRange& range, const LayerOperands& ops, int64_t rows_per_image,

@@ -19,8 +19,10 @@
 namespace lpsim::nn {
 
 int64_t SimLayer::centred(int64_t raw, size_t j) const {
-  if (correction.empty()) return raw;
-  const __int128 c = __int128(raw) + correction[j];
+  // PANN: saturated sums can leave pos − neg outside the signed acc_bits range even
+  // without a zero point; the executor clamps it like a corrected sum.
+  if (correction.empty() && format != "pann") return raw;
+  const __int128 c = __int128(raw) + (correction.empty() ? 0 : correction[j]);
   const int64_t lo = -(int64_t{1} << (acc_bits - 1)), hi = (int64_t{1} << (acc_bits - 1)) - 1;
   if (saturate) return int64_t(c < lo ? lo : c > hi ? hi : c);
   const unsigned __int128 m = (unsigned __int128)c & (((unsigned __int128)1 << acc_bits) - 1);
@@ -29,7 +31,12 @@ int64_t SimLayer::centred(int64_t raw, size_t j) const {
 
 std::string sim_config_problem(const QuantConfigSpec& c) {
   if (c.fp32) return "an FP32 configuration (the array's PEs are integer MACs)";
-  if (c.method != "uniform") return "method " + c.method + " (the array runs uniform integer configurations)";
+  const bool pann = c.method == "pann";
+  if (c.method != "uniform" && !pann) return "method " + c.method + " (the array runs uniform integer configurations and PANN)";
+  if (pann && (c.pann.R.size() != 1 || c.pann.activation_bits.size() != 1 || !c.pann.budget.empty()))
+    return "a PANN search (several R or activation_bits, or a budget, chosen by lpsim run): the array runs one point, "
+           "e.g. {method: pann, pann: {R: 1, activation_bits: 6}}";
+  if (pann && c.pann.train_epochs > 0) return "PANN-aware training (pann.train): the array runs post-training PANN";
   if (c.has_training) return "a low-precision training configuration";
   const arith::NumberFormat fw = arith::parse_format(c.weights), fa = arith::parse_format(c.activations);
   const auto* iw = std::get_if<arith::IntFormat>(&fw);
@@ -44,7 +51,7 @@ std::string sim_config_problem(const QuantConfigSpec& c) {
   } else {
     if (c.accumulator != "int") return "accumulator " + c.accumulator + " (integer operands accumulate in integers)";
   }
-  if (iw && ia && iw->is_signed != ia->is_signed) return "mixed signedness (" + c.weights + " x " + c.activations + ")";
+  if (iw && ia && iw->is_signed != ia->is_signed && !pann) return "mixed signedness (" + c.weights + " x " + c.activations + ")";
   if (iw && ia && (iw->bits < 2 || ia->bits < 2 || iw->bits > 16 || ia->bits > 16)) return "operand widths outside 2..16 bits";
   if (c.per_channel_activations || c.bit_allocation.mean_bits > 0)
     return "per-channel activation scales or bit allocation (operands of several widths)";
@@ -59,8 +66,15 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
   const QuantConfigSpec* cfg = nullptr;
   for (const QuantConfigSpec& c : s.configs)
     if (c.name == config) cfg = &c;
-  if (!cfg) throw InputError("no configuration '" + config + "' in quantization.configs", s.accelerator.where,
-                             "accelerator.configs");
+  if (!cfg) {
+    std::string points;  // a PANN dial is its points
+    for (const QuantConfigSpec& c : s.configs)
+      if (c.pann.dial == config) points += (points.empty() ? "" : ", ") + c.name;
+    if (!points.empty())
+      throw InputError("configuration '" + config + "' is a PANN dial; the array runs its points one by one: " + points,
+                       s.accelerator.where, "accelerator.configs");
+    throw InputError("no configuration '" + config + "' in quantization.configs", s.accelerator.where, "accelerator.configs");
+  }
   if (const std::string why = sim_config_problem(*cfg); !why.empty())
     throw InputError("configuration " + config + " cannot run on the array: " + why, cfg->where, "accelerator.configs");
   torch::set_num_threads(s.threads);
@@ -110,6 +124,10 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
       L.a_bits = ia->bits, L.w_bits = iw->bits, L.acc_bits = q.acc_bits;
       L.is_signed = ia->is_signed;
       L.saturate = q.acc_overflow == arith::Overflow::saturate;
+      if (q.pann && ops.w.defined()) {  // pann_mac: unsigned x, |w̃| counted in pann_r_bits bits, a sign
+        L.format = "pann";
+        L.w_bits = pann_r_bits(ops.w.abs().max().item<double>()) + 1;
+      }
     } else {
       L.format = cfg->weights;  // one FP8 format for both (sim_config_problem)
       L.a_bits = L.w_bits = 8, L.acc_bits = 32;
@@ -150,7 +168,8 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
     } else {
       const torch::Tensor cols = ops.cols.to(torch::kInt64).contiguous(), wt = ops.w.to(torch::kInt64).contiguous();
       const int64_t lo_a = ia->is_signed ? -(int64_t{1} << (ia->bits - 1)) : 0, hi_a = ia->is_signed ? -lo_a - 1 : (int64_t{1} << ia->bits) - 1;
-      const int64_t lo_w = iw->is_signed ? -(int64_t{1} << (iw->bits - 1)) : 0, hi_w = iw->is_signed ? -lo_w - 1 : (int64_t{1} << iw->bits) - 1;
+      int64_t lo_w = iw->is_signed ? -(int64_t{1} << (iw->bits - 1)) : 0, hi_w = iw->is_signed ? -lo_w - 1 : (int64_t{1} << iw->bits) - 1;
+      if (q.pann) hi_w = (int64_t{1} << (L.w_bits - 1)) - 1, lo_w = -hi_w;  // |w̃| within the PE's count
       const int64_t* pa = cols.data_ptr<int64_t>();
       const int64_t* pw = wt.data_ptr<int64_t>();
       bool fits = true;
@@ -161,13 +180,13 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
       }
       for (size_t j = 0; j < L.w.size(); ++j) {
         fits &= pw[j] >= lo_w && pw[j] <= hi_w;
-        L.w[j] = uint64_t(pw[j]) & ((uint64_t{1} << iw->bits) - 1);
+        L.w[j] = uint64_t(pw[j]) & ((uint64_t{1} << L.w_bits) - 1);
       }
       const bool zero_points = ops.act_zero != 0 ||
                                (ops.weight_zero.defined() && ops.weight_zero.abs().max().item<double>() > 0);
       if (ops.weight_offset.defined()) {
         L.simulable = false, L.note = "bias correction (a run-time correction outside the array)";
-      } else if (zero_points && (ia->is_signed || iw->is_signed)) {
+      } else if (zero_points && (ia->is_signed || iw->is_signed) && !q.pann) {
         L.simulable = false, L.note = "zero points on a signed format";
       } else if (zero_points) {
         // The corrections the executor applies to the raw sum, per output (exact integers:

@@ -21,10 +21,11 @@ struct SimLayer {
   int64_t positions = 0;        // output positions per image
   int a_bits = 8, w_bits = 8, acc_bits = 32;
   bool is_signed = true, saturate = false;
-  std::string format;                  // "" integer operands; fp8_e4m3 | fp8_e5m2 (FP32 accumulation)
+  std::string format;                  // "" integer operands; fp8_e4m3 | fp8_e5m2 (FP32 accumulation);
+                                       // pann: unsigned a, w̃ in w_bits (sign + |w̃|), two unsigned sums
   std::vector<uint64_t> a, w;          // operand codes (low a_bits / w_bits), M×K and K×N
   std::vector<int64_t> executor_acc;   // M×N: the executor's accumulator values (FP8: FP32 codes)
-  // Zero points (asymmetric uintN): the array computes the raw Σ q_a·q_w in the MAC's
+  // Zero points (asymmetric uintN; PANN's activations): the array computes the raw Σ q_a·q_w in the MAC's
   // register; the executor's result is the centred sum (nn/executor.h) — raw plus
   // correction[m][n] = −z_w[n]·Σ_k q_a[m][k] − z_a·Σ_k q_w[k][n] + K·z_a·z_w[n], wrapped to a
   // signed acc_bits value (wrap) or, after the raw register saturated, clamped to it.
@@ -45,8 +46,9 @@ struct SimWorkload {
 
 // The configuration named `config` of scenario s (its model trained or loaded from the
 // cache, calibrated as `lpsim run` does). InputError (naming the configuration's place in
-// the file) when the configuration is not an integer one the array runs: FP32 or floating
-// formats, PANN, mixed signedness, low-precision training, non-data calibration.
+// the file) when the configuration is not one the array runs: FP32 or floating formats
+// other than FP8, a PANN search or PANN-aware training, mixed signedness (PANN aside),
+// low-precision training, non-data calibration.
 // price: also price each layer as the executor does (gate-level, hardware.energy_vectors).
 SimWorkload sim_workload(const Scenario& s, const std::string& config, int images, const std::string& dataflow,
                          bool price, bool progress);

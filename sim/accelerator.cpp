@@ -57,6 +57,9 @@ const char* dataflow_name(Dataflow d) {
 
 std::string PeSpec::label() const {
   if (fp8()) return format + " acc fp32";
+  if (pann())
+    return "uint" + std::to_string(a_bits) + "xpann r" + std::to_string(w_bits - 1) + " 2xacc" + std::to_string(acc_bits) +
+           (saturate ? " sat" : "");
   if (luq()) return (a_bits == 5 ? std::string("uint4") : "int4") + "xluq4 acc" + std::to_string(acc_bits) + " shift";
   const std::string t = is_signed ? "int" : "uint";
   return t + std::to_string(a_bits) + "x" + std::to_string(w_bits) + " acc" + std::to_string(acc_bits) +
@@ -76,6 +79,18 @@ void AcceleratorSpec::validate() const {
   need(ofmap_sram_bytes > 0, "accelerator.ofmap_sram_kb", "must be above 0");
   need(sram_port_bits >= 8 && sram_port_bits <= 4096, "accelerator.sram_port_bits", "must be in [8, 4096]");
   need(window_cycles >= 1, "accelerator.window_cycles", "must be at least 1");
+  if (pe.pann()) {
+    need(dataflow == Dataflow::output_stationary, "accelerator.dataflow",
+         "a PANN PE (rtl/pann_mac) accumulates in place: output_stationary only");
+    need(pe.a_bits >= 1 && pe.a_bits <= 16, "accelerator.pe.a_bits",
+         "a PANN PE's unsigned activations must be 1..16 bits, got " + std::to_string(pe.a_bits));
+    need(pe.w_bits >= 2 && pe.w_bits <= 9, "accelerator.pe.w_bits",
+         "a PANN PE's weights |w̃| must fit 1..8 bits (w_bits 2..9 with the sign), got w_bits " + std::to_string(pe.w_bits));
+    need(!pe.is_signed && pe.arch == "array", "accelerator.pe", "a PANN PE adds unsigned activations (no multiplier)");
+    need(pe.acc_bits >= pe.a_bits && pe.acc_bits <= 62, "accelerator.pe.acc_bits",
+         "must be in [a_bits, 62] = [" + std::to_string(pe.a_bits) + ", 62], got " + std::to_string(pe.acc_bits));
+    return;
+  }
   if (pe.luq()) {
     need(dataflow == Dataflow::output_stationary, "accelerator.dataflow",
          "a LUQ PE (rtl/luq_mac) accumulates in place: output_stationary only");
@@ -114,6 +129,24 @@ int64_t int_product(const PeSpec& pe, uint64_t a, uint64_t w) {
                   : arith::operand_value(a, pe.a_bits, pe.is_signed) * arith::operand_value(w, pe.w_bits, pe.is_signed);
 }
 
+// A PANN weight code (w_bits two's complement) as the PE's ports see it: |w̃| and its sign.
+struct PannWeight {
+  uint64_t r = 0;
+  bool neg = false;
+};
+PannWeight pann_weight(const PeSpec& pe, uint64_t code) {
+  const int64_t w = arith::operand_value(code, pe.w_bits, true);
+  return {uint64_t(w < 0 ? -w : w), w < 0};
+}
+
+// A PANN PE's output from its two unsigned sums: wrapping sums wrap the difference to a
+// signed acc_bits value (arithmetic modulo 2^acc_bits); saturated sums are subtracted as
+// they are (each below 2^62).
+int64_t pann_out(const PeSpec& pe, uint64_t pos, uint64_t neg) {
+  if (pe.saturate) return int64_t(pos) - int64_t(neg);
+  return arith::operand_value((pos - neg) & mask_of(pe.acc_bits), pe.acc_bits, true);
+}
+
 }  // namespace
 
 uint64_t scalesim_paper_cycles(Dataflow d, int R, int C, int64_t M, int64_t K, int64_t N) {
@@ -130,6 +163,19 @@ uint64_t scalesim_code_cycles(Dataflow d, int R, int C, int64_t M, int64_t K, in
 std::vector<int64_t> reference_gemm(const Gemm& g, const PeSpec& pe, uint64_t* overflows) {
   std::vector<int64_t> out(size_t(g.M * g.N));
   uint64_t ovf = 0;
+  if (pe.pann()) {  // the closed form: Σ x·w̃ over each sign, no repeated addition
+    std::vector<arith::PannJob> jobs(size_t(g.K));
+    for (int64_t m = 0; m < g.M; ++m)
+      for (int64_t n = 0; n < g.N; ++n) {
+        for (int64_t k = 0; k < g.K; ++k)
+          jobs[size_t(k)] = {g.a[m * g.K + k], arith::operand_value(g.w[k * g.N + n], pe.w_bits, true)};
+        const arith::PannMacSums s = arith::pann_mac_golden(jobs, pe.acc_bits, pe.saturate);
+        out[m * g.N + n] = pann_out(pe, s.sum_pos, s.sum_neg);
+        ovf += s.overflow;
+      }
+    if (overflows) *overflows = ovf;
+    return out;
+  }
   if (pe.fp8()) {
     const arith::FloatFormat f = std::get<arith::FloatFormat>(arith::parse_format(pe.format));
     for (int64_t m = 0; m < g.M; ++m)
@@ -194,9 +240,11 @@ struct Accelerator::Impl {
   std::vector<uint64_t> w_reg, a_reg, b_reg, psum_reg;  // b_reg: output-stationary weight forwarding
   std::vector<arith::AccumulatorModel> acc;             // output-stationary accumulators (integer)
   std::vector<uint32_t> fp_acc;                         // output-stationary accumulators (FP8 PE: FP32 codes)
+  std::vector<arith::PannMacModel> pann_pe;             // PANN PEs (two sums, the count of additions left)
   arith::FloatFormat fp8_format{};                      // FP8 PE: the operand format
   std::vector<PeInputs> in, prev_in;
   std::vector<uint64_t> golden_regs;  // verify_gates: the golden registers after the last edge
+  std::vector<uint64_t> golden_neg;   // verify_gates, PANN: the negative-weight sums
   std::vector<uint64_t> left_in, top_in;  // edge buffers (skewed)
   // The job
   const Gemm* g = nullptr;
@@ -211,7 +259,8 @@ struct Accelerator::Impl {
     w_reg.assign(P, 0), a_reg.assign(P, 0), b_reg.assign(P, 0), psum_reg.assign(P, 0);
     acc.assign(P, arith::AccumulatorModel{spec.pe.acc_bits, spec.pe.is_signed, spec.pe.saturate});
     fp_acc.assign(P, 0);
-    in.assign(P, {}), prev_in.assign(P, {}), golden_regs.assign(P, 0);
+    pann_pe.assign(P, arith::PannMacModel{spec.pe.acc_bits, spec.pe.saturate});
+    in.assign(P, {}), prev_in.assign(P, {}), golden_regs.assign(P, 0), golden_neg.assign(P, 0);
     left_in.assign(R, 0), top_in.assign(C, 0);
   }
 
@@ -240,23 +289,36 @@ struct Accelerator::Impl {
           const size_t p = p0 + l;
           const PeInputs& x = p < P ? in[p] : PeInputs{};
           a[l] = x.a, b[l] = x.b, c[l] = x.psum, en[l] = x.en, ld[l] = ws ? x.load : x.clear;
+          if (spec.pe.pann()) {  // pann_mac's ports: x_i = a, r_i = |w̃| and neg_i (b), start_i = en
+            const PannWeight pw = pann_weight(spec.pe, x.b);
+            b[l] = pw.r, c[l] = pw.neg;
+          }
         }
-        s.set_input("a_i", a);
-        s.set_input("b_i", b);
-        s.set_input("en_i", en);
-        if (ws) {
-          s.set_input("psum_i", c);
-          s.set_input("w_load_i", ld);
-        } else {
+        if (spec.pe.pann()) {
+          s.set_input("x_i", a);
+          s.set_input("r_i", b);
+          s.set_input("neg_i", c);
+          s.set_input("start_i", en);
           s.set_input("clear_i", ld);
+        } else {
+          s.set_input("a_i", a);
+          s.set_input("b_i", b);
+          s.set_input("en_i", en);
+          if (ws) {
+            s.set_input("psum_i", c);
+            s.set_input("w_load_i", ld);
+          } else {
+            s.set_input("clear_i", ld);
+          }
         }
         s.step();
         res->pe_steps_simulated += 64;
         if (spec.verify_gates) {  // this step evaluated the registers of the edge before
-          const power::LaneValues q = s.output(ws ? "psum_o" : "acc_o");
-          for (size_t l = 0; l < 64 && p0 + l < P; ++l) {
-            const size_t p = p0 + l;
-            res->gate_mismatches += q[l] != golden_regs[p];
+          const power::LaneValues q = s.output(ws ? "psum_o" : spec.pe.pann() ? "sum_pos_o" : "acc_o");
+          for (size_t l = 0; l < 64 && p0 + l < P; ++l) res->gate_mismatches += q[l] != golden_regs[p0 + l];
+          if (spec.pe.pann()) {
+            const power::LaneValues qn = s.output("sum_neg_o");
+            for (size_t l = 0; l < 64 && p0 + l < P; ++l) res->gate_mismatches += qn[l] != golden_neg[p0 + l];
           }
         }
         const double pj = s.last_step_cost() * 1e-3;
@@ -264,8 +326,7 @@ struct Accelerator::Impl {
         cycle_energy_pj += pj;
       }
       if (spec.verify_gates)
-        for (size_t p = 0; p < P; ++p)
-          golden_regs[p] = out_reg(p);
+        for (size_t p = 0; p < P; ++p) golden_regs[p] = out_reg(p), golden_neg[p] = pann_pe[p].sum_neg;
       prev_in = in;  // inputs hold (in is kept) unless the next cycle changes them
       const double leak = pe_leak_nw * double(P) * (1e3 / spec.clock_mhz) * 1e-6;  // nW·ns = 1e-6 pJ
       res->leakage_pj += leak;
@@ -275,7 +336,7 @@ struct Accelerator::Impl {
       std::vector<PeTrace> row;
       for (size_t p = 0; p < std::min(in.size(), size_t(spec.trace_pes)); ++p) {
         const PeInputs& x = in[p];  // this cycle's inputs
-        row.push_back({x.a, x.b, x.psum, out_reg(p), x.en, x.load, x.clear});
+        row.push_back({x.a, x.b, x.psum, out_reg(p), pann_pe[p].sum_neg, x.en, x.load, x.clear});
       }
       res->trace.push_back(std::move(row));
     }
@@ -311,7 +372,9 @@ struct Accelerator::Impl {
   uint64_t os_code(size_t p) const {  // the accumulator register's bits
     return spec.pe.fp8() ? fp_acc[p] : uint64_t(acc[p].value) & mask_of(spec.pe.acc_bits);
   }
-  uint64_t out_reg(size_t p) const { return ws ? psum_reg[p] : os_code(p); }  // the PE's output register
+  uint64_t out_reg(size_t p) const {  // the PE's output register (PANN: the positive-weight sum)
+    return ws ? psum_reg[p] : spec.pe.pann() ? pann_pe[p].sum_pos : os_code(p);
+  }
   int64_t value_of(uint64_t code) const {  // an output: integer value, or the FP32 code
     return spec.pe.fp8() ? int64_t(code) : arith::operand_value(code, spec.pe.acc_bits, spec.pe.is_signed);
   }
@@ -449,6 +512,76 @@ struct Accelerator::Impl {
     for (auto& x : in) x.clear = false;
   }
 
+  // ---- PANN, output-stationary: outputs m0.. × n0.., in lock-step beats. Beat t starts
+  // every working PE's job k = t − r − c together (start_i), and lasts the largest |w̃|
+  // among them, at least one cycle: the array waits for every PE's done_o. pann_mac takes
+  // a start on a job's last addition, so a PE whose |w̃| fills the beat adds on every cycle.
+  // After the last beat, one edge for the last additions; then the drain, as os_fold.
+  template <typename Wait>
+  void pann_fold(int64_t m0, int64_t n0, Wait wait_cycle) {
+    const Gemm& G = *g;
+    const PeSpec& S = spec.pe;
+    const int Ru = int(std::min<int64_t>(R, G.M - m0)), Cu = int(std::min<int64_t>(C, G.N - n0));
+    const size_t P = in.size();
+    auto edge = [&] {  // every PE's registers through the golden model, this cycle's inputs
+      for (size_t p = 0; p < P; ++p) {
+        const PannWeight pw = pann_weight(S, in[p].b);
+        res->pann_additions += pann_pe[p].clock(in[p].clear, in[p].en, in[p].a, pw.r, pw.neg);
+      }
+      price_and_close_cycle();
+      wait_cycle();
+    };
+    const int64_t T = G.K + Ru + Cu - 2;
+    for (int64_t t = 0; t < T; ++t) {
+      if (t < G.K) {
+        sram(res->ifmap, ifmap_e, uint64_t(Ru) * S.a_bits, 0);
+        sram(res->filter, filter_e, uint64_t(Cu) * S.w_bits, 0);
+      }
+      for (int r = 0; r < Ru; ++r) {
+        const int64_t k = t - r;
+        if (k >= 0 && k < G.K) left_in[r] = G.a[(m0 + r) * G.K + k];
+      }
+      for (int c = 0; c < Cu; ++c) {
+        const int64_t k = t - c;
+        if (k >= 0 && k < G.K) top_in[c] = G.w[k * G.N + n0 + c];
+      }
+      uint64_t beat = 1;
+      for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) {
+          PeInputs& x = in[pe(r, c)];
+          x.a = c == 0 ? left_in[r] : a_reg[pe(r, c - 1)];
+          x.b = r == 0 ? top_in[c] : b_reg[pe(r - 1, c)];
+          const int64_t k = t - r - c;
+          const bool working = r < Ru && c < Cu && k >= 0 && k < G.K;
+          const uint64_t mag = pann_weight(S, x.b).r;
+          x.en = working && mag > 0;  // a zero weight is not started: its PE only forwards
+          x.clear = false;
+          if (working) beat = std::max(beat, mag), ++res->macs;
+        }
+      for (int r = 0; r < Ru; ++r)  // the forwarding registers move once per beat
+        for (int c = 0; c < Cu; ++c)
+          if (const int64_t k = t - r - c; k >= 0 && k < G.K) a_reg[pe(r, c)] = in[pe(r, c)].a, b_reg[pe(r, c)] = in[pe(r, c)].b;
+      edge();
+      for (auto& x : in) x.en = false;  // the rest of the beat: the PEs count their additions
+      for (uint64_t j = 1; j < beat; ++j) edge();
+    }
+    edge();  // the jobs of the last beat: their last additions
+    for (int d = 0; d < R; ++d) {
+      for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) in[pe(r, c)].clear = d == 0 && r < Ru && c < Cu;
+      if (d == 0)
+        for (int r = 0; r < Ru; ++r)
+          for (int c = 0; c < Cu; ++c) {
+            const arith::PannMacModel& q = pann_pe[pe(r, c)];
+            res->out[(m0 + r) * G.N + n0 + c] = pann_out(S, q.sum_pos, q.sum_neg);
+            res->overflows += q.overflow;
+          }
+      if (d < Ru) sram(res->ofmap, ofmap_e, 0, uint64_t(Cu) * S.acc_bits);
+      edge();
+    }
+    for (auto& x : in) x.clear = false;
+  }
+
   uint64_t fold_count() const {
     const Gemm& G = *g;
     return ws ? ceil_div(G.K, R) * ceil_div(G.N, C) : ceil_div(G.M, R) * ceil_div(G.N, C);
@@ -466,7 +599,10 @@ struct Accelerator::Impl {
           for (int64_t n = nt * C; n < std::min<int64_t>(G.N, (nt + 1) * C); ++n) res->out[m * G.N + n] = partial[m * G.N + n];
     } else {
       const uint64_t nf = ceil_div(G.N, C);
-      os_fold(int64_t(f / nf) * R, int64_t(f % nf) * C, wait_cycle);
+      if (spec.pe.pann())
+        pann_fold(int64_t(f / nf) * R, int64_t(f % nf) * C, wait_cycle);
+      else
+        os_fold(int64_t(f / nf) * R, int64_t(f % nf) * C, wait_cycle);
     }
   }
 };
@@ -549,10 +685,11 @@ Accelerator::Accelerator(AcceleratorSpec spec, const power::CellLibrary& lib, st
   I.ofmap_e = power::sram_energy(table, spec.ofmap_sram_bytes, spec.sram_port_bits, spec.sram_source);
   if (spec.gate_level) {
     power::UnitEnergyRequest req;
-    req.unit = spec.pe.luq() ? "luq_mac" : spec.pe.fp8() ? (I.ws ? "fp8_mac_ws" : "fp8_mac") : (I.ws ? "mac_ws" : "mac");
+    req.unit = spec.pe.pann() ? "pann_mac" : spec.pe.luq() ? "luq_mac" : spec.pe.fp8() ? (I.ws ? "fp8_mac_ws" : "fp8_mac") : (I.ws ? "mac_ws" : "mac");
     req.format = spec.pe.format;
     req.arch = spec.pe.arch;
-    req.a_bits = spec.pe.a_bits, req.b_bits = spec.pe.w_bits, req.acc_bits = spec.pe.acc_bits;
+    req.a_bits = spec.pe.a_bits, req.b_bits = spec.pe.pann() ? spec.pe.w_bits - 1 : spec.pe.w_bits;
+    req.acc_bits = spec.pe.acc_bits;
     req.is_signed = spec.pe.is_signed;
     power::UnitEnergyReport mod = power::unit_module(req);
     if (!spec.pe.fp8()) mod.params["Saturate"] = spec.pe.saturate ? "1" : "0";
@@ -594,8 +731,13 @@ GemmResult Accelerator::run(const Gemm& g, const std::function<void(uint64_t, ui
                          std::to_string(g.w.size()) + " codes)", where);
   for (uint64_t v : g.a)
     if (v & ~mask_of(S.a_bits)) throw InputError("an activation code does not fit a_bits = " + std::to_string(S.a_bits), where);
-  for (uint64_t v : g.w)
+  for (uint64_t v : g.w) {
     if (v & ~mask_of(S.w_bits)) throw InputError("a weight code does not fit w_bits = " + std::to_string(S.w_bits), where);
+    if (S.pann() && pann_weight(S, v).r > mask_of(S.w_bits - 1))
+      throw InputError("a PANN weight |w̃| = " + std::to_string(pann_weight(S, v).r) + " does not fit the PE's " +
+                           std::to_string(S.w_bits - 1) + "-bit count of additions",
+                       where);
+  }
 
   std::lock_guard<std::mutex> lock(g_kernel_mutex);
   GemmResult res;
@@ -627,7 +769,16 @@ void write_vcd(const std::filesystem::path& file, const GemmResult& r, const Acc
   std::vector<Sig> sigs = {{"a_i", spec.pe.a_bits, [](const PeTrace& t) { return t.a; }},
                            {"b_i", spec.pe.w_bits, [](const PeTrace& t) { return t.b; }},
                            {"en_i", 1, [](const PeTrace& t) { return uint64_t(t.en); }}};
-  if (ws) {
+  if (spec.pe.pann()) {  // rtl/pann_mac's ports
+    const PeSpec pe = spec.pe;
+    sigs = {{"x_i", pe.a_bits, [](const PeTrace& t) { return t.a; }},
+            {"r_i", pe.w_bits - 1, [pe](const PeTrace& t) { return pann_weight(pe, t.b).r; }},
+            {"neg_i", 1, [pe](const PeTrace& t) { return uint64_t(pann_weight(pe, t.b).neg); }},
+            {"start_i", 1, [](const PeTrace& t) { return uint64_t(t.en); }},
+            {"clear_i", 1, [](const PeTrace& t) { return uint64_t(t.clear); }},
+            {"sum_pos_o", pe.acc_bits, [](const PeTrace& t) { return t.out; }},
+            {"sum_neg_o", pe.acc_bits, [](const PeTrace& t) { return t.out_neg; }}};
+  } else if (ws) {
     sigs.push_back({"psum_i", spec.pe.acc_bits, [](const PeTrace& t) { return t.psum_in; }});
     sigs.push_back({"w_load_i", 1, [](const PeTrace& t) { return uint64_t(t.load); }});
     sigs.push_back({"psum_o", spec.pe.acc_bits, [](const PeTrace& t) { return t.out; }});

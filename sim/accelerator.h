@@ -45,16 +45,29 @@ const char* dataflow_name(Dataflow d);
 // FP4 code w ({sign, e}: 0 or ±2^(e−1)), shifted and negated (arith::luq_mul_golden), into
 // a wrapping acc_bits accumulator; output-stationary only (it accumulates in place: no
 // partial-sum port for weight-stationary).
+// PANN (format pann): rtl/pann_mac, the multiplier-free PE of papers.md §1 — an unsigned
+// a_bits activation x times a signed integer weight w̃ (a w_bits two's-complement code,
+// |w̃| ≤ 2^(w_bits−1) − 1) as |w̃| additions of x, one per cycle, into one of two unsigned
+// acc_bits sums (positive and negative weights; arith::PannMacModel), wrapping or
+// saturating; the output is sum_pos − sum_neg (GemmResult::out). Output-stationary only.
+// The array moves in lock-step beats: every PE starts its next job together, so a beat
+// lasts as long as the largest |w̃| among the PEs working in it (at least one cycle) —
+// the AND of the PEs' done_o; a PE with w̃ = 0 is not started (it only forwards).
 struct PeSpec {
   int a_bits = 8, w_bits = 8, acc_bits = 32;
   bool is_signed = true;
   bool saturate = false;
   std::string arch = "array";  // array | booth multiplier (integer PEs)
-  std::string format;          // "" integer | fp8_e4m3 | fp8_e5m2 | luq4
-  bool fp8() const { return !format.empty() && !luq(); }  // any other format is checked as FP8
+  std::string format;          // "" integer | fp8_e4m3 | fp8_e5m2 | luq4 | pann
+  bool fp8() const { return !format.empty() && !luq() && !pann(); }  // any other format is checked as FP8
   bool luq() const { return format == "luq4"; }
+  bool pann() const { return format == "pann"; }
   static PeSpec fp8_pe(const std::string& fmt) { return {8, 8, 32, true, false, "array", fmt}; }
   static PeSpec luq_pe(int a_bits = 4, int acc_bits = 32) { return {a_bits, 4, acc_bits, true, false, "array", "luq4"}; }
+  // x_bits unsigned activations, |w̃| < 2^r_bits (weight codes of r_bits + 1 bits).
+  static PeSpec pann_pe(int x_bits, int r_bits, int acc_bits = 32, bool saturate = false) {
+    return {x_bits, r_bits + 1, acc_bits, false, saturate, "array", "pann"};
+  }
   std::string label() const;   // e.g. "int8x8 acc32 array", "fp8_e4m3 acc fp32"
 };
 
@@ -96,12 +109,16 @@ struct SramTraffic {
 // One traced cycle of one PE: its input ports and its output register after the edge.
 struct PeTrace {
   uint64_t a = 0, b = 0, psum_in = 0, out = 0;
+  uint64_t out_neg = 0;  // PANN: the negative-weight sum (out is the positive one)
   bool en = false, load = false, clear = false;
 };
 
 struct GemmResult {
-  std::vector<int64_t> out;   // M×N accumulator values (signed if the PE is; FP8 PEs: FP32 codes)
-  uint64_t overflows = 0;     // additions that left the accumulator's range
+  std::vector<int64_t> out;   // M×N accumulator values (signed if the PE is; FP8 PEs: FP32 codes;
+                              // PANN: sum_pos − sum_neg, wrapped to a signed acc_bits value when the
+                              // sums wrap, the plain difference when they saturate)
+  uint64_t overflows = 0;     // additions that left the accumulator's range (PANN: outputs whose sums did)
+  uint64_t pann_additions = 0;  // PANN: additions done (Σ|w̃| over every output)
   uint64_t folds = 0, cycles = 0, macs = 0;
   uint64_t scalesim_cycles = 0;  // what SCALE-Sim's code reports for this mapping
   uint64_t paper_cycles = 0;     // the closed form of the SCALE-Sim paper

@@ -42,6 +42,9 @@ quantization:
       activations: uint4
       acc_bits: 12
       overflow: saturate
+    - {name: pann, method: pann, pann: {R: 1.5, activation_bits: 5}}
+    - {name: pannsat, method: pann, pann: {R: 2, activation_bits: 6}, acc_bits: 11, overflow: saturate}
+    - {name: pannsearch, method: pann, pann: {R: [1, 2], activation_bits: 4}}
 accelerator:
   rows: 8
   cols: 8
@@ -58,6 +61,8 @@ outputs: {dir: $d/out}
 YAML
 "$LPSIM" sim "$d/s.yaml" > "$d/first.txt" 2> "$d/first.err" || { cat "$d/first.err"; fail "lpsim sim failed"; }
 grep -q "configuration fp32 left out: an FP32 configuration" "$d/first.err" || fail "fp32 not reported as left out: $(cat "$d/first.err")"
+grep -q "configuration pann left out: PANN's PE (rtl/pann_mac) accumulates in place: output_stationary only" "$d/first.err" \
+  || fail "PANN on weight-stationary not reported as left out: $(cat "$d/first.err")"
 head -1 "$d/out/sim_layers.csv" | grep -q "^layer,M,K,N,rows,cols,dataflow,folds,cycles,scalesim_cycles,utilization,mac_energy_pj,sram_energy_pj,leakage_pj,avg_power_mw,peak_power_mw,bit_exact," \
   || fail "sim_layers.csv columns: $(head -1 "$d/out/sim_layers.csv")"
 [ "$(wc -l < "$d/out/sim_layers.csv")" -eq 26 ] || fail "sim_layers.csv: 5 configurations x 5 layers expected: $(cat "$d/out/sim_layers.csv")"
@@ -100,9 +105,27 @@ PY
 test -s "$d/out/power_trace.png" || fail "power_trace.png"
 grep -q '\$enddefinitions' "$d/pe.vcd" && grep -q "pe_0_2" "$d/pe.vcd" && grep -q "psum_o" "$d/pe.vcd" || fail "VCD"
 [ -z "$(find "$d/out" -name '*.tmp*')" ] || fail "temporary files left"
+sed -e 's/dataflow: weight_stationary/dataflow: output_stationary/' -e "s|dir: $d/out|dir: $d/os|" "$d/s.yaml" > "$d/os.yaml"
+# PANN on the output-stationary array (rtl/pann_mac): bit-exact with the executor's PANN
+# sums (zero point of the unsigned activations corrected after pos − neg), the saturating
+# narrow sums included; lock-step beats: more cycles than MACs per PE; netlist = golden.
+"$LPSIM" sim -q --config pann --config pannsat --out "$d/pann" "$d/os.yaml" > "$d/pann.txt" 2>&1 || { cat "$d/pann.txt"; fail "PANN"; }
+awk -F, 'NR > 1 && ($17 != "true" || $7 != "output_stationary") { bad = 1 } END { exit bad || NR != 11 }' "$d/pann/sim_layers.csv" \
+  || fail "PANN rows: $(cat "$d/pann/sim_layers.csv")"
+awk -F, '$18 == "pannsat" { o += $26 } END { exit !(o > 0) }' "$d/pann/sim_layers.csv" || fail "pannsat never saturated"
+python3 - "$d/pann/sim.json" <<'PY' || fail "PANN sim.json"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for c in r["configs"]:
+    for l in c["layers"]:
+        assert l["gate_mismatches"] == 0 and l["pann_additions"] > 0, l
+        assert l["executor_unit"].startswith("pann_mac"), l
+PY
+rc=0; "$LPSIM" sim --config pannsearch "$d/os.yaml" > /dev/null 2> "$d/e5" || rc=$?; [ $rc -eq 2 ] || fail "PANN search: exit $rc"
+grep -q "configuration 'pannsearch' is a PANN dial; the array runs its points one by one: pannsearch_R1_b4, pannsearch_R2_b4" "$d/e5" \
+  || fail "PANN dial: $(cat "$d/e5")"
 # Output-stationary: also bit-exact; and run twice, bit-identical (wall times only in
 # sim_timing.csv).
-sed -e 's/dataflow: weight_stationary/dataflow: output_stationary/' -e "s|dir: $d/out|dir: $d/os|" "$d/s.yaml" > "$d/os.yaml"
 "$LPSIM" sim -q --config int8 --config uint8zp "$d/os.yaml" > "$d/os.txt" 2>&1 || { cat "$d/os.txt"; fail "output-stationary"; }
 awk -F, 'NR > 1 && ($17 != "true" || $7 != "output_stationary") { bad = 1 } END { exit bad || NR != 11 }' "$d/os/sim_layers.csv" \
   || fail "output-stationary rows: $(cat "$d/os/sim_layers.csv")"

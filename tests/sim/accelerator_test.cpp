@@ -198,6 +198,96 @@ TEST(Sim, LuqShiftPeSumsShiftedActivationsAndItsNetlistAgrees) {
   }
 }
 
+// PANN (papers.md §1): the dot product by repeated addition equals the integer dot
+// product (its "Verification ideas": Σ x·w̃ over each sign, exactly Σ|w̃| additions).
+// Written out here with int64 sums, independent of arith::pann_mac_golden.
+TEST(Sim, PannPeAddsEachProductAsRepeatedAdditionsAndItsNetlistAgrees) {
+  struct Case {
+    int x_bits, r_bits, acc_bits;
+    bool saturate;
+  };
+  for (const Case& cs : {Case{4, 3, 32, false}, Case{8, 2, 12, false}, Case{6, 3, 10, true}}) {
+    AcceleratorSpec s = spec(3, 4, Dataflow::output_stationary, true);
+    s.pe = PeSpec::pann_pe(cs.x_bits, cs.r_bits, cs.acc_bits, cs.saturate);
+    s.verify_gates = true;
+    Accelerator acc(s, lib(), rtl(), cache());
+    Gemm g = random_gemm(7, 30, 6, cs.x_bits, 8, 77 + uint64_t(cs.x_bits));
+    const int64_t rmax = (int64_t{1} << cs.r_bits) - 1;
+    for (uint64_t& w : g.w) {  // w̃ in [−rmax, rmax], about one in five zero
+      const int64_t v = int64_t(w % uint64_t(2 * rmax + 1)) - rmax;
+      w = uint64_t(w % 5 == 0 ? 0 : v) & ((uint64_t{1} << (cs.r_bits + 1)) - 1);
+    }
+    const GemmResult r = acc.run(g);
+    std::vector<int64_t> want(size_t(g.M * g.N));
+    uint64_t additions = 0;
+    const int64_t rail = (int64_t{1} << cs.acc_bits) - 1;
+    for (int64_t m = 0; m < g.M; ++m)
+      for (int64_t n = 0; n < g.N; ++n) {
+        int64_t pos = 0, neg = 0;
+        for (int64_t k = 0; k < g.K; ++k) {
+          const uint64_t code = g.w[k * g.N + n];
+          const int64_t w = code >> cs.r_bits ? int64_t(code) - (int64_t{1} << (cs.r_bits + 1)) : int64_t(code);
+          (w < 0 ? neg : pos) += int64_t(g.a[m * g.K + k]) * (w < 0 ? -w : w);
+          additions += uint64_t(w < 0 ? -w : w);
+        }
+        if (cs.saturate) {
+          want[m * g.N + n] = std::min(pos, rail) - std::min(neg, rail);
+        } else {
+          const uint64_t d = uint64_t(pos - neg) & uint64_t(rail);
+          want[m * g.N + n] = d >> (cs.acc_bits - 1) ? int64_t(d) - (rail + 1) : int64_t(d);
+        }
+      }
+    EXPECT_EQ(r.out, want) << cs.x_bits << " " << cs.acc_bits;
+    EXPECT_EQ(r.out, reference_gemm(g, s.pe));
+    EXPECT_EQ(r.pann_additions, additions);
+    EXPECT_EQ(r.macs, uint64_t(g.M * g.K * g.N));
+    EXPECT_EQ(r.gate_mismatches, 0u);
+    EXPECT_GT(r.mac_energy_pj, 0);
+    if (cs.acc_bits < 16) {
+      EXPECT_GT(r.overflows, 0u) << "the narrow sums must wrap or saturate";
+    }
+  }
+}
+
+// Lock-step beats: with every |w̃| = L a beat is L cycles, so a fold takes
+// (K + R' + C' − 2)·L streaming cycles, one for the last additions and R to drain.
+TEST(Sim, PannArrayBeatsLastTheLargestWeight) {
+  for (const int L : {1, 3, 7}) {
+    AcceleratorSpec s = spec(4, 3, Dataflow::output_stationary);
+    s.pe = PeSpec::pann_pe(4, 3);
+    Accelerator acc(s, lib(), rtl(), cache());
+    Gemm g = random_gemm(10, 9, 5, 4, 1, 5);
+    for (uint64_t& w : g.w) w = w ? uint64_t(L) : uint64_t(-L) & 15;  // ±L
+    const GemmResult r = acc.run(g);
+    uint64_t cycles = 0;
+    for (int64_t m0 = 0; m0 < g.M; m0 += 4)
+      for (int64_t n0 = 0; n0 < g.N; n0 += 3)
+        cycles += uint64_t(g.K + std::min<int64_t>(4, g.M - m0) + std::min<int64_t>(3, g.N - n0) - 2) * L + 1 + 4;
+    EXPECT_EQ(r.cycles, cycles) << L;
+    EXPECT_EQ(r.pann_additions, uint64_t(g.M * g.N * g.K * L));
+    EXPECT_EQ(r.out, reference_gemm(g, s.pe));
+  }
+  AcceleratorSpec ws = spec(3, 3, Dataflow::weight_stationary);
+  ws.pe = PeSpec::pann_pe(4, 3);
+  try {
+    Accelerator acc(ws, lib(), rtl(), cache());
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("accelerator.dataflow"), std::string::npos) << e.what();
+  }
+  AcceleratorSpec os = spec(3, 3, Dataflow::output_stationary);
+  os.pe = PeSpec::pann_pe(4, 3);
+  Accelerator acc(os, lib(), rtl(), cache());
+  Gemm g = random_gemm(2, 2, 2, 4, 3, 9);
+  g.w[0] = 8;  // −8: |w̃| does not fit 3 bits
+  try {
+    acc.run(g);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("|w̃| = 8"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Sim, EnergyPerMacOfADenseLayerIsTheUnitsOwnFigure) {
   // A dense weight-stationary layer (every fold uses the whole array, M ≫ R + C) on
   // uniform codes: the array's PE energy per MAC should be close to the same netlist's
