@@ -58,6 +58,7 @@ sim::AcceleratorSpec spec_of(const nn::Scenario& s, const nn::SimLayer& L) {
   spec.pe = L.format.empty()     ? sim::PeSpec{L.a_bits, L.w_bits, L.acc_bits, L.is_signed, L.saturate,
                                                A.pe_arch.empty() ? s.mac_arch : A.pe_arch, ""}
             : L.format == "pann" ? sim::PeSpec::pann_pe(L.a_bits, L.w_bits - 1, L.acc_bits, L.saturate)
+            : L.format == "luq4" ? sim::PeSpec::luq_pe(L.a_bits, L.acc_bits)
                                  : sim::PeSpec::fp8_pe(L.format);
   return spec;
 }
@@ -171,6 +172,8 @@ int run_sim(const SimOpts& o, bool json_out) {
         std::string why = nn::sim_config_problem(c);
         if (why.empty() && ws && c.method == "pann")
           why = "PANN's PE (rtl/pann_mac) accumulates in place: output_stationary only (accelerator.dataflow)";
+        if (why.empty() && ws && c.has_training)
+          why = "LUQ's shift PE (rtl/luq_mac) accumulates in place: output_stationary only (accelerator.dataflow)";
         if (why.empty())
           names.push_back(c.name);
         else if (!o.quiet && !json_out)
@@ -297,12 +300,14 @@ int run_sim(const SimOpts& o, bool json_out) {
       if (!json_out) {
         std::cout << fmt::format("{} on {}x{} {} @ {:g} MHz, {} image(s): {}\n", name, A.rows, A.cols, A.dataflow,
                                  A.clock_mhz, wl.images, all_exact ? "every layer bit-exact with the executor" : "NOT all layers bit-exact");
-        std::cout << fmt::format("  {:<8} {:>10} {:>10} {:>10} {:>6} {:>11} {:>10} {:>10} {:>9} {:>9}  {}\n", "layer", "cycles",
+        size_t lw = 8;  // the layer column: as wide as the longest name
+        for (const LayerRow& x : rows) lw = std::max(lw, x.layer.size());
+        std::cout << fmt::format("  {:<{}} {:>10} {:>10} {:>10} {:>6} {:>11} {:>10} {:>10} {:>9} {:>9}  {}\n", "layer", lw, "cycles",
                                  "scale-sim", "MACs", "util", "PE pJ/MAC", "exec pJ", "SRAM nJ", "avg mW", "peak mW", "exact");
         for (const LayerRow& x : rows)
           if (x.config == name)
-            std::cout << fmt::format("  {:<8} {:>10} {:>10} {:>10} {:>6.3f} {:>11.4f} {:>10} {:>10.3f} {:>9.2f} {:>9.2f}  {}\n",
-                                     x.layer, x.r.cycles, x.r.scalesim_cycles, x.r.macs, x.r.utilization,
+            std::cout << fmt::format("  {:<{}} {:>10} {:>10} {:>10} {:>6.3f} {:>11.4f} {:>10} {:>10.3f} {:>9.2f} {:>9.2f}  {}\n",
+                                     x.layer, lw, x.r.cycles, x.r.scalesim_cycles, x.r.macs, x.r.utilization,
                                      x.r.mac_energy_pj / double(x.r.macs),
                                      std::isfinite(x.executor_pj_per_mac) ? fmt::format("{:.4f}", x.executor_pj_per_mac) : "n/a",
                                      x.r.sram_energy_pj() * 1e-3, x.p.avg_mw, x.p.peak_mw, x.bit_exact ? "yes" : "NO");

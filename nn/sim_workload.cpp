@@ -10,6 +10,8 @@
 #include "arith/float_format.h"
 #include "arith/format.h"
 #include "nn/executor.h"
+#include "nn/lowp_energy.h"
+#include "nn/lowp_train.h"
 #include "nn/prepare.h"
 #include "nn/pricing.h"
 #include "power_models/cell_library.h"
@@ -30,6 +32,13 @@ int64_t SimLayer::centred(int64_t raw, size_t j) const {
 }
 
 std::string sim_config_problem(const QuantConfigSpec& c) {
+  if (c.has_training) {
+    if (c.training.method != "luq")
+      return "low-precision training with method " + c.training.method +
+             " (its backward GEMMs run in float32; the array runs LUQ's integer training step)";
+    if (c.training.luq_levels != 7) return "LUQ with 8 levels (a 4-bit exponent: no RTL shift unit)";
+    return "";
+  }
   if (c.fp32) return "an FP32 configuration (the array's PEs are integer MACs)";
   const bool pann = c.method == "pann";
   if (c.method != "uniform" && !pann) return "method " + c.method + " (the array runs uniform integer configurations and PANN)";
@@ -61,6 +70,97 @@ std::string sim_config_problem(const QuantConfigSpec& c) {
   return "";
 }
 
+namespace {
+
+// A code of the LUQ gradient (±2^k, k in 0..6) as rtl/luq_mac takes it: {sign, k + 1}; 0 → 0.
+uint64_t luq_code(float g) {
+  if (g == 0) return 0;
+  const int k = std::ilogb(g);
+  return uint64_t(k + 1) | (g < 0 ? 8u : 0u);
+}
+
+// One LUQ training step (config c) on the scenario's trained FP32 network: its three GEMMs
+// per layer as array GEMMs out[m][n] = Σ_k a[m][k]·w[k][n] (nn/lowp_energy.h names them):
+//   forward          a = X (INT4 codes, R×K), w = Wᵀ (INT4)          → Y (R×OC), integer MAC PE
+//   input_gradient   a = Wᵀ (K×OC), w = Gᵀ (radix-2 FP4 codes)        → dXᵀ (K×R), LUQ PE
+//   weight_gradient  a = Xᵀ (K×R),  w = G (R×OC)                      → dWᵀ (K×OC), LUQ PE
+// X = the im2col'ed layer input, R = images × positions. The INT4 operand is the PE's
+// activation port (an unsigned activation code zero-extended to 5 bits), the gradient its
+// FP4 weight port. Reference: the same codes' products summed exactly in float64 (every sum
+// is an integer below 2^53), what LowpNet's exact code GEMMs compute. The network's first
+// layer has no input gradient (LowpNet does not compute one for the images).
+SimWorkload training_workload(const Scenario& s, const QuantConfigSpec& cfg, int images, bool price, bool progress) {
+  torch::set_num_threads(s.threads);
+  PreparedModel pm = prepare_model(s, progress);
+  const int64_t n = std::min<int64_t>(images, pm.train.size());
+  const torch::Tensor idx = pm.calib_order.slice(0, 0, n);
+  const torch::Tensor x = pm.train.images.index_select(0, idx), y = pm.train.labels.index_select(0, idx);
+  GraphNet net = clone_net(pm.model);
+  net->train();
+  LowpNet lp(net, cfg.training, s.seed);
+  std::vector<LowpNet::GemmRecord> rec;
+  lp.record_operands(&rec);
+  lp.set_step(0);
+  torch::nn::functional::cross_entropy(lp.forward(x), y).backward();
+  lp.record_operands(nullptr);
+  StepEnergy priced;
+  if (price) {
+    power::GateLevelEnergyModel gate(power::load_cell_library(power::default_cell_library_path()), power::rtl_dir(),
+                                     s.netlist_cache, 1 << 12, s.seed);
+    StepEnergyOptions opt;
+    opt.images = n, opt.seed = s.seed;
+    priced = training_step_energy(pm.model, cfg.training, s.seed, x, y, gate, opt);
+  }
+
+  SimWorkload w;
+  w.model = !s.model_name.empty() ? s.model_name : s.torchscript.empty() ? s.arch : s.torchscript.stem().string();
+  w.config = cfg.name;
+  w.images = int(n);
+  const Graph& g = net->graph();
+  for (size_t li = 0; li < rec.size(); ++li) {
+    const auto& r = rec[li];
+    const Node& nd = g.nodes[size_t(r.node)];
+    const int64_t OC = nd.out_channels;
+    const torch::Tensor cols = im2col_rows(nd, r.x.to(torch::kFloat32)).to(torch::kFloat64).contiguous();  // R × K
+    const torch::Tensor wk = r.w.to(torch::kFloat64).reshape({OC, -1}).t().contiguous();                    // K × OC
+    torch::Tensor gs = r.g.to(torch::kFloat32);
+    gs = (nd.kind == OpKind::conv ? gs.permute({0, 2, 3, 1}) : gs).reshape({-1, OC}).contiguous();          // R × OC
+    const int64_t R = cols.size(0);
+    const bool act_unsigned = r.x.min().item<float>() >= 0;
+    const int x_bits = act_unsigned ? 5 : 4;
+    auto gemm = [&](const std::string& what, const torch::Tensor& a, int a_bits, const torch::Tensor& b, bool b_luq,
+                    const torch::Tensor& ref) {
+      SimLayer L;
+      L.name = nd.name + "." + what;
+      L.kind = nd.kind == OpKind::conv ? "conv" : "linear";
+      L.positions = R / n;
+      L.M = a.size(0), L.K = a.size(1), L.N = b.size(1);
+      L.a_bits = a_bits, L.w_bits = 4, L.acc_bits = 32, L.is_signed = true;
+      L.format = b_luq ? "luq4" : "";
+      const torch::Tensor ac = a.to(torch::kInt64).contiguous(), rc = ref.to(torch::kInt64).contiguous();
+      const torch::Tensor bf = b.to(torch::kFloat32).contiguous();
+      L.a.resize(size_t(ac.numel())), L.w.resize(size_t(bf.numel())), L.executor_acc.resize(size_t(rc.numel()));
+      for (size_t j = 0; j < L.a.size(); ++j) L.a[j] = uint64_t(ac.data_ptr<int64_t>()[j]) & ((uint64_t{1} << a_bits) - 1);
+      for (size_t j = 0; j < L.w.size(); ++j) {
+        const float v = bf.data_ptr<float>()[j];
+        L.w[j] = b_luq ? luq_code(v) : uint64_t(int64_t(v)) & 15;
+      }
+      for (size_t j = 0; j < L.executor_acc.size(); ++j) L.executor_acc[j] = rc.data_ptr<int64_t>()[j];
+      if (price && li < priced.layers.size())
+        for (const GemmEnergy& ge : priced.layers[li].gemms)
+          if (ge.gemm == what && ge.priced)
+            L.executor_pj_per_mac = ge.pj_per_mac, L.executor_ci95_pj = ge.ci95_pj, L.executor_unit = ge.unit;
+      w.layers.push_back(std::move(L));
+    };
+    gemm("forward", cols, x_bits, wk, false, cols.mm(wk));
+    if (li > 0) gemm("input_gradient", wk, 4, gs.t().to(torch::kFloat64), true, wk.mm(gs.t().to(torch::kFloat64)));
+    gemm("weight_gradient", cols.t(), x_bits, gs.to(torch::kFloat64), true, cols.t().mm(gs.to(torch::kFloat64)));
+  }
+  return w;
+}
+
+}  // namespace
+
 SimWorkload sim_workload(const Scenario& s, const std::string& config, int images, const std::string& dataflow,
                          bool price, bool progress) {
   const QuantConfigSpec* cfg = nullptr;
@@ -77,6 +177,7 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
   }
   if (const std::string why = sim_config_problem(*cfg); !why.empty())
     throw InputError("configuration " + config + " cannot run on the array: " + why, cfg->where, "accelerator.configs");
+  if (cfg->has_training) return training_workload(s, *cfg, images, price, progress);
   torch::set_num_threads(s.threads);
   std::vector<LayerQuant> layers;
   PreparedModel pm = prepare_model(s, progress, [&](const Graph& g) { layers = resolve_config(*cfg, g); });

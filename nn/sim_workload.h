@@ -22,7 +22,8 @@ struct SimLayer {
   int a_bits = 8, w_bits = 8, acc_bits = 32;
   bool is_signed = true, saturate = false;
   std::string format;                  // "" integer operands; fp8_e4m3 | fp8_e5m2 (FP32 accumulation);
-                                       // pann: unsigned a, w̃ in w_bits (sign + |w̃|), two unsigned sums
+                                       // pann: unsigned a, w̃ in w_bits (sign + |w̃|), two unsigned sums;
+                                       // luq4: INT4 a (5 bits: an unsigned code), radix-2 FP4 w codes
   std::vector<uint64_t> a, w;          // operand codes (low a_bits / w_bits), M×K and K×N
   std::vector<int64_t> executor_acc;   // M×N: the executor's accumulator values (FP8: FP32 codes)
   // Zero points (asymmetric uintN; PANN's activations): the array computes the raw Σ q_a·q_w in the MAC's
@@ -45,7 +46,10 @@ struct SimWorkload {
 };
 
 // The configuration named `config` of scenario s (its model trained or loaded from the
-// cache, calibrated as `lpsim run` does). InputError (naming the configuration's place in
+// cache, calibrated as `lpsim run` does). A LUQ training configuration (training: {method:
+// luq}) is one training step on `images` training images from the trained FP32 network:
+// per layer its forward, input-gradient and weight-gradient GEMMs (layers named
+// "<layer>.forward" etc.; nn/sim_workload.cpp says which operand goes where). InputError (naming the configuration's place in
 // the file) when the configuration is not one the array runs: FP32 or floating formats
 // other than FP8, a PANN search or PANN-aware training, mixed signedness (PANN aside),
 // low-precision training, non-data calibration.

@@ -45,6 +45,8 @@ quantization:
     - {name: pann, method: pann, pann: {R: 1.5, activation_bits: 5}}
     - {name: pannsat, method: pann, pann: {R: 2, activation_bits: 6}, acc_bits: 11, overflow: saturate}
     - {name: pannsearch, method: pann, pann: {R: [1, 2], activation_bits: 4}}
+    - {name: luq, training: {method: luq}}
+    - {name: fp8train, training: {method: fp8}}
 accelerator:
   rows: 8
   cols: 8
@@ -63,6 +65,9 @@ YAML
 grep -q "configuration fp32 left out: an FP32 configuration" "$d/first.err" || fail "fp32 not reported as left out: $(cat "$d/first.err")"
 grep -q "configuration pann left out: PANN's PE (rtl/pann_mac) accumulates in place: output_stationary only" "$d/first.err" \
   || fail "PANN on weight-stationary not reported as left out: $(cat "$d/first.err")"
+grep -q "configuration luq left out: LUQ's shift PE (rtl/luq_mac) accumulates in place: output_stationary only" "$d/first.err" \
+  || fail "LUQ on weight-stationary not reported as left out: $(cat "$d/first.err")"
+grep -q "configuration fp8train left out: low-precision training with method fp8" "$d/first.err" || fail "fp8 training: $(cat "$d/first.err")"
 head -1 "$d/out/sim_layers.csv" | grep -q "^layer,M,K,N,rows,cols,dataflow,folds,cycles,scalesim_cycles,utilization,mac_energy_pj,sram_energy_pj,leakage_pj,avg_power_mw,peak_power_mw,bit_exact," \
   || fail "sim_layers.csv columns: $(head -1 "$d/out/sim_layers.csv")"
 [ "$(wc -l < "$d/out/sim_layers.csv")" -eq 26 ] || fail "sim_layers.csv: 5 configurations x 5 layers expected: $(cat "$d/out/sim_layers.csv")"
@@ -124,6 +129,24 @@ PY
 rc=0; "$LPSIM" sim --config pannsearch "$d/os.yaml" > /dev/null 2> "$d/e5" || rc=$?; [ $rc -eq 2 ] || fail "PANN search: exit $rc"
 grep -q "configuration 'pannsearch' is a PANN dial; the array runs its points one by one: pannsearch_R1_b4, pannsearch_R2_b4" "$d/e5" \
   || fail "PANN dial: $(cat "$d/e5")"
+# A LUQ training step (papers.md §2) on the output-stationary array: per layer the forward
+# GEMM on the INT4 MAC and both gradient GEMMs on the shift PE (rtl/luq_mac), each equal
+# to the exact sums of the same codes; conv1 (the images' layer) has no input gradient.
+"$LPSIM" sim -q --config luq --out "$d/luq" "$d/os.yaml" > "$d/luq.txt" 2>&1 || { cat "$d/luq.txt"; fail "LUQ"; }
+python3 - "$d/luq/sim_layers.csv" "$d/luq/sim.json" <<'PY' || fail "LUQ rows: $(cat "$d/luq/sim_layers.csv")"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+names = [r["layer"] for r in rows]
+want = ["conv1.forward", "conv1.weight_gradient"] + [f"{l}.{g}" for l in ["conv2", "fc1", "fc2", "fc3"]
+                                                      for g in ["forward", "input_gradient", "weight_gradient"]]
+assert names == want, names
+for r in rows:
+    assert r["bit_exact"] == "true", r
+    assert ("luq4" in r["pe"]) == (not r["layer"].endswith(".forward")), r
+    assert float(r["mac_energy_pj"]) > 0 and r["executor_pj_per_mac"] != "", r
+for l in json.load(open(sys.argv[2]))["configs"][0]["layers"]:
+    assert l["gate_mismatches"] == 0, l
+PY
 # Output-stationary: also bit-exact; and run twice, bit-identical (wall times only in
 # sim_timing.csv).
 "$LPSIM" sim -q --config int8 --config uint8zp "$d/os.yaml" > "$d/os.txt" 2>&1 || { cat "$d/os.txt"; fail "output-stationary"; }
