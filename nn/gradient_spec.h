@@ -19,12 +19,13 @@ struct GradientSpec {
 };
 
 // The version of a method's numerics, in every key that caches its results (the trained
-// model, a configuration's results): lowp-5 for fp8/prune (float32 forward, thread-
-// independent backward reductions, a convolution's input gradient per chunk of 8 images,
-// the ln|g| fit by a vectorised log summed in 8 lanes per block), lowp-3 for LUQ (SAWB's
-// sums in 8 lanes per block); fp32's bits are unchanged since lowp-2.
+// model, a configuration's results): lowp-6 for fp8/prune (float32 forward, thread-
+// independent backward reductions: a convolution's weight gradient per chunk of 16
+// images, its input gradient in one call on the whole batch; the ln|g| fit by a vectorised
+// log summed in 8 lanes per block), lowp-3 for LUQ (SAWB's sums in 8 lanes per block);
+// fp32's bits are unchanged since lowp-2.
 inline const char* lowp_version(const GradientSpec& spec) {
-  if (spec.method == "fp8" || spec.method == "prune") return "lowp-5";
+  if (spec.method == "fp8" || spec.method == "prune") return "lowp-6";
   return spec.method == "luq" ? "lowp-3" : "lowp-2";
 }
 

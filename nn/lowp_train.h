@@ -19,10 +19,11 @@
 // sum is exact (float32 where partial sums stay below 2^24, else float64) whatever the
 // summation order, and equal to the shift-and-add golden unit (luq_mul/luq_mac
 // semantics). Under fp8/prune the GEMMs are float32 with reductions in a fixed order: the
-// forward and input-gradient convolutions reduce each output within one thread, the
-// weight gradient is summed over fixed chunks of 8 images in order, each chunk reduced by
-// one thread (LibTorch's kernel on the whole batch splits it over the threads), the bias
-// gradient is a sequential float64 sum.
+// forward and input-gradient convolutions reduce each output within one thread (one
+// LibTorch call on the whole batch; its bits are checked not to depend on the thread
+// count), the weight gradient is summed over fixed chunks of 16 images in order, each
+// chunk reduced by one thread (LibTorch's kernel on the whole batch splits the batch over
+// the threads), the bias gradient is a sequential float64 sum.
 // The method fp32 is LibTorch's own module (the baseline): bit-identical at a fixed thread
 // count only. Random draws: element i of the gradient of layer l at step t under seed s
 // draws RandomStream(mix(s, t), l·16 + sample).
