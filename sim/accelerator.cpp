@@ -449,6 +449,35 @@ struct Accelerator::Impl {
     }
   }
 
+  // ---- output-stationary step t of the fold m0.. × n0.. (Ru × Cu PEs in use): the
+  // buffers' reads, the skewed edge values, and every PE's ports from its neighbours'
+  // forwarding registers; en: PE(r, c) has the job k = t − r − c.
+  void os_inputs(int64_t t, int64_t m0, int64_t n0, int Ru, int Cu) {
+    const Gemm& G = *g;
+    const PeSpec& S = spec.pe;
+    if (t < G.K) {
+      sram(res->ifmap, ifmap_e, uint64_t(Ru) * S.a_bits, 0);
+      sram(res->filter, filter_e, uint64_t(Cu) * S.w_bits, 0);
+    }
+    for (int r = 0; r < Ru; ++r) {
+      const int64_t k = t - r;
+      if (k >= 0 && k < G.K) left_in[r] = G.a[(m0 + r) * G.K + k];
+    }
+    for (int c = 0; c < Cu; ++c) {
+      const int64_t k = t - c;
+      if (k >= 0 && k < G.K) top_in[c] = G.w[k * G.N + n0 + c];
+    }
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) {
+        PeInputs& x = in[pe(r, c)];
+        x.a = c == 0 ? left_in[r] : a_reg[pe(r, c - 1)];
+        x.b = r == 0 ? top_in[c] : b_reg[pe(r - 1, c)];
+        const int64_t k = t - r - c;
+        x.en = r < Ru && c < Cu && k >= 0 && k < G.K;
+        x.clear = false;
+      }
+  }
+
   // ---- output-stationary fold: outputs m0.. × n0..
   template <typename Wait>
   void os_fold(int64_t m0, int64_t n0, Wait wait_cycle) {
@@ -457,27 +486,7 @@ struct Accelerator::Impl {
     const int Ru = int(std::min<int64_t>(R, G.M - m0)), Cu = int(std::min<int64_t>(C, G.N - n0));
     const int64_t T = G.K + Ru + Cu - 2;
     for (int64_t t = 0; t < T; ++t) {
-      if (t < G.K) {
-        sram(res->ifmap, ifmap_e, uint64_t(Ru) * S.a_bits, 0);
-        sram(res->filter, filter_e, uint64_t(Cu) * S.w_bits, 0);
-      }
-      for (int r = 0; r < Ru; ++r) {
-        const int64_t k = t - r;
-        if (k >= 0 && k < G.K) left_in[r] = G.a[(m0 + r) * G.K + k];
-      }
-      for (int c = 0; c < Cu; ++c) {
-        const int64_t k = t - c;
-        if (k >= 0 && k < G.K) top_in[c] = G.w[k * G.N + n0 + c];
-      }
-      for (int r = 0; r < R; ++r)
-        for (int c = 0; c < C; ++c) {
-          PeInputs& x = in[pe(r, c)];
-          x.a = c == 0 ? left_in[r] : a_reg[pe(r, c - 1)];
-          x.b = r == 0 ? top_in[c] : b_reg[pe(r - 1, c)];
-          const int64_t k = t - r - c;
-          x.en = r < Ru && c < Cu && k >= 0 && k < G.K;
-          x.clear = false;
-        }
+      os_inputs(t, m0, n0, Ru, Cu);
       for (int r = 0; r < Ru; ++r)
         for (int c = 0; c < Cu; ++c) {
           const PeInputs& x = in[pe(r, c)];
@@ -533,34 +542,16 @@ struct Accelerator::Impl {
     };
     const int64_t T = G.K + Ru + Cu - 2;
     for (int64_t t = 0; t < T; ++t) {
-      if (t < G.K) {
-        sram(res->ifmap, ifmap_e, uint64_t(Ru) * S.a_bits, 0);
-        sram(res->filter, filter_e, uint64_t(Cu) * S.w_bits, 0);
-      }
-      for (int r = 0; r < Ru; ++r) {
-        const int64_t k = t - r;
-        if (k >= 0 && k < G.K) left_in[r] = G.a[(m0 + r) * G.K + k];
-      }
-      for (int c = 0; c < Cu; ++c) {
-        const int64_t k = t - c;
-        if (k >= 0 && k < G.K) top_in[c] = G.w[k * G.N + n0 + c];
-      }
+      os_inputs(t, m0, n0, Ru, Cu);
       uint64_t beat = 1;
-      for (int r = 0; r < R; ++r)
-        for (int c = 0; c < C; ++c) {
-          PeInputs& x = in[pe(r, c)];
-          x.a = c == 0 ? left_in[r] : a_reg[pe(r, c - 1)];
-          x.b = r == 0 ? top_in[c] : b_reg[pe(r - 1, c)];
-          const int64_t k = t - r - c;
-          const bool working = r < Ru && c < Cu && k >= 0 && k < G.K;
-          const uint64_t mag = pann_weight(S, x.b).r;
-          x.en = working && mag > 0;  // a zero weight is not started: its PE only forwards
-          x.clear = false;
-          if (working) beat = std::max(beat, mag), ++res->macs;
-        }
-      for (int r = 0; r < Ru; ++r)  // the forwarding registers move once per beat
-        for (int c = 0; c < Cu; ++c)
-          if (const int64_t k = t - r - c; k >= 0 && k < G.K) a_reg[pe(r, c)] = in[pe(r, c)].a, b_reg[pe(r, c)] = in[pe(r, c)].b;
+      for (size_t p = 0; p < P; ++p) {
+        PeInputs& x = in[p];
+        if (!x.en) continue;  // en: PE p has a job this beat
+        a_reg[p] = x.a, b_reg[p] = x.b;  // the forwarding registers move once per beat
+        const uint64_t mag = pann_weight(S, x.b).r;
+        beat = std::max(beat, mag), ++res->macs;
+        x.en = mag > 0;  // start_i: a zero weight is not started, its PE only forwards
+      }
       edge();
       for (auto& x : in) x.en = false;  // the rest of the beat: the PEs count their additions
       for (uint64_t j = 1; j < beat; ++j) edge();
