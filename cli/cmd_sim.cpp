@@ -63,6 +63,14 @@ sim::AcceleratorSpec spec_of(const nn::Scenario& s, const nn::SimLayer& L) {
   return spec;
 }
 
+// Why configuration c cannot run on a weight-stationary array ("" if it can): the PANN
+// and LUQ PEs accumulate in place.
+std::string dataflow_problem(const nn::QuantConfigSpec& c, bool ws) {
+  if (ws && c.method == "pann") return "PANN's PE (rtl/pann_mac) accumulates in place: output_stationary only";
+  if (ws && c.has_training) return "LUQ's shift PE (rtl/luq_mac) accumulates in place: output_stationary only";
+  return "";
+}
+
 std::string f6(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string(""); }
 
 void write_outputs(const nn::Scenario& s, const std::filesystem::path& dir, const std::vector<LayerRow>& rows,
@@ -166,14 +174,15 @@ int run_sim(const SimOpts& o, bool json_out) {
     const int images = o.images > 0 ? o.images : A.images;
     // The configurations: named (flag or accelerator.configs), else every integer one.
     std::vector<std::string> names = !o.configs.empty() ? o.configs : A.configs;
+    const bool ws = sim::parse_dataflow(A.dataflow) == sim::Dataflow::weight_stationary;
+    for (const std::string& name : names)
+      for (const auto& c : s.configs)
+        if (const std::string d = dataflow_problem(c, ws); c.name == name && !d.empty())
+          throw InputError("configuration " + name + ": " + d, A.where, "accelerator.dataflow");
     if (names.empty()) {
-      const bool ws = sim::parse_dataflow(A.dataflow) == sim::Dataflow::weight_stationary;
       for (const auto& c : s.configs) {
         std::string why = nn::sim_config_problem(c);
-        if (why.empty() && ws && c.method == "pann")
-          why = "PANN's PE (rtl/pann_mac) accumulates in place: output_stationary only (accelerator.dataflow)";
-        if (why.empty() && ws && c.has_training)
-          why = "LUQ's shift PE (rtl/luq_mac) accumulates in place: output_stationary only (accelerator.dataflow)";
+        if (const std::string d = dataflow_problem(c, ws); why.empty() && !d.empty()) why = d + " (accelerator.dataflow)";
         if (why.empty())
           names.push_back(c.name);
         else if (!o.quiet && !json_out)

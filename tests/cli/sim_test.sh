@@ -167,4 +167,7 @@ grep -q "typo.yaml:[0-9]*:[0-9]*.*accelerator.rowz.*unknown key, did you mean 'r
 grep -q "configuration fp32 cannot run on the array: an FP32 configuration" "$d/e3" || fail "fp32 config: $(cat "$d/e3")"
 "$LPSIM" sim --config nosuch "$d/s.yaml" > /dev/null 2> "$d/e4"; [ $? -eq 2 ] || fail "unknown config: exit"
 grep -q "no configuration 'nosuch'" "$d/e4" || fail "unknown config: $(cat "$d/e4")"
+"$LPSIM" sim --config luq "$d/s.yaml" > /dev/null 2> "$d/e6"; [ $? -eq 2 ] || fail "LUQ on weight-stationary: exit"
+grep -q "s.yaml:[0-9]*:[0-9]*: accelerator.dataflow: configuration luq: LUQ's shift PE (rtl/luq_mac) accumulates in place" "$d/e6" \
+  || fail "LUQ on weight-stationary: $(cat "$d/e6")"
 echo "sim_test: ok"
