@@ -3,6 +3,7 @@
 #include <bit>
 #include <cmath>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -46,7 +47,6 @@ std::string sim_config_problem(const QuantConfigSpec& c) {
     return "a PANN search (several R or activation_bits, or a budget, chosen by lpsim run): the array runs one point, "
            "e.g. {method: pann, pann: {R: 1, activation_bits: 6}}";
   if (pann && c.pann.train_epochs > 0) return "PANN-aware training (pann.train): the array runs post-training PANN";
-  if (c.has_training) return "a low-precision training configuration";
   const arith::NumberFormat fw = arith::parse_format(c.weights), fa = arith::parse_format(c.activations);
   const auto* iw = std::get_if<arith::IntFormat>(&fw);
   const auto* ia = std::get_if<arith::IntFormat>(&fa);
@@ -73,10 +73,12 @@ std::string sim_config_problem(const QuantConfigSpec& c) {
 namespace {
 
 // A code of the LUQ gradient (±2^k, k in 0..6) as rtl/luq_mac takes it: {sign, k + 1}; 0 → 0.
-uint64_t luq_code(float g) {
+// Anything else (a non-finite gradient) has no code: nullopt.
+std::optional<uint64_t> luq_code(float g) {
   if (g == 0) return 0;
-  const int k = std::ilogb(g);
-  return uint64_t(k + 1) | (g < 0 ? 8u : 0u);
+  const float m = std::fabs(g);
+  if (!(m >= 1 && m <= 64) || std::exp2(float(std::ilogb(m))) != m) return std::nullopt;
+  return uint64_t(std::ilogb(m) + 1) | (g < 0 ? 8u : 0u);
 }
 
 // One LUQ training step (config c) on the scenario's trained FP32 network: its three GEMMs
@@ -88,7 +90,8 @@ uint64_t luq_code(float g) {
 // activation port (an unsigned activation code zero-extended to 5 bits), the gradient its
 // FP4 weight port. Reference: the same codes' products summed exactly in float64 (every sum
 // is an integer below 2^53), what LowpNet's exact code GEMMs compute. The network's first
-// layer has no input gradient (LowpNet does not compute one for the images).
+// layer has no input gradient (LowpNet does not compute one for the images). With SMP the
+// step runs the backward GEMMs once per sample; the array runs the first sample's.
 SimWorkload training_workload(const Scenario& s, const QuantConfigSpec& cfg, int images, bool price, bool progress) {
   torch::set_num_threads(s.threads);
   PreparedModel pm = prepare_model(s, progress);
@@ -141,9 +144,11 @@ SimWorkload training_workload(const Scenario& s, const QuantConfigSpec& cfg, int
       const torch::Tensor bf = b.to(torch::kFloat32).contiguous();
       L.a.resize(size_t(ac.numel())), L.w.resize(size_t(bf.numel())), L.executor_acc.resize(size_t(rc.numel()));
       for (size_t j = 0; j < L.a.size(); ++j) L.a[j] = uint64_t(ac.data_ptr<int64_t>()[j]) & ((uint64_t{1} << a_bits) - 1);
-      for (size_t j = 0; j < L.w.size(); ++j) {
+      for (size_t j = 0; j < L.w.size() && L.simulable; ++j) {
         const float v = bf.data_ptr<float>()[j];
-        L.w[j] = b_luq ? luq_code(v) : uint64_t(int64_t(v)) & 15;
+        const std::optional<uint64_t> code = b_luq ? luq_code(v) : std::optional<uint64_t>(uint64_t(int64_t(v)) & 15);
+        if (code) L.w[j] = *code;
+        else L.simulable = false, L.note = "a gradient value off LUQ's grid ±2^0..2^6 (a non-finite gradient?)";
       }
       for (size_t j = 0; j < L.executor_acc.size(); ++j) L.executor_acc[j] = rc.data_ptr<int64_t>()[j];
       if (price && li < priced.layers.size())
