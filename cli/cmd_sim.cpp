@@ -71,6 +71,15 @@ std::string dataflow_problem(const nn::QuantConfigSpec& c, bool ws) {
   return "";
 }
 
+// Whether an array's outputs equal the executor's accumulators (zero points: the
+// executor's corrections applied to the array's raw sums first).
+bool equals_executor(const nn::SimLayer& L, const std::vector<int64_t>& out) {
+  if (out.size() != L.executor_acc.size()) return false;
+  for (size_t j = 0; j < out.size(); ++j)
+    if (L.centred(out[j], j) != L.executor_acc[j]) return false;
+  return true;
+}
+
 std::string f6(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string(""); }
 
 void write_outputs(const nn::Scenario& s, const std::filesystem::path& dir, const std::vector<LayerRow>& rows,
@@ -238,9 +247,7 @@ int run_sim(const SimOpts& o, bool json_out) {
         }
         x.pe = spec.pe.label();
         x.config = name, x.layer = L.name, x.M = L.M, x.K = L.K, x.N = L.N, x.macs = int64_t(x.r.macs);
-        // Zero points: the executor's corrections applied to the array's raw sums first.
-        x.bit_exact = x.r.out.size() == L.executor_acc.size();
-        for (size_t j = 0; x.bit_exact && j < x.r.out.size(); ++j) x.bit_exact = L.centred(x.r.out[j], j) == L.executor_acc[j];
+        x.bit_exact = equals_executor(L, x.r.out);
         all_exact &= x.bit_exact;
         x.executor_pj_per_mac = L.executor_unit.empty() ? NAN : L.executor_pj_per_mac;
         x.executor_ci95 = L.executor_unit.empty() ? NAN : L.executor_ci95_pj;
@@ -285,23 +292,26 @@ int run_sim(const SimOpts& o, bool json_out) {
           double pk = 0;
           uint64_t cyc = 0;
           double e = 0;
+          bool exact = true;  // the same outputs on any array size
           std::unique_ptr<sim::Accelerator> other;
           for (size_t li = 0; li < wl.layers.size(); ++li) {
             const nn::SimLayer& L = wl.layers[li];
             if (!L.simulable) continue;
             sim::AcceleratorSpec spec = spec_of(s, L);
             spec.rows = spec.cols = n, spec.verify_gates = false;
-            if (!other) other = std::make_unique<sim::Accelerator>(spec, lib, power::rtl_dir(), s.netlist_cache);
+            if (!other || other->spec().pe.label() != spec.pe.label())  // a LUQ step or PANN layers change PE
+              other = std::make_unique<sim::Accelerator>(spec, lib, power::rtl_dir(), s.netlist_cache);
             nn::ProgressBar bar(progress, fmt::format("budget {} {}x{} {}", name, n, n, L.name));
             const sim::GemmResult r = other->run(gemms[li], [&](uint64_t d, uint64_t t) { bar.update(int64_t(d), int64_t(t)); });
             bar.finish();
             pk = std::max(pk, sim::power_summary(r, A.window_cycles, A.clock_mhz).peak_mw);
             cyc += r.cycles, e += r.energy_pj();
+            exact &= equals_executor(L, r.out);
           }
           const bool meets = pk <= A.peak_power_budget_mw;
           if (meets) largest = std::max(largest, n);
           sizes.push_back({{"rows", n}, {"cols", n}, {"peak_power_mw", pk}, {"cycles", cyc}, {"energy_pj", e},
-                           {"latency_us", double(cyc) / A.clock_mhz}, {"meets", meets}});
+                           {"latency_us", double(cyc) / A.clock_mhz}, {"meets", meets}, {"bit_exact", exact}});
         }
         if (!A.budget_sizes.empty()) jc["budget"]["sizes"] = sizes, jc["budget"]["largest_array"] = largest;
       }

@@ -91,6 +91,7 @@ for c in r["configs"]:
         assert l["mac_energy_pj"] > 0 and l["sram_energy_pj"] > 0 and l["leakage_pj"] > 0, l
     b = c["budget"]
     assert [z["rows"] for z in b["sizes"]] == [4], b
+    assert all(z["bit_exact"] for z in b["sizes"]), b
     assert b["max_clock_mhz"] > 0, b
 assert r["accelerator"]["pe_area_um2"] > 0
 PY
@@ -144,8 +145,10 @@ for r in rows:
     assert r["bit_exact"] == "true", r
     assert ("luq4" in r["pe"]) == (not r["layer"].endswith(".forward")), r
     assert float(r["mac_energy_pj"]) > 0 and r["executor_pj_per_mac"] != "", r
-for l in json.load(open(sys.argv[2]))["configs"][0]["layers"]:
+c = json.load(open(sys.argv[2]))["configs"][0]
+for l in c["layers"]:
     assert l["gate_mismatches"] == 0, l
+assert all(z["bit_exact"] for z in c["budget"]["sizes"]), c["budget"]  # the 4x4 array: each GEMM on its own PE
 PY
 # Output-stationary: also bit-exact; and run twice, bit-identical (wall times only in
 # sim_timing.csv).
