@@ -251,8 +251,9 @@ TEST(LowpTrain, TrainingStepsAreBitIdenticalOnOneAndTwoThreads) {
 // (its weight gradient in fixed chunks): bit-identical training on any thread count needs
 // that call's bits not to depend on the thread count (each image's gradient sums over no
 // other image, so the kernel need not split a reduction over threads; oneDNN does not
-// promise it). Checked on the layer shapes of LeNet-5 and ResNet-8 (a batch of 64), 1
-// thread against 2, 3, 4 and 8. (Against each image computed alone it differs even on one
+// promise it). Checked on the layer shapes of LeNet-5 and ResNet-8 at the batch sizes
+// lpsim trains with (32 in the tests, 64 and 128 in the scenarios), 1 thread against 2,
+// 3, 4 and 8. (Against each image computed alone it differs even on one
 // thread: the kernel's blocking depends on the batch — hence one fixed call, not chunks.)
 TEST(LowpTrain, ConvolutionInputGradientIsTheSameOnAnyThreadCount) {
   struct Shape {
@@ -260,23 +261,24 @@ TEST(LowpTrain, ConvolutionInputGradientIsTheSameOnAnyThreadCount) {
   };
   for (const Shape& sh : {Shape{6, 16, 5, 1, 0, 14}, Shape{16, 16, 3, 1, 1, 28}, Shape{16, 32, 3, 2, 1, 28},
                           Shape{32, 64, 3, 1, 1, 7}, Shape{32, 64, 1, 2, 0, 14}}) {
-    torch::manual_seed(5);
-    const int64_t B = 64, out = (sh.hw + 2 * sh.pad - sh.k) / sh.stride + 1;
-    const auto x = torch::randn({B, sh.ic, sh.hw, sh.hw}), w = torch::randn({sh.oc, sh.ic, sh.k, sh.k});
-    const auto g = torch::randn({B, sh.oc, out, out});
-    const std::vector<int64_t> st{sh.stride, sh.stride}, pd{sh.pad, sh.pad}, dil{1, 1}, op{0, 0};
-    auto dx = [&](int64_t lo, int64_t hi) {
-      return std::get<0>(at::convolution_backward(g.slice(0, lo, hi), x.slice(0, lo, hi), w, c10::nullopt, st, pd, dil,
-                                                  false, op, 1, {true, false, false}));
-    };
-    torch::set_num_threads(1);
-    const auto want = dx(0, B);
-    for (int threads : {2, 3, 4, 8}) {
-      torch::set_num_threads(threads);
-      EXPECT_TRUE(torch::equal(dx(0, B), want)) << "ic " << sh.ic << " oc " << sh.oc << " k " << sh.k << ", " << threads
-                                                << " threads";
+    for (const int64_t B : {32, 64, 128}) {
+      torch::manual_seed(5);
+      const int64_t out = (sh.hw + 2 * sh.pad - sh.k) / sh.stride + 1;
+      const auto x = torch::randn({B, sh.ic, sh.hw, sh.hw}), w = torch::randn({sh.oc, sh.ic, sh.k, sh.k});
+      const auto g = torch::randn({B, sh.oc, out, out});
+      const std::vector<int64_t> st{sh.stride, sh.stride}, pd{sh.pad, sh.pad}, dil{1, 1}, op{0, 0};
+      auto dx = [&] {
+        return std::get<0>(at::convolution_backward(g, x, w, c10::nullopt, st, pd, dil, false, op, 1, {true, false, false}));
+      };
+      torch::set_num_threads(1);
+      const auto want = dx();
+      for (int threads : {2, 3, 4, 8}) {
+        torch::set_num_threads(threads);
+        EXPECT_TRUE(torch::equal(dx(), want))
+            << "ic " << sh.ic << " oc " << sh.oc << " k " << sh.k << ", batch " << B << ", " << threads << " threads";
+      }
+      torch::set_num_threads(2);
     }
-    torch::set_num_threads(2);
   }
 }
 
