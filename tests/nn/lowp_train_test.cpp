@@ -38,6 +38,19 @@ Graph one_layer(OpKind k) {
   return g;
 }
 
+// A one-layer network (its initial weights drawn after torch::manual_seed(init_seed))
+// under LUQ training with draws from `seed`, at optimizer step `step`. On the heap:
+// LowpNet's layers point back at it, so it must not move.
+std::unique_ptr<LowpNet> luq_one_layer(OpKind kind, uint64_t init_seed, uint64_t seed, int64_t step) {
+  torch::manual_seed(init_seed);
+  GraphNet net(one_layer(kind));
+  GradientSpec spec;
+  spec.method = "luq";
+  auto lp = std::make_unique<LowpNet>(net, spec, seed);
+  lp->set_step(step);
+  return lp;
+}
+
 // int64 of an integer-valued float tensor (exact).
 torch::Tensor ints(const torch::Tensor& t) { return t.to(torch::kFloat64).round().to(torch::kInt64); }
 
@@ -113,16 +126,13 @@ torch::Tensor golden_weight_grad(const CodeRows& r) {
 // times α and the other operand's scale — bit for bit.
 TEST(LowpTrain, LuqBackwardIsTheShiftAndAddGoldenBitForBit) {
   for (OpKind kind : {OpKind::linear, OpKind::conv}) {
-    torch::manual_seed(5);
-    GraphNet net(one_layer(kind));
-    GradientSpec spec;
-    spec.method = "luq";
     const uint64_t seed = 11;
-    LowpNet lp(net, spec, seed);
-    lp.set_step(3);
+    const auto lp = luq_one_layer(kind, 5, seed, 3);
+    GraphNet& net = lp->net();
+    const GradientSpec& spec = lp->spec();
     const int64_t B = 2;
     auto x = kind == OpKind::conv ? torch::relu(torch::randn({B, 3, 6, 6})) : torch::relu(torch::randn({B, 24}));
-    auto y = lp.forward(x);
+    auto y = lp->forward(x);
     auto R = torch::randn(y.sizes()) * 1e-3;
     (y * R).sum().backward();
     GradientLog log;
@@ -166,16 +176,13 @@ TEST(LowpTrain, LuqBackwardIsTheShiftAndAddGoldenBitForBit) {
 // batch into chunks that stay exact in float32, added in float64), and so do the sums
 // themselves, with odd terms (one float32 sum over the batch would round them).
 TEST(LowpTrain, LuqWeightGradientAboveTheFloat32BoundIsStillExact) {
-  torch::manual_seed(7);
-  GraphNet net(one_layer(OpKind::conv));
-  GradientSpec spec;
-  spec.method = "luq";
   const uint64_t seed = 13;
-  LowpNet lp(net, spec, seed);
-  lp.set_step(1);
+  const auto lp = luq_one_layer(OpKind::conv, 7, seed, 1);
+  GraphNet& net = lp->net();
+  const GradientSpec& spec = lp->spec();
   const int64_t B = 64;
   auto x = torch::rand({B, 3, 40, 40});
-  auto y = lp.forward(x);
+  auto y = lp->forward(x);
   auto R = torch::where(torch::rand(y.sizes()) < 1.0 / 16, torch::full(y.sizes(), 1e-3 / 64), torch::full(y.sizes(), 1e-3));
   (y * R).sum().backward();
   GradientLog log;
@@ -193,14 +200,11 @@ TEST(LowpTrain, LuqWeightGradientAboveTheFloat32BoundIsStillExact) {
 }
 
 TEST(LowpTrain, InputGradientIsTheGoldenToo) {
-  torch::manual_seed(6);
-  GraphNet net(one_layer(OpKind::conv));
-  GradientSpec spec;
-  spec.method = "luq";
-  LowpNet lp(net, spec, 2);
-  lp.set_step(0);
+  const auto lp = luq_one_layer(OpKind::conv, 6, 2, 0);
+  GraphNet& net = lp->net();
+  const GradientSpec& spec = lp->spec();
   auto x = torch::relu(torch::randn({2, 3, 6, 6})).requires_grad_(true);
-  auto y = lp.forward(x);
+  auto y = lp->forward(x);
   auto R = torch::randn(y.sizes()) * 1e-2;
   (y * R).sum().backward();
   GradientLog log;
