@@ -50,25 +50,34 @@ LayerChains sample_chains(int64_t M, int64_t N, int64_t J, uint64_t count, uint3
 
 }  // namespace
 
-StepEnergy training_step_energy(GraphNet& net_in, const GradientSpec& spec, uint64_t seed, const torch::Tensor& x,
-                                const torch::Tensor& y, power::GateLevelEnergyModel& gate, const StepEnergyOptions& opt) {
+RecordedStep record_training_step(GraphNet& net_in, const GradientSpec& spec, uint64_t seed, const torch::Tensor& x,
+                                  const torch::Tensor& y) {
   // A copy: the step's BatchNorm statistics and gradients must not touch the caller's model.
-  GraphNet net = clone_net(net_in);
-  net->train();
-  LowpNet lp(net, spec, seed);
-  std::vector<LowpNet::GemmRecord> rec;
-  lp.record_operands(&rec);
+  RecordedStep step{clone_net(net_in), {}};
+  step.net->train();
+  LowpNet lp(step.net, spec, seed);
+  lp.record_operands(&step.gemms);
   lp.set_step(0);
   auto loss = F::cross_entropy(lp.forward(x), y);
   loss.backward();
   lp.record_operands(nullptr);
+  return step;
+}
 
+StepEnergy training_step_energy(GraphNet& net, const GradientSpec& spec, uint64_t seed, const torch::Tensor& x,
+                                const torch::Tensor& y, power::GateLevelEnergyModel& gate, const StepEnergyOptions& opt) {
+  return price_training_step(record_training_step(net, spec, seed, x, y), spec, gate, opt);
+}
+
+StepEnergy price_training_step(const RecordedStep& step, const GradientSpec& spec, power::GateLevelEnergyModel& gate,
+                               const StepEnergyOptions& opt) {
+  const std::vector<LowpNet::GemmRecord>& rec = step.gemms;
   StepEnergy out;
-  out.batch = x.size(0);
+  out.batch = rec.empty() ? 0 : rec.front().x.size(0);
   const bool luq = spec.method == "luq";
   const int backward_runs = luq ? spec.smp : 1;
   double var = 0;
-  const Graph& g = net->graph();
+  const Graph& g = step.net->graph();
   for (size_t li = 0; li < rec.size(); ++li) {
     const auto& r = rec[li];
     LPSIM_CHECK(r.node >= 0 && r.g.defined());

@@ -31,6 +31,7 @@
 #include <torch/torch.h>
 
 #include "nn/gradient_spec.h"
+#include "nn/lowp_train.h"
 #include "nn/net.h"
 #include "power_models/energy_model.h"
 
@@ -68,8 +69,19 @@ struct StepEnergyOptions {
   uint64_t seed = 1;          // the chain draws
 };
 
-// One forward + backward of net on (x, y) under spec's GEMMs (no weight update), its
-// operands recorded and priced. seed: the gradient quantisers' draws.
+// One forward + backward of a copy of net on (x, y) under spec's GEMMs (no weight update),
+// every gemm layer's operands recorded (LowpNet::record_operands). seed: the gradient
+// quantisers' draws.
+struct RecordedStep {
+  GraphNet net;                                // the copy the step ran on (its graph)
+  std::vector<LowpNet::GemmRecord> gemms;      // per gemm layer, in LowpNet's order
+};
+RecordedStep record_training_step(GraphNet& net, const GradientSpec& spec, uint64_t seed, const torch::Tensor& x,
+                                  const torch::Tensor& y);
+
+// A recorded step's GEMMs priced; training_step_energy records and prices.
+StepEnergy price_training_step(const RecordedStep& step, const GradientSpec& spec, power::GateLevelEnergyModel& gate,
+                               const StepEnergyOptions& opt = {});
 StepEnergy training_step_energy(GraphNet& net, const GradientSpec& spec, uint64_t seed, const torch::Tensor& x,
                                 const torch::Tensor& y, power::GateLevelEnergyModel& gate,
                                 const StepEnergyOptions& opt = {});

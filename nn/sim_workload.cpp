@@ -72,6 +72,11 @@ std::string sim_config_problem(const QuantConfigSpec& c) {
 
 namespace {
 
+// The network's name in the outputs: the scenario's, the built-in architecture, or the TorchScript file's stem.
+std::string model_name(const Scenario& s) {
+  return !s.model_name.empty() ? s.model_name : s.torchscript.empty() ? s.arch : s.torchscript.stem().string();
+}
+
 // A code of the LUQ gradient (±2^k, k in 0..6) as rtl/luq_mac takes it: {sign, k + 1}; 0 → 0.
 // Anything else (a non-finite gradient) has no code: nullopt.
 std::optional<uint64_t> luq_code(float g) {
@@ -98,28 +103,22 @@ SimWorkload training_workload(const Scenario& s, const QuantConfigSpec& cfg, int
   const int64_t n = std::min<int64_t>(images, pm.train.size());
   const torch::Tensor idx = pm.calib_order.slice(0, 0, n);
   const torch::Tensor x = pm.train.images.index_select(0, idx), y = pm.train.labels.index_select(0, idx);
-  GraphNet net = clone_net(pm.model);
-  net->train();
-  LowpNet lp(net, cfg.training, s.seed);
-  std::vector<LowpNet::GemmRecord> rec;
-  lp.record_operands(&rec);
-  lp.set_step(0);
-  torch::nn::functional::cross_entropy(lp.forward(x), y).backward();
-  lp.record_operands(nullptr);
-  StepEnergy priced;
+  const RecordedStep step = record_training_step(pm.model, cfg.training, s.seed, x, y);
+  const std::vector<LowpNet::GemmRecord>& rec = step.gemms;
+  StepEnergy priced;  // nn/lowp_energy's price of these very operands
   if (price) {
     power::GateLevelEnergyModel gate(power::load_cell_library(power::default_cell_library_path()), power::rtl_dir(),
                                      s.netlist_cache, 1 << 12, s.seed);
     StepEnergyOptions opt;
     opt.images = n, opt.seed = s.seed;
-    priced = training_step_energy(pm.model, cfg.training, s.seed, x, y, gate, opt);
+    priced = price_training_step(step, cfg.training, gate, opt);
   }
 
   SimWorkload w;
-  w.model = !s.model_name.empty() ? s.model_name : s.torchscript.empty() ? s.arch : s.torchscript.stem().string();
+  w.model = model_name(s);
   w.config = cfg.name;
   w.images = int(n);
-  const Graph& g = net->graph();
+  const Graph& g = step.net->graph();
   for (size_t li = 0; li < rec.size(); ++li) {
     const auto& r = rec[li];
     const Node& nd = g.nodes[size_t(r.node)];
@@ -211,7 +210,7 @@ SimWorkload sim_workload(const Scenario& s, const std::string& config, int image
                                                          power::rtl_dir(), s.netlist_cache, 1 << 12, s.seed);
   }
   SimWorkload w;
-  w.model = !s.model_name.empty() ? s.model_name : s.torchscript.empty() ? s.arch : s.torchscript.stem().string();
+  w.model = model_name(s);
   w.config = config;
   w.images = int(n);
   for (const LayerCost& lc : costs) {
