@@ -364,7 +364,9 @@ struct Accelerator::Impl {
     return acc[p].overflow;
   }
   void os_clear(size_t p) {
-    if (spec.pe.fp8())
+    if (spec.pe.pann())
+      pann_pe[p].clock(true, false, 0, 0, false);
+    else if (spec.pe.fp8())
       fp_acc[p] = 0;
     else
       acc[p].clock(true, false, 0);
@@ -377,6 +379,9 @@ struct Accelerator::Impl {
   }
   int64_t value_of(uint64_t code) const {  // an output: integer value, or the FP32 code
     return spec.pe.fp8() ? int64_t(code) : arith::operand_value(code, spec.pe.acc_bits, spec.pe.is_signed);
+  }
+  int64_t os_result(size_t p) const {  // an output-stationary PE's result (PANN: pos − neg)
+    return spec.pe.pann() ? pann_out(spec.pe, pann_pe[p].sum_pos, pann_pe[p].sum_neg) : value_of(os_code(p));
   }
 
   // ---- weight-stationary fold: rows k0.., columns n0..
@@ -482,7 +487,6 @@ struct Accelerator::Impl {
   template <typename Wait>
   void os_fold(int64_t m0, int64_t n0, Wait wait_cycle) {
     const Gemm& G = *g;
-    const PeSpec& S = spec.pe;
     const int Ru = int(std::min<int64_t>(R, G.M - m0)), Cu = int(std::min<int64_t>(C, G.N - n0));
     const int64_t T = G.K + Ru + Cu - 2;
     for (int64_t t = 0; t < T; ++t) {
@@ -499,8 +503,16 @@ struct Accelerator::Impl {
       price_and_close_cycle();
       wait_cycle();
     }
-    // Drain: the results shift down the columns, a row per cycle; the first drain cycle
-    // clears the accumulators (their values are in the drain registers).
+    os_drain(m0, n0, Ru, Cu, wait_cycle);
+  }
+
+  // ---- output-stationary drain of the fold m0.. × n0..: the results shift down the
+  // columns, a row per cycle; the first drain cycle clears the accumulators (their values
+  // are in the drain registers).
+  template <typename Wait>
+  void os_drain(int64_t m0, int64_t n0, int Ru, int Cu, Wait wait_cycle) {
+    const Gemm& G = *g;
+    const PeSpec& S = spec.pe;
     for (int d = 0; d < R; ++d) {
       for (int r = 0; r < R; ++r)
         for (int c = 0; c < C; ++c) {
@@ -511,7 +523,7 @@ struct Accelerator::Impl {
       if (d == 0)
         for (int r = 0; r < Ru; ++r)
           for (int c = 0; c < Cu; ++c) {
-            res->out[(m0 + r) * G.N + n0 + c] = value_of(os_code(pe(r, c)));
+            res->out[(m0 + r) * G.N + n0 + c] = os_result(pe(r, c));
             os_clear(pe(r, c));
           }
       if (d < Ru) sram(res->ofmap, ofmap_e, 0, uint64_t(Cu) * S.acc_bits);
@@ -525,7 +537,8 @@ struct Accelerator::Impl {
   // every working PE's job k = t − r − c together (start_i), and lasts the largest |w̃|
   // among them, at least one cycle: the array waits for every PE's done_o. pann_mac takes
   // a start on a job's last addition, so a PE whose |w̃| fills the beat adds on every cycle.
-  // After the last beat, one edge for the last additions; then the drain, as os_fold.
+  // After the last beat, one edge for the last additions; then the drain, as os_fold's.
+  // overflows: outputs whose sums wrapped or saturated (the PE's sticky flag rising).
   template <typename Wait>
   void pann_fold(int64_t m0, int64_t n0, Wait wait_cycle) {
     const Gemm& G = *g;
@@ -535,7 +548,9 @@ struct Accelerator::Impl {
     auto edge = [&] {  // every PE's registers through the golden model, this cycle's inputs
       for (size_t p = 0; p < P; ++p) {
         const PannWeight pw = pann_weight(S, in[p].b);
+        const bool flagged = pann_pe[p].overflow;
         res->pann_additions += pann_pe[p].clock(in[p].clear, in[p].en, in[p].a, pw.r, pw.neg);
+        res->overflows += !flagged && pann_pe[p].overflow;
       }
       price_and_close_cycle();
       wait_cycle();
@@ -557,20 +572,7 @@ struct Accelerator::Impl {
       for (uint64_t j = 1; j < beat; ++j) edge();
     }
     edge();  // the jobs of the last beat: their last additions
-    for (int d = 0; d < R; ++d) {
-      for (int r = 0; r < R; ++r)
-        for (int c = 0; c < C; ++c) in[pe(r, c)].clear = d == 0 && r < Ru && c < Cu;
-      if (d == 0)
-        for (int r = 0; r < Ru; ++r)
-          for (int c = 0; c < Cu; ++c) {
-            const arith::PannMacModel& q = pann_pe[pe(r, c)];
-            res->out[(m0 + r) * G.N + n0 + c] = pann_out(S, q.sum_pos, q.sum_neg);
-            res->overflows += q.overflow;
-          }
-      if (d < Ru) sram(res->ofmap, ofmap_e, 0, uint64_t(Cu) * S.acc_bits);
-      edge();
-    }
-    for (auto& x : in) x.clear = false;
+    os_drain(m0, n0, Ru, Cu, wait_cycle);
   }
 
   uint64_t fold_count() const {
