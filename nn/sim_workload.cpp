@@ -156,9 +156,10 @@ SimWorkload training_workload(const Scenario& s, const QuantConfigSpec& cfg, int
             L.executor_pj_per_mac = ge.pj_per_mac, L.executor_ci95_pj = ge.ci95_pj, L.executor_unit = ge.unit;
       w.layers.push_back(std::move(L));
     };
+    const torch::Tensor g64 = gs.to(torch::kFloat64);
     gemm("forward", cols, x_bits, wk, false, cols.mm(wk));
-    if (li > 0) gemm("input_gradient", wk, 4, gs.t().to(torch::kFloat64), true, wk.mm(gs.t().to(torch::kFloat64)));
-    gemm("weight_gradient", cols.t(), x_bits, gs.to(torch::kFloat64), true, cols.t().mm(gs.to(torch::kFloat64)));
+    if (li > 0) gemm("input_gradient", wk, 4, g64.t(), true, wk.mm(g64.t()));
+    gemm("weight_gradient", cols.t(), x_bits, g64, true, cols.t().mm(g64));
   }
   return w;
 }
